@@ -1,0 +1,51 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { createLogger, type Logger } from '../log.js';
+import { pino } from 'pino';
+
+// What every verb shares: argument parsing that fails with one line, config, a logger on stderr
+// (stdout stays clean for --json), and the exit-code convention (2 usage, 1 failure).
+
+export class UsageError extends Error {}
+
+export interface Verb {
+  name: string;
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<number>;
+}
+
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
+  verb: Verb,
+  argv: string[],
+  options: T,
+  positionals: { min: number; max: number },
+) {
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message.split('\n')[0]}; see baton ${verb.name} --help`);
+  }
+  if (parsed.values.help) return undefined;
+  const n = parsed.positionals.length;
+  if (n < positionals.min || n > positionals.max) {
+    throw new UsageError(`usage: ${verb.usage.split('\n')[0]}`);
+  }
+  return parsed;
+}
+
+export function cliConfig(): Readonly<Config> {
+  return loadConfig();
+}
+
+export function cliLogger(config?: Readonly<Config>): Logger {
+  const level = config?.logLevel === 'debug' || config?.logLevel === 'trace' ? config.logLevel : 'warn';
+  return createLogger(level, pino.destination(2));
+}
+
+export function describeFailure(err: unknown): string {
+  if (err instanceof ConfigError) return err.message;
+  if (err instanceof Error) return err.message.split('\n')[0] ?? 'failed';
+  return String(err);
+}

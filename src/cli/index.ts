@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+import { AppError } from '../errors.js';
+import { maskTokens } from '../log.js';
+import { describeFailure, UsageError, type Verb } from './common.js';
+import { bootstrapOwner, seedTokenVerb } from './identity.js';
+import { migrate } from './migrate.js';
+import { serve } from './serve.js';
+
+// The `baton` command: one verb per module, each with --help; failures are one line on stderr
+// and a non-zero exit, never a stack trace.
+
+const VERBS: readonly Verb[] = [serve, migrate, bootstrapOwner, seedTokenVerb];
+
+function usage(): string {
+  const width = Math.max(...VERBS.map((v) => v.name.length));
+  return [
+    'usage: baton <command> [options]',
+    '',
+    ...VERBS.map((v) => `  ${v.name.padEnd(width)}  ${v.summary}`),
+    '',
+    'Run `baton <command> --help` for its options. Configuration comes from the environment (see README).',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const verb = VERBS.find((v) => v.name === name);
+  if (!verb) {
+    process.stderr.write(`baton: unknown command "${name.slice(0, 40)}"; run baton --help\n`);
+    return 2;
+  }
+  try {
+    return await verb.run(rest);
+  } catch (err) {
+    const code = err instanceof UsageError ? 2 : 1;
+    const prefix = err instanceof AppError ? `${err.code}: ` : '';
+    process.stderr.write(`baton ${verb.name}: ${prefix}${maskTokens(describeFailure(err))}\n`);
+    return code;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  // The verb is done (serve only returns once shut down): do not wait on stray handles.
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`baton: ${describeFailure(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,179 @@
+import { BlockList, isIP } from 'node:net';
+import path from 'node:path';
+import { z } from 'zod';
+
+// The one place that reads process.env. Everything else receives a frozen Config.
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const intVar = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+const envSchema = z
+  .object({
+    DATABASE_URL: optionalText.pipe(
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://')
+        .optional(),
+    ),
+    BATON_DATA_DIR: z.string().trim().min(1).default('./.baton'),
+    HOST: z.string().trim().min(1).default('127.0.0.1'),
+    PORT: intVar('PORT', 0, 65535).default(8787),
+    PUBLIC_URL: optionalText.pipe(z.url('PUBLIC_URL must be an absolute http(s) URL').optional()),
+    BATON_SECRET: optionalText.pipe(
+      z.string().min(32, 'BATON_SECRET must be at least 32 characters').optional(),
+    ),
+    OIDC_ISSUER: optionalText.pipe(z.url('OIDC_ISSUER must be a URL').optional()),
+    OIDC_CLIENT_ID: optionalText,
+    OIDC_CLIENT_SECRET: optionalText,
+    TRUST_PROXY: list,
+    ALLOWED_ORIGINS: list,
+    BATON_MAX_LEASE_SECONDS: intVar('BATON_MAX_LEASE_SECONDS', 1, 31_536_000).default(3600),
+    DB_POOL_MAX: intVar('DB_POOL_MAX', 1, 1000).default(20),
+    LOG_LEVEL: z.enum(LOG_LEVELS, `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`).default('info'),
+    BATON_RATE_LIMIT: intVar('BATON_RATE_LIMIT', 0, 1_000_000).default(100),
+    BATON_METRICS_TOKEN: optionalText,
+    BATON_BOOTSTRAP: z
+      .enum(['', '0', '1'], 'BATON_BOOTSTRAP must be 1 or 0')
+      .optional()
+      .transform((v) => v === '1'),
+  })
+  .superRefine((env, ctx) => {
+    const oidc = [env.OIDC_ISSUER, env.OIDC_CLIENT_ID, env.OIDC_CLIENT_SECRET];
+    if (oidc.some(Boolean) && !oidc.every(Boolean)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['OIDC_ISSUER'],
+        message: 'OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be set together',
+      });
+    }
+    for (const cidr of env.TRUST_PROXY) {
+      if (!parseCidr(cidr)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['TRUST_PROXY'],
+          message: `TRUST_PROXY entry "${cidr}" is not an IP address or CIDR (e.g. 10.0.0.0/8)`,
+        });
+      }
+    }
+    for (const origin of env.ALLOWED_ORIGINS) {
+      if (!isOrigin(origin)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ALLOWED_ORIGINS'],
+          message: `ALLOWED_ORIGINS entry "${origin}" is not an origin (scheme://host[:port])`,
+        });
+      }
+    }
+  });
+
+export interface Config {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  host: string;
+  port: number;
+  publicUrl: string;
+  secret: string | undefined;
+  oidc: { issuer: string; clientId: string; clientSecret: string } | undefined;
+  trustProxy: BlockList;
+  trustProxyList: readonly string[];
+  allowedOrigins: ReadonlySet<string>;
+  maxLeaseSeconds: number;
+  poolMax: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  rateLimit: number;
+  metricsToken: string | undefined;
+  bootstrap: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+  }
+}
+
+/** Parses the environment once; every problem is reported together. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) =>
+        i.message.includes(String(i.path[0] ?? '')) || i.path.length === 0
+          ? i.message
+          : `${i.path.join('.')}: ${i.message}`,
+      ),
+    );
+  }
+  const e = parsed.data;
+  const trustProxy = new BlockList();
+  for (const cidr of e.TRUST_PROXY) {
+    const c = parseCidr(cidr);
+    if (c) trustProxy.addSubnet(c.address, c.prefix, c.family);
+  }
+  const hostForUrl = e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
+  const publicUrl = (e.PUBLIC_URL ?? `http://${hostForUrl}:${e.PORT}`).replace(/\/+$/, '');
+  return Object.freeze({
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.BATON_DATA_DIR),
+    host: e.HOST,
+    port: e.PORT,
+    publicUrl,
+    secret: e.BATON_SECRET,
+    oidc:
+      e.OIDC_ISSUER && e.OIDC_CLIENT_ID && e.OIDC_CLIENT_SECRET
+        ? { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID, clientSecret: e.OIDC_CLIENT_SECRET }
+        : undefined,
+    trustProxy,
+    trustProxyList: Object.freeze([...e.TRUST_PROXY]),
+    allowedOrigins: new Set(e.ALLOWED_ORIGINS.map((o) => new URL(o).origin)),
+    maxLeaseSeconds: e.BATON_MAX_LEASE_SECONDS,
+    poolMax: e.DB_POOL_MAX,
+    logLevel: e.LOG_LEVEL,
+    rateLimit: e.BATON_RATE_LIMIT,
+    metricsToken: e.BATON_METRICS_TOKEN,
+    bootstrap: e.BATON_BOOTSTRAP,
+  });
+}
+
+function parseCidr(
+  text: string,
+): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
+  const [address = '', prefixText] = text.split('/');
+  const version = isIP(address);
+  if (version === 0) return undefined;
+  const max = version === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? max : Number(prefixText);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return undefined;
+  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+function isOrigin(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === text.replace(/\/$/, '');
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,196 @@
+import { sql } from 'kysely';
+import type { Db, Executor, Trx } from './pool.js';
+
+// Owners, projects, participants, participations and tokens.
+
+export interface AuthRow {
+  token_id: string;
+  project_id: string;
+  participation_id: string;
+  participant_id: string;
+  project_slug: string;
+  handle: string;
+  label: string;
+  kind: 'agent' | 'human';
+  lane: string | null;
+  is_admin: boolean;
+  last_seen_at: Date | null;
+  token_last_used_at: Date | null;
+  /** Present when a session id was given and it exists in this project. */
+  session_participation_id: string | null;
+  session_closed: boolean | null;
+}
+
+/**
+ * The whole authentication of a request in one indexed query: token → participation → project,
+ * participant and owner, plus the presented MCP session when there is one. Revocation and expiry
+ * are evaluated here on every request, so they take effect on the very next call.
+ */
+export async function resolveToken(
+  db: Executor,
+  hash: Buffer,
+  sessionId: string | undefined,
+): Promise<AuthRow | undefined> {
+  const { rows } = await sql<AuthRow>`
+    select t.id as token_id, pa.project_id, pa.id as participation_id,
+           p.id as participant_id, pr.slug as project_slug, o.handle, p.label, p.kind,
+           pa.lane, pa.is_admin, pa.last_seen_at, t.last_used_at as token_last_used_at,
+           s.participation_id as session_participation_id,
+           (s.closed_at is not null) as session_closed
+    from tokens t
+    join participations pa on pa.project_id = t.project_id and pa.id = t.participation_id
+    join projects pr on pr.id = pa.project_id
+    join participants p on p.id = pa.participant_id
+    join owners o on o.id = p.owner_id
+    left join mcp_sessions s on s.project_id = t.project_id and s.id = ${sessionId ?? null}
+    where t.token_hash = ${hash}
+      and t.revoked_at is null
+      and (t.expires_at is null or t.expires_at > now())`.execute(db);
+  return rows[0];
+}
+
+/** Liveness and token use, written at most once per 10 s per participation (spec §7 Presence). */
+export async function touchParticipation(db: Executor, projectId: string, participationId: string, tokenId: string) {
+  await sql`
+    with pa as (
+      update participations set last_seen_at = now()
+      where project_id = ${projectId} and id = ${participationId}
+        and (last_seen_at is null or last_seen_at < now() - interval '10 seconds')
+    )
+    update tokens set last_used_at = now()
+    where project_id = ${projectId} and id = ${tokenId}
+      and (last_used_at is null or last_used_at < now() - interval '10 seconds')`.execute(db);
+}
+
+export async function findOwnerByEmail(db: Executor, email: string) {
+  return db
+    .selectFrom('owners')
+    .select(['id', 'email', 'handle'])
+    .where(sql`lower(email)`, '=', email.toLowerCase())
+    .executeTakeFirst();
+}
+
+export async function handleTaken(db: Executor, handle: string): Promise<boolean> {
+  const row = await db.selectFrom('owners').select('id').where('handle', '=', handle).executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function insertOwner(trx: Trx, email: string, handle: string) {
+  return trx
+    .insertInto('owners')
+    .values({ email, handle })
+    .returning(['id', 'email', 'handle'])
+    .executeTakeFirstOrThrow();
+}
+
+export async function anyOwnerExists(db: Executor): Promise<boolean> {
+  const row = await db.selectFrom('owners').select('id').limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function findProject(db: Executor, ownerId: string, slug: string) {
+  return db
+    .selectFrom('projects')
+    .select(['id', 'slug', 'name', 'liveness_window_seconds'])
+    .where('owner_id', '=', ownerId)
+    .where('slug', '=', slug)
+    .executeTakeFirst();
+}
+
+export async function insertProject(trx: Trx, ownerId: string, slug: string, name: string) {
+  return trx
+    .insertInto('projects')
+    .values({ owner_id: ownerId, slug, name })
+    .returning(['id', 'slug', 'name', 'liveness_window_seconds'])
+    .executeTakeFirstOrThrow();
+}
+
+export async function findParticipant(db: Executor, ownerId: string, label: string) {
+  return db
+    .selectFrom('participants')
+    .select(['id', 'label', 'kind'])
+    .where('owner_id', '=', ownerId)
+    .where('label', '=', label)
+    .executeTakeFirst();
+}
+
+export async function insertParticipant(trx: Trx, ownerId: string, label: string, kind: 'agent' | 'human') {
+  return trx
+    .insertInto('participants')
+    .values({ owner_id: ownerId, label, kind })
+    .returning(['id', 'label', 'kind'])
+    .executeTakeFirstOrThrow();
+}
+
+export async function findParticipation(db: Executor, projectId: string, participantId: string) {
+  return db
+    .selectFrom('participations')
+    .select(['id', 'lane', 'is_admin'])
+    .where('project_id', '=', projectId)
+    .where('participant_id', '=', participantId)
+    .executeTakeFirst();
+}
+
+export async function insertParticipation(
+  trx: Trx,
+  projectId: string,
+  participantId: string,
+  opts: { lane?: string | null; isAdmin: boolean },
+) {
+  return trx
+    .insertInto('participations')
+    .values({ project_id: projectId, participant_id: participantId, lane: opts.lane ?? null, is_admin: opts.isAdmin })
+    .returning(['id', 'lane', 'is_admin'])
+    .executeTakeFirstOrThrow();
+}
+
+export async function setParticipationAdmin(trx: Trx, projectId: string, participationId: string, isAdmin: boolean) {
+  await trx
+    .updateTable('participations')
+    .set({ is_admin: isAdmin })
+    .where('project_id', '=', projectId)
+    .where('id', '=', participationId)
+    .execute();
+}
+
+export async function insertToken(trx: Trx, projectId: string, participationId: string, hash: Buffer) {
+  return trx
+    .insertInto('tokens')
+    .values({ project_id: projectId, participation_id: participationId, token_hash: hash })
+    .returning(['id'])
+    .executeTakeFirstOrThrow();
+}
+
+export async function revokeToken(trx: Trx, projectId: string, tokenId: string) {
+  await trx
+    .updateTable('tokens')
+    .set({ revoked_at: sql`now()` })
+    .where('project_id', '=', projectId)
+    .where('id', '=', tokenId)
+    .where('revoked_at', 'is', null)
+    .execute();
+}
+
+export interface RosterRow {
+  handle: string;
+  label: string;
+  kind: 'agent' | 'human';
+  lane: string | null;
+  is_admin: boolean;
+  last_seen_at: Date | null;
+  active: boolean;
+}
+
+/** The project's roster; `active` uses the project's liveness window. */
+export async function listParticipants(db: Db | Trx, projectId: string): Promise<RosterRow[]> {
+  const { rows } = await sql<RosterRow>`
+    select o.handle, p.label, p.kind, pa.lane, pa.is_admin, pa.last_seen_at,
+           coalesce(pa.last_seen_at > now() - make_interval(secs => pr.liveness_window_seconds), false) as active
+    from participations pa
+    join projects pr on pr.id = pa.project_id
+    join participants p on p.id = pa.participant_id
+    join owners o on o.id = p.owner_id
+    where pa.project_id = ${projectId}
+    order by o.handle, p.label`.execute(db);
+  return rows;
+}

@@ -1,0 +1,69 @@
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Logger } from '../log.js';
+import type { Database } from './schema.js';
+
+export type Db = Kysely<Database>;
+export type Trx = Transaction<Database>;
+/** Query functions take either: a transaction, or the pool-backed instance for one-shot reads. */
+export type Executor = Kysely<Database>;
+
+export interface Storage {
+  pool: pg.Pool;
+  db: Db;
+  close(): Promise<void>;
+}
+
+export interface PoolOptions {
+  url: string;
+  max: number;
+  log: Logger;
+  applicationName?: string;
+}
+
+export function openStorage(opts: PoolOptions): Storage {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.max,
+    // Fail fast while the database is down so callers get `unavailable` instead of hanging.
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    application_name: opts.applicationName ?? 'baton',
+    statement_timeout: 30_000,
+  });
+  // An idle client losing its connection (database restart) must not crash the process.
+  pool.on('error', (err) => opts.log.warn({ err }, 'idle database connection lost'));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  let closed = false;
+  return {
+    pool,
+    db,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+    },
+  };
+}
+
+let savepointCounter = 0;
+
+/**
+ * Runs fn in a transaction. Inside an outer transaction (the rolled-back test tier, or a tool
+ * calling a helper that also wants one) it uses a savepoint, since kysely refuses nested
+ * transaction() calls.
+ */
+export async function transact<T>(db: Db | Trx, fn: (trx: Trx) => Promise<T>): Promise<T> {
+  if (!db.isTransaction) return db.transaction().execute(fn);
+  const trx = db as Trx;
+  const name = sql.id(`sp_${++savepointCounter}`);
+  await sql`savepoint ${name}`.execute(trx);
+  try {
+    const result = await fn(trx);
+    await sql`release savepoint ${name}`.execute(trx);
+    return result;
+  } catch (err) {
+    await sql`rollback to savepoint ${name}`.execute(trx);
+    throw err;
+  }
+}

@@ -1,0 +1,50 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AppError } from '../errors.js';
+import type { McpDeps } from '../mcp/transport.js';
+import { callTool } from '../mcp/dispatch.js';
+import { authenticate } from './auth.js';
+import { BodyTooLarge, readBody, sendError, sendJson } from './request.js';
+
+// POST /api/v1/tools/<name>: every tool as plain JSON for hooks, scripts and curl. Same auth,
+// same validation and the same dispatcher as MCP; errors map to statuses through ERROR_STATUS.
+
+const TOOL_PATH = /^\/api\/v1\/tools\/([^/?#]+)$/;
+
+export function matchToolPath(pathname: string): string | undefined {
+  const m = TOOL_PATH.exec(pathname);
+  return m ? decodeURIComponent(m[1] as string) : undefined;
+}
+
+export async function handleToolApi(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: McpDeps,
+  requestId: string,
+  name: string,
+): Promise<void> {
+  if (req.method !== 'POST') {
+    return sendError(res, new AppError('invalid_argument', `use POST /api/v1/tools/${name}`), { allow: 'POST' });
+  }
+  const auth = await authenticate(req, res, deps, requestId);
+  if (!auth) return;
+  const tool = deps.catalogue.byName.get(name);
+  if (!tool) {
+    return sendError(res, new AppError('not_found', `no tool named "${name.slice(0, 100)}"; see tools/list or docs/tools.md`));
+  }
+  let args: unknown = {};
+  try {
+    const body = await readBody(req);
+    if (body.length > 0) args = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    if (err instanceof BodyTooLarge) {
+      return sendError(res, new AppError('invalid_argument', 'request body exceeds 1 MiB'), { connection: 'close' }, 413);
+    }
+    return sendError(res, new AppError('invalid_argument', `the body must be a JSON object: ${(err as Error).message}`));
+  }
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+    return sendError(res, new AppError('invalid_argument', 'the body must be a JSON object of the tool\'s arguments'));
+  }
+  const outcome = await callTool(deps, auth.ctx, tool, args);
+  if (outcome.ok) return sendJson(res, 200, outcome.result);
+  sendError(res, outcome.error, outcome.error.code === 'rate_limited' ? { 'retry-after': String(outcome.error.details.retry_after_seconds ?? 1) } : {});
+}

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../config.js';
+import { AppError } from '../errors.js';
+
+// Small helpers shared by every route: bodies with a hard limit, JSON replies, the request id,
+// and the client address (X-Forwarded-For is believed only from TRUST_PROXY).
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export class BodyTooLarge extends Error {}
+
+export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw new BodyTooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new BodyTooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** A well-formed incoming x-request-id is kept for tracing across proxies; otherwise a new one. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  sendRaw(res, status, JSON.stringify(body), headers);
+}
+
+export function sendRaw(
+  res: ServerResponse,
+  status: number,
+  json: string,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent) return;
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(json),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(json);
+}
+
+export function sendError(
+  res: ServerResponse,
+  error: AppError,
+  headers: Record<string, string> = {},
+  status: number = error.status,
+): void {
+  sendJson(res, status, { error: error.toJSON() }, headers);
+}
+
+export function clientAddress(req: IncomingMessage, config: Readonly<Config>): string {
+  const peer = normaliseIp(req.socket.remoteAddress ?? '');
+  const forwarded = req.headers['x-forwarded-for'];
+  if (!forwarded || !isTrusted(peer, config)) return peer;
+  // Walk right to left past trusted proxies: the first untrusted hop is the client.
+  const hops = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded)
+    .split(',')
+    .map((h) => normaliseIp(h.trim()))
+    .filter((h) => isIP(h) !== 0);
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i] as string;
+    if (!isTrusted(hop, config)) return hop;
+  }
+  return hops[0] ?? peer;
+}
+
+function isTrusted(ip: string, config: Readonly<Config>): boolean {
+  const family = isIP(ip);
+  if (family === 0 || config.trustProxyList.length === 0) return false;
+  return config.trustProxy.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+function normaliseIp(ip: string): string {
+  return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
+}

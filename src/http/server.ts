@@ -1,0 +1,154 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AppError, toAppError } from '../errors.js';
+import { handleMcpDelete, handleMcpGet, handleMcpPost, type McpDeps } from '../mcp/transport.js';
+import { handleToolApi, matchToolPath } from './api.js';
+import { handleHealthz, handleReadyz } from './health.js';
+import { handleResourceMetadata } from './metadata.js';
+import { requestIdOf, sendError, sendJson } from './request.js';
+
+// The hand-rolled HTTP server: one routing table, a request id on every response and log line,
+// JSON errors only, limits against slow clients, and a graceful close.
+
+export interface BatonHttp {
+  server: http.Server;
+  listen(port: number, host: string): Promise<AddressInfo>;
+  /** Stops accepting, lets in-flight requests finish for up to graceMs, then cuts the rest. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const CORS_HEADERS = 'authorization, content-type, mcp-session-id, mcp-protocol-version, last-event-id, x-request-id';
+
+export function createHttpServer(deps: McpDeps): BatonHttp {
+  const server = http.createServer({
+    headersTimeout: 10_000, // a client must send its headers within 10 s
+    requestTimeout: 30_000, // and its whole request within 30 s
+    keepAliveTimeout: 5_000,
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const requestId = requestIdOf(req);
+    res.setHeader('x-request-id', requestId);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      deps.log.debug({ reqId: requestId, method: req.method, path: req.url?.split('?')[0], status: res.statusCode, ms }, 'request');
+    });
+    route(req, res, deps, requestId).catch((err: unknown) => {
+      const error = toAppError(err);
+      if (error.code === 'internal') deps.log.error({ err, reqId: requestId }, 'request failed');
+      else deps.log.warn({ reqId: requestId, code: error.code, msg: error.message }, 'request failed');
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      sendError(
+        res,
+        error.code === 'internal' ? new AppError('internal', `internal error; quote request id ${requestId}`) : error,
+      );
+    });
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const body = JSON.stringify({ error: { code: 'invalid_argument', message: `malformed or too slow request (${err.code ?? 'bad request'})` } });
+    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
+
+  return {
+    server,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      }),
+    close: (graceMs = 4_000) =>
+      new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, deps: McpDeps, requestId: string): Promise<void> {
+  const pathname = (req.url ?? '/').split('?')[0] as string;
+  const isMcp = pathname === '/mcp';
+  const toolName = matchToolPath(pathname);
+
+  if (isMcp || toolName !== undefined) {
+    if (!originAllowed(req, deps)) {
+      return sendError(res, new AppError('forbidden', 'this Origin is not allowed; add it to ALLOWED_ORIGINS'));
+    }
+    if (req.method === 'OPTIONS') return preflight(req, res);
+    corsHeaders(req, res);
+  }
+
+  if (isMcp) {
+    if (req.method === 'POST') return handleMcpPost(req, res, deps, requestId);
+    if (req.method === 'GET') return handleMcpGet(req, res, deps, requestId);
+    if (req.method === 'DELETE') return handleMcpDelete(req, res, deps, requestId);
+    return sendJson(res, 405, { error: { code: 'invalid_argument', message: 'use POST, GET or DELETE on /mcp' } }, { allow: 'POST, GET, DELETE' });
+  }
+  if (toolName !== undefined) return handleToolApi(req, res, deps, requestId, toolName);
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    return sendError(res, new AppError('not_found', `no route for ${req.method} ${pathname.slice(0, 200)}`));
+  }
+  switch (pathname) {
+    case '/healthz':
+      return handleHealthz(res);
+    case '/readyz':
+      return handleReadyz(res, deps.db);
+    case '/.well-known/oauth-protected-resource':
+    case '/.well-known/oauth-protected-resource/mcp':
+      return handleResourceMetadata(res, deps.config);
+    case '/':
+      return sendJson(res, 200, {
+        name: 'Baton',
+        mcp: `${deps.config.publicUrl}/mcp`,
+        api: `${deps.config.publicUrl}/api/v1/tools/<name>`,
+      });
+    default:
+      return sendError(res, new AppError('not_found', `no route for GET ${pathname.slice(0, 200)}`));
+  }
+}
+
+/**
+ * DNS-rebinding protection: a browser request (it carries Origin) is served only from our own
+ * origin or ALLOWED_ORIGINS. Non-browser clients send no Origin and are unaffected.
+ */
+function originAllowed(req: IncomingMessage, deps: McpDeps): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  if (deps.config.allowedOrigins.has(origin)) return true;
+  try {
+    return new URL(deps.config.publicUrl).origin === origin;
+  } catch {
+    return false;
+  }
+}
+
+function corsHeaders(req: IncomingMessage, res: ServerResponse): void {
+  const origin = req.headers.origin;
+  if (!origin) return;
+  res.setHeader('access-control-allow-origin', origin);
+  res.setHeader('vary', 'origin');
+  res.setHeader('access-control-expose-headers', 'mcp-session-id, www-authenticate, x-request-id, retry-after');
+}
+
+function preflight(req: IncomingMessage, res: ServerResponse): void {
+  corsHeaders(req, res);
+  res.writeHead(204, {
+    'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+    'access-control-allow-headers': CORS_HEADERS,
+    'access-control-max-age': '600',
+  });
+  res.end();
+}

@@ -1,0 +1,48 @@
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import { bootstrapFirstRun, type SeedResult } from './auth/provision.js';
+import { openDatabase, type OpenDatabase } from './db/open.js';
+import { createHttpServer } from './http/server.js';
+import type { Logger } from './log.js';
+import { buildCatalogue, type Catalogue } from './mcp/catalogue.js';
+
+// The composition root: config → database → HTTP. Nothing else lives here.
+
+export interface Baton {
+  address: AddressInfo;
+  database: OpenDatabase;
+  /** Set on the one start that created the first owner and its token. */
+  bootstrap: SeedResult | undefined;
+  close(): Promise<void>;
+}
+
+let catalogue: Catalogue | undefined;
+/** Built once per process, however many servers or sessions (spec §12). */
+export function getCatalogue(): Catalogue {
+  catalogue ??= buildCatalogue();
+  return catalogue;
+}
+
+export async function startBaton(config: Readonly<Config>, log: Logger, opts: { fast?: boolean } = {}): Promise<Baton> {
+  const database = await openDatabase(config, log, { schema: 'auto', fast: opts.fast });
+  try {
+    const bootstrap =
+      database.embedded || config.bootstrap ? await bootstrapFirstRun(database.storage.db) : undefined;
+    const http = createHttpServer({ db: database.storage.db, config, log, catalogue: getCatalogue() });
+    const address = await http.listen(config.port, config.host);
+    let closing: Promise<void> | undefined;
+    return {
+      address,
+      database,
+      bootstrap,
+      close: () =>
+        (closing ??= (async () => {
+          await http.close();
+          await database.close();
+        })()),
+    };
+  } catch (err) {
+    await database.close().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+// The shapes of names (spec §8), shared by tools, the CLI and the admin pages.
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+export const HANDLE = z
+  .string()
+  .regex(/^[a-z0-9-]{2,32}$/, 'a handle is 2–32 characters of a-z, 0-9 and -');
+export const SLUG = z
+  .string()
+  .regex(/^[a-z0-9-]{1,64}$/, 'a slug is 1–64 characters of a-z, 0-9 and -');
+export const LANE = z
+  .string()
+  .regex(/^[a-z0-9._-]{1,64}$/, 'a lane is 1–64 characters of a-z, 0-9, ".", "_" and "-"');
+export const LABEL = z
+  .string()
+  .min(1, 'a label needs at least 1 character')
+  .max(64, 'a label is at most 64 characters')
+  .refine((s) => !s.includes('/') && !CONTROL.test(s) && s.trim() === s, {
+    message: 'a label is printable characters without "/" and without leading or trailing spaces',
+  });
+export const EMAIL = z
+  .string()
+  .trim()
+  .max(254, 'an email is at most 254 characters')
+  .regex(/^[^\s@]+@[^\s@]+$/, 'not an email address');
+
+/** Free text of bounded length that PostgreSQL can store: no NUL characters. */
+export function text(max: number, min = 0) {
+  return z
+    .string()
+    .min(min, min === 1 ? 'must not be empty' : `must be at least ${min} characters`)
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => !s.includes('\u0000'), { message: 'must not contain NUL characters' });
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { listParticipants } from '../db/identity.js';
+import { defineTool } from './types.js';
+
+export const whoami = defineTool({
+  name: 'whoami',
+  title: 'Who am I',
+  description: 'Your identity in this project: actor (handle/label), kind, project, lane and whether you are an admin.',
+  input: z.strictObject({}),
+  annotations: { readOnlyHint: true },
+  handler: async ({ ctx }) => ({
+    actor: ctx.actor,
+    handle: ctx.handle,
+    label: ctx.label,
+    kind: ctx.kind,
+    project: ctx.projectSlug,
+    lane: ctx.lane,
+    is_admin: ctx.isAdmin,
+  }),
+});
+
+export const list_participants = defineTool({
+  name: 'list_participants',
+  title: 'List participants',
+  description: 'The project roster: every actor with kind, lane, admin flag, whether active within the liveness window, and last_seen.',
+  input: z.strictObject({}),
+  annotations: { readOnlyHint: true },
+  handler: async ({ trx, ctx }) => {
+    const rows = await listParticipants(trx, ctx.projectId);
+    return {
+      participants: rows.map((r) => ({
+        actor: `${r.handle}/${r.label}`,
+        kind: r.kind,
+        lane: r.lane,
+        is_admin: r.is_admin,
+        active: r.active,
+        last_seen: r.last_seen_at?.toISOString() ?? null,
+      })),
+    };
+  },
+});
