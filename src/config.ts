@@ -12,7 +12,13 @@ const intVar = (name: string, min: number, max: number) =>
     .trim()
     .regex(/^\d+$/, `${name} must be a whole number`)
     .transform(Number)
-    .pipe(z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, `${name} must be at least ${min}`)
+        .max(max, `${name} must be at most ${max}`),
+    );
 
 const optionalText = z
   .string()
@@ -52,7 +58,9 @@ const envSchema = z
     ALLOWED_ORIGINS: list,
     BATON_MAX_LEASE_SECONDS: intVar('BATON_MAX_LEASE_SECONDS', 1, 31_536_000).default(3600),
     DB_POOL_MAX: intVar('DB_POOL_MAX', 1, 1000).default(20),
-    LOG_LEVEL: z.enum(LOG_LEVELS, `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`).default('info'),
+    LOG_LEVEL: z
+      .enum(LOG_LEVELS, `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`)
+      .default('info'),
     BATON_RATE_LIMIT: intVar('BATON_RATE_LIMIT', 0, 1_000_000).default(100),
     BATON_METRICS_TOKEN: optionalText,
     BATON_BOOTSTRAP: z
@@ -172,7 +180,9 @@ function parseCidr(
 function isOrigin(text: string): boolean {
   try {
     const u = new URL(text);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === text.replace(/\/$/, '');
+    return (
+      (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === text.replace(/\/$/, '')
+    );
   } catch {
     return false;
   }

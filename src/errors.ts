@@ -58,7 +58,19 @@ interface PgLikeError {
   code?: unknown;
 }
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003', '08004']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08006',
+  '08001',
+  '08003',
+  '08004',
+]);
 
 /** Turns anything thrown into an AppError. Unknown faults become `internal`. */
 export function toAppError(err: unknown): AppError {
@@ -71,7 +83,10 @@ export function toAppError(err: unknown): AppError {
       return new AppError('unavailable', 'the database is unreachable; retry shortly');
     }
   }
-  if (err instanceof Error && /Connection terminated|timeout exceeded when trying to connect/i.test(err.message)) {
+  if (
+    err instanceof Error &&
+    /Connection terminated|timeout exceeded when trying to connect/i.test(err.message)
+  ) {
     return new AppError('unavailable', 'the database is unreachable; retry shortly');
   }
   return new AppError('internal', 'internal error');

@@ -23,12 +23,23 @@ export function getCatalogue(): Catalogue {
   return catalogue;
 }
 
-export async function startBaton(config: Readonly<Config>, log: Logger, opts: { fast?: boolean } = {}): Promise<Baton> {
+export async function startBaton(
+  config: Readonly<Config>,
+  log: Logger,
+  opts: { fast?: boolean } = {},
+): Promise<Baton> {
   const database = await openDatabase(config, log, { schema: 'auto', fast: opts.fast });
   try {
     const bootstrap =
-      database.embedded || config.bootstrap ? await bootstrapFirstRun(database.storage.db) : undefined;
-    const http = createHttpServer({ db: database.storage.db, config, log, catalogue: getCatalogue() });
+      database.embedded || config.bootstrap
+        ? await bootstrapFirstRun(database.storage.db)
+        : undefined;
+    const http = createHttpServer({
+      db: database.storage.db,
+      config,
+      log,
+      catalogue: getCatalogue(),
+    });
     const address = await http.listen(config.port, config.host);
     let closing: Promise<void> | undefined;
     return {

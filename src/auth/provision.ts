@@ -104,7 +104,9 @@ export async function seedToken(db: Db, input: SeedInput): Promise<SeedResult> {
     }
     let participation = await findParticipation(trx, project.id, participant.id);
     if (!participation) {
-      participation = await insertParticipation(trx, project.id, participant.id, { isAdmin: input.admin ?? false });
+      participation = await insertParticipation(trx, project.id, participant.id, {
+        isAdmin: input.admin ?? false,
+      });
       created.push('participation');
     } else if (input.admin && !participation.is_admin) {
       await setParticipationAdmin(trx, project.id, participation.id, true);
@@ -115,7 +117,12 @@ export async function seedToken(db: Db, input: SeedInput): Promise<SeedResult> {
     await appendEvent(trx, project.id, {
       type: 'token_minted',
       actor: owner.handle,
-      data: { participant: actor, via: 'seed-token', created, is_admin: input.admin ?? participation.is_admin },
+      data: {
+        participant: actor,
+        via: 'seed-token',
+        created,
+        is_admin: input.admin ?? participation.is_admin,
+      },
     });
     return { token, actor, project: project.slug, participant: participant.label, created };
   });

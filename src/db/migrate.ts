@@ -43,11 +43,16 @@ export async function migrateToLatest(db: Db): Promise<MigrateOutcome> {
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(failed ? `migration ${failed} failed: ${reason}` : `migration failed: ${reason}`, {
-      cause: error,
-    });
+    throw new Error(
+      failed ? `migration ${failed} failed: ${reason}` : `migration failed: ${reason}`,
+      {
+        cause: error,
+      },
+    );
   }
-  return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+  return {
+    applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName),
+  };
 }
 
 export type SchemaState =
@@ -58,9 +63,13 @@ export type SchemaState =
 /** What serve checks before it accepts a request; read-only. */
 export async function schemaState(db: Db): Promise<SchemaState> {
   const known = Object.keys(await new SqlMigrationProvider().getMigrations());
-  const table = await sql<{ ok: boolean }>`select to_regclass('kysely_migration') is not null as ok`.execute(db);
+  const table = await sql<{
+    ok: boolean;
+  }>`select to_regclass('kysely_migration') is not null as ok`.execute(db);
   const applied = table.rows[0]?.ok
-    ? (await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db)).rows.map((r) => r.name)
+    ? (
+        await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db)
+      ).rows.map((r) => r.name)
     : [];
   const unknown = applied.filter((n) => !known.includes(n));
   if (unknown.length > 0) return { state: 'newer', unknown };

@@ -5,7 +5,13 @@ import type { Executor } from './pool.js';
 
 export async function insertSession(
   db: Executor,
-  s: { projectId: string; id: string; participationId: string; protocolVersion: string; clientName: string | null },
+  s: {
+    projectId: string;
+    id: string;
+    participationId: string;
+    protocolVersion: string;
+    clientName: string | null;
+  },
 ) {
   await db
     .insertInto('mcp_sessions')
@@ -20,7 +26,12 @@ export async function insertSession(
 }
 
 /** Ends a session; only the participation that opened it can end it. */
-export async function closeSession(db: Executor, projectId: string, participationId: string, id: string) {
+export async function closeSession(
+  db: Executor,
+  projectId: string,
+  participationId: string,
+  id: string,
+) {
   const r = await db
     .updateTable('mcp_sessions')
     .set({ closed_at: sql`now()` })

@@ -23,13 +23,21 @@ export async function handleToolApi(
   name: string,
 ): Promise<void> {
   if (req.method !== 'POST') {
-    return sendError(res, new AppError('invalid_argument', `use POST /api/v1/tools/${name}`), { allow: 'POST' });
+    return sendError(res, new AppError('invalid_argument', `use POST /api/v1/tools/${name}`), {
+      allow: 'POST',
+    });
   }
   const auth = await authenticate(req, res, deps, requestId);
   if (!auth) return;
   const tool = deps.catalogue.byName.get(name);
   if (!tool) {
-    return sendError(res, new AppError('not_found', `no tool named "${name.slice(0, 100)}"; see tools/list or docs/tools.md`));
+    return sendError(
+      res,
+      new AppError(
+        'not_found',
+        `no tool named "${name.slice(0, 100)}"; see tools/list or docs/tools.md`,
+      ),
+    );
   }
   let args: unknown = {};
   try {
@@ -37,14 +45,31 @@ export async function handleToolApi(
     if (body.length > 0) args = JSON.parse(body.toString('utf8'));
   } catch (err) {
     if (err instanceof BodyTooLarge) {
-      return sendError(res, new AppError('invalid_argument', 'request body exceeds 1 MiB'), { connection: 'close' }, 413);
+      return sendError(
+        res,
+        new AppError('invalid_argument', 'request body exceeds 1 MiB'),
+        { connection: 'close' },
+        413,
+      );
     }
-    return sendError(res, new AppError('invalid_argument', `the body must be a JSON object: ${(err as Error).message}`));
+    return sendError(
+      res,
+      new AppError('invalid_argument', `the body must be a JSON object: ${(err as Error).message}`),
+    );
   }
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
-    return sendError(res, new AppError('invalid_argument', 'the body must be a JSON object of the tool\'s arguments'));
+    return sendError(
+      res,
+      new AppError('invalid_argument', "the body must be a JSON object of the tool's arguments"),
+    );
   }
   const outcome = await callTool(deps, auth.ctx, tool, args);
   if (outcome.ok) return sendJson(res, 200, outcome.result);
-  sendError(res, outcome.error, outcome.error.code === 'rate_limited' ? { 'retry-after': String(outcome.error.details.retry_after_seconds ?? 1) } : {});
+  sendError(
+    res,
+    outcome.error,
+    outcome.error.code === 'rate_limited'
+      ? { 'retry-after': String(outcome.error.details.retry_after_seconds ?? 1) }
+      : {},
+  );
 }

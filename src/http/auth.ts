@@ -19,10 +19,16 @@ export function resourceMetadataUrl(config: Readonly<Config>): string {
   return `${config.publicUrl}/.well-known/oauth-protected-resource/mcp`;
 }
 
-export function sendUnauthorized(res: ServerResponse, config: Readonly<Config>, reason: 'missing' | 'invalid'): void {
+export function sendUnauthorized(
+  res: ServerResponse,
+  config: Readonly<Config>,
+  reason: 'missing' | 'invalid',
+): void {
   const challenge =
     `Bearer resource_metadata="${resourceMetadataUrl(config)}"` +
-    (reason === 'invalid' ? ', error="invalid_token", error_description="the token is unknown, expired or revoked"' : '');
+    (reason === 'invalid'
+      ? ', error="invalid_token", error_description="the token is unknown, expired or revoked"'
+      : '');
   sendJson(
     res,
     401,
@@ -68,8 +74,8 @@ export async function authenticate(
   const now = Date.now();
   const stale = (d: Date | null) => !d || now - d.getTime() > LIVENESS_DEBOUNCE_MS;
   if (stale(row.last_seen_at) || stale(row.token_last_used_at)) {
-    touchParticipation(deps.db, row.project_id, row.participation_id, row.token_id).catch((err: unknown) =>
-      deps.log.warn({ err, reqId: requestId }, 'could not record liveness'),
+    touchParticipation(deps.db, row.project_id, row.participation_id, row.token_id).catch(
+      (err: unknown) => deps.log.warn({ err, reqId: requestId }, 'could not record liveness'),
     );
   }
   return {

@@ -17,7 +17,10 @@ export function handleHealthz(res: ServerResponse): void {
 export async function handleReadyz(res: ServerResponse, db: Db): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('the database did not answer within 2 s')), READY_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new Error('the database did not answer within 2 s')),
+      READY_TIMEOUT_MS,
+    );
   });
   try {
     const state = await Promise.race([
@@ -27,7 +30,10 @@ export async function handleReadyz(res: ServerResponse, db: Db): Promise<void> {
     if (state.state === 'current') return sendJson(res, 200, { status: 'ready' });
     sendJson(res, 503, { status: 'not_ready', reason: describeSchemaState(state) });
   } catch (err) {
-    const reason = err instanceof Error && /did not answer/.test(err.message) ? err.message : 'the database is unreachable';
+    const reason =
+      err instanceof Error && /did not answer/.test(err.message)
+        ? err.message
+        : 'the database is unreachable';
     sendJson(res, 503, { status: 'not_ready', reason });
   } finally {
     clearTimeout(timer);

@@ -17,7 +17,8 @@ export interface BatonHttp {
   close(graceMs?: number): Promise<void>;
 }
 
-const CORS_HEADERS = 'authorization, content-type, mcp-session-id, mcp-protocol-version, last-event-id, x-request-id';
+const CORS_HEADERS =
+  'authorization, content-type, mcp-session-id, mcp-protocol-version, last-event-id, x-request-id';
 
 export function createHttpServer(deps: McpDeps): BatonHttp {
   const server = http.createServer({
@@ -31,27 +32,51 @@ export function createHttpServer(deps: McpDeps): BatonHttp {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      deps.log.debug({ reqId: requestId, method: req.method, path: req.url?.split('?')[0], status: res.statusCode, ms }, 'request');
+      deps.log.debug(
+        {
+          reqId: requestId,
+          method: req.method,
+          path: req.url?.split('?')[0],
+          status: res.statusCode,
+          ms,
+        },
+        'request',
+      );
     });
     route(req, res, deps, requestId).catch((err: unknown) => {
       const error = toAppError(err);
       if (error.code === 'internal') deps.log.error({ err, reqId: requestId }, 'request failed');
-      else deps.log.warn({ reqId: requestId, code: error.code, msg: error.message }, 'request failed');
+      else
+        deps.log.warn({ reqId: requestId, code: error.code, msg: error.message }, 'request failed');
       if (res.headersSent) {
         res.destroy();
         return;
       }
       sendError(
         res,
-        error.code === 'internal' ? new AppError('internal', `internal error; quote request id ${requestId}`) : error,
+        error.code === 'internal'
+          ? new AppError('internal', `internal error; quote request id ${requestId}`)
+          : error,
       );
     });
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const body = JSON.stringify({ error: { code: 'invalid_argument', message: `malformed or too slow request (${err.code ?? 'bad request'})` } });
-    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? 431
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 408
+          : 400;
+    const body = JSON.stringify({
+      error: {
+        code: 'invalid_argument',
+        message: `malformed or too slow request (${err.code ?? 'bad request'})`,
+      },
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   });
 
   return {
@@ -78,14 +103,22 @@ export function createHttpServer(deps: McpDeps): BatonHttp {
   };
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, deps: McpDeps, requestId: string): Promise<void> {
+async function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: McpDeps,
+  requestId: string,
+): Promise<void> {
   const pathname = (req.url ?? '/').split('?')[0] as string;
   const isMcp = pathname === '/mcp';
   const toolName = matchToolPath(pathname);
 
   if (isMcp || toolName !== undefined) {
     if (!originAllowed(req, deps)) {
-      return sendError(res, new AppError('forbidden', 'this Origin is not allowed; add it to ALLOWED_ORIGINS'));
+      return sendError(
+        res,
+        new AppError('forbidden', 'this Origin is not allowed; add it to ALLOWED_ORIGINS'),
+      );
     }
     if (req.method === 'OPTIONS') return preflight(req, res);
     corsHeaders(req, res);
@@ -95,11 +128,19 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: McpDeps, r
     if (req.method === 'POST') return handleMcpPost(req, res, deps, requestId);
     if (req.method === 'GET') return handleMcpGet(req, res, deps, requestId);
     if (req.method === 'DELETE') return handleMcpDelete(req, res, deps, requestId);
-    return sendJson(res, 405, { error: { code: 'invalid_argument', message: 'use POST, GET or DELETE on /mcp' } }, { allow: 'POST, GET, DELETE' });
+    return sendJson(
+      res,
+      405,
+      { error: { code: 'invalid_argument', message: 'use POST, GET or DELETE on /mcp' } },
+      { allow: 'POST, GET, DELETE' },
+    );
   }
   if (toolName !== undefined) return handleToolApi(req, res, deps, requestId, toolName);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    return sendError(res, new AppError('not_found', `no route for ${req.method} ${pathname.slice(0, 200)}`));
+    return sendError(
+      res,
+      new AppError('not_found', `no route for ${req.method} ${pathname.slice(0, 200)}`),
+    );
   }
   switch (pathname) {
     case '/healthz':
@@ -116,7 +157,10 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: McpDeps, r
         api: `${deps.config.publicUrl}/api/v1/tools/<name>`,
       });
     default:
-      return sendError(res, new AppError('not_found', `no route for GET ${pathname.slice(0, 200)}`));
+      return sendError(
+        res,
+        new AppError('not_found', `no route for GET ${pathname.slice(0, 200)}`),
+      );
   }
 }
 
@@ -140,7 +184,10 @@ function corsHeaders(req: IncomingMessage, res: ServerResponse): void {
   if (!origin) return;
   res.setHeader('access-control-allow-origin', origin);
   res.setHeader('vary', 'origin');
-  res.setHeader('access-control-expose-headers', 'mcp-session-id, www-authenticate, x-request-id, retry-after');
+  res.setHeader(
+    'access-control-expose-headers',
+    'mcp-session-id, www-authenticate, x-request-id, retry-after',
+  );
 }
 
 function preflight(req: IncomingMessage, res: ServerResponse): void {

@@ -15,7 +15,10 @@ export interface Catalogue {
 }
 
 function describe(tool: ToolDef) {
-  const schema = z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   delete schema.$schema;
   return {
     name: tool.name,

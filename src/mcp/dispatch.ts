@@ -15,22 +15,39 @@ export interface DispatchDeps {
   log: Logger;
 }
 
-export type CallOutcome = { ok: true; result: Record<string, unknown> } | { ok: false; error: AppError };
+export type CallOutcome =
+  { ok: true; result: Record<string, unknown> } | { ok: false; error: AppError };
 
-export async function callTool(deps: DispatchDeps, ctx: Ctx, tool: ToolDef, rawArgs: unknown): Promise<CallOutcome> {
+export async function callTool(
+  deps: DispatchDeps,
+  ctx: Ctx,
+  tool: ToolDef,
+  rawArgs: unknown,
+): Promise<CallOutcome> {
   const parsed = tool.input.safeParse(rawArgs ?? {});
   if (!parsed.success) return { ok: false, error: validationError(tool, parsed.error) };
   if (tool.admin && !ctx.isAdmin) {
-    return { ok: false, error: new AppError('forbidden', `${tool.name} is for project admins; ask an admin of ${ctx.projectSlug}`) };
+    return {
+      ok: false,
+      error: new AppError(
+        'forbidden',
+        `${tool.name} is for project admins; ask an admin of ${ctx.projectSlug}`,
+      ),
+    };
   }
   try {
-    const result = await transact(deps.db, (trx) => tool.handler({ trx, ctx, config: deps.config }, parsed.data));
+    const result = await transact(deps.db, (trx) =>
+      tool.handler({ trx, ctx, config: deps.config }, parsed.data),
+    );
     return { ok: true, result };
   } catch (err) {
     const error = toAppError(err);
     if (error.code === 'internal') {
       deps.log.error({ err, tool: tool.name, reqId: ctx.requestId }, 'tool failed');
-      return { ok: false, error: new AppError('internal', `internal error; quote request id ${ctx.requestId}`) };
+      return {
+        ok: false,
+        error: new AppError('internal', `internal error; quote request id ${ctx.requestId}`),
+      };
     }
     return { ok: false, error };
   }

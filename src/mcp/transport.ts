@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import {
+  LATEST_PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from '@modelcontextprotocol/sdk/types.js';
 import { AppError } from '../errors.js';
 import { closeSession, insertSession } from '../db/sessions.js';
 import { authenticate, type Authenticated } from '../http/auth.js';
@@ -44,7 +47,10 @@ function isMessage(m: unknown): m is JsonRpcMessage {
   if (typeof m !== 'object' || m === null || Array.isArray(m)) return false;
   const o = m as Record<string, unknown>;
   if (o.jsonrpc !== '2.0') return false;
-  if ('method' in o) return typeof o.method === 'string' && (!('id' in o) || ['string', 'number'].includes(typeof o.id));
+  if ('method' in o)
+    return (
+      typeof o.method === 'string' && (!('id' in o) || ['string', 'number'].includes(typeof o.id))
+    );
   return 'id' in o && ('result' in o || 'error' in o);
 }
 
@@ -53,10 +59,19 @@ function sessionHeader(req: IncomingMessage): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-export async function handleMcpPost(req: IncomingMessage, res: ServerResponse, deps: McpDeps, requestId: string) {
+export async function handleMcpPost(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: McpDeps,
+  requestId: string,
+) {
   const sessionId = sessionHeader(req);
   if (sessionId !== undefined && !SESSION_ID.test(sessionId)) {
-    return sendRaw(res, 400, rpcError(null, -32600, 'Bad Request: malformed Mcp-Session-Id header'));
+    return sendRaw(
+      res,
+      400,
+      rpcError(null, -32600, 'Bad Request: malformed Mcp-Session-Id header'),
+    );
   }
   const auth = await authenticate(req, res, deps, requestId, sessionId);
   if (!auth) return;
@@ -66,7 +81,9 @@ export async function handleMcpPost(req: IncomingMessage, res: ServerResponse, d
     body = await readBody(req);
   } catch (err) {
     if (err instanceof BodyTooLarge) {
-      return sendRaw(res, 413, rpcError(null, -32600, 'Request body exceeds 1 MiB'), { connection: 'close' });
+      return sendRaw(res, 413, rpcError(null, -32600, 'Request body exceeds 1 MiB'), {
+        connection: 'close',
+      });
     }
     throw err;
   }
@@ -79,22 +96,38 @@ export async function handleMcpPost(req: IncomingMessage, res: ServerResponse, d
   const batch = Array.isArray(parsed);
   const messages: unknown[] = batch ? (parsed as unknown[]) : [parsed];
   if (messages.length === 0 || !messages.every(isMessage)) {
-    return sendRaw(res, 400, rpcError(null, -32600, 'Invalid Request: expected a JSON-RPC 2.0 message'));
+    return sendRaw(
+      res,
+      400,
+      rpcError(null, -32600, 'Invalid Request: expected a JSON-RPC 2.0 message'),
+    );
   }
   const initializing = messages.some((m) => m.method === 'initialize');
   if (initializing && messages.length > 1) {
-    return sendRaw(res, 400, rpcError(null, -32600, 'Invalid Request: initialize must be sent alone'));
+    return sendRaw(
+      res,
+      400,
+      rpcError(null, -32600, 'Invalid Request: initialize must be sent alone'),
+    );
   }
   if (!initializing && sessionId !== undefined) {
     const refusal = checkSession(auth);
     if (refusal) return sendRaw(res, refusal.status, rpcError(null, refusal.code, refusal.message));
   }
   const version = req.headers['mcp-protocol-version'];
-  if (!initializing && typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+  if (
+    !initializing &&
+    typeof version === 'string' &&
+    !SUPPORTED_PROTOCOL_VERSIONS.includes(version)
+  ) {
     return sendRaw(
       res,
       400,
-      rpcError(null, -32600, `Bad Request: unsupported MCP-Protocol-Version ${version}; supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`),
+      rpcError(
+        null,
+        -32600,
+        `Bad Request: unsupported MCP-Protocol-Version ${version}; supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`,
+      ),
     );
   }
 
@@ -111,13 +144,23 @@ export async function handleMcpPost(req: IncomingMessage, res: ServerResponse, d
   sendRaw(res, 200, batch ? `[${replies.join(',')}]` : (replies[0] as string), headers);
 }
 
-function checkSession(auth: Authenticated): { status: number; code: number; message: string } | undefined {
+function checkSession(
+  auth: Authenticated,
+): { status: number; code: number; message: string } | undefined {
   const owner = auth.row.session_participation_id;
   if (owner === null || auth.row.session_closed) {
-    return { status: 404, code: -32001, message: 'Session not found: it ended or never existed; initialize a new one' };
+    return {
+      status: 404,
+      code: -32001,
+      message: 'Session not found: it ended or never existed; initialize a new one',
+    };
   }
   if (owner !== auth.row.participation_id) {
-    return { status: 403, code: -32001, message: 'Forbidden: this session belongs to another identity' };
+    return {
+      status: 403,
+      code: -32001,
+      message: 'Forbidden: this session belongs to another identity',
+    };
   }
   return undefined;
 }
@@ -129,7 +172,10 @@ async function handleRequest(
   deps: McpDeps,
   headers: Record<string, string>,
 ): Promise<string> {
-  const params = (typeof m.params === 'object' && m.params !== null ? m.params : {}) as Record<string, unknown>;
+  const params = (typeof m.params === 'object' && m.params !== null ? m.params : {}) as Record<
+    string,
+    unknown
+  >;
   switch (m.method) {
     case 'initialize':
       return rpcResult(m.id, await initialize(params, auth, deps, headers));
@@ -152,9 +198,14 @@ async function initialize(
 ): Promise<string> {
   const requested = params.protocolVersion;
   const protocolVersion =
-    typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
+    typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested)
+      ? requested
+      : LATEST_PROTOCOL_VERSION;
   const clientInfo = params.clientInfo as { name?: unknown } | undefined;
-  const clientName = typeof clientInfo?.name === 'string' ? clientInfo.name.replace(/\u0000/g, '').slice(0, 200) : null;
+  const clientName =
+    typeof clientInfo?.name === 'string'
+      ? clientInfo.name.replace(/\u0000/g, '').slice(0, 200)
+      : null;
   const id = randomBytes(18).toString('base64url');
   await insertSession(deps.db, {
     projectId: auth.ctx.projectId,
@@ -193,10 +244,19 @@ async function toolsCall(
   );
 }
 
-export async function handleMcpDelete(req: IncomingMessage, res: ServerResponse, deps: McpDeps, requestId: string) {
+export async function handleMcpDelete(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: McpDeps,
+  requestId: string,
+) {
   const sessionId = sessionHeader(req);
   if (sessionId === undefined || !SESSION_ID.test(sessionId)) {
-    return sendRaw(res, 400, rpcError(null, -32600, 'Bad Request: send the Mcp-Session-Id of the session to end'));
+    return sendRaw(
+      res,
+      400,
+      rpcError(null, -32600, 'Bad Request: send the Mcp-Session-Id of the session to end'),
+    );
   }
   const auth = await authenticate(req, res, deps, requestId, sessionId);
   if (!auth) return;
@@ -207,9 +267,17 @@ export async function handleMcpDelete(req: IncomingMessage, res: ServerResponse,
 }
 
 /** The session's server-to-client stream is not offered yet; MCP clients treat 405 as "no stream". */
-export async function handleMcpGet(req: IncomingMessage, res: ServerResponse, deps: McpDeps, requestId: string) {
+export async function handleMcpGet(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: McpDeps,
+  requestId: string,
+) {
   const auth = await authenticate(req, res, deps, requestId, sessionHeader(req));
   if (!auth) return;
-  const error = new AppError('invalid_argument', 'GET /mcp opens no stream on this server; send requests with POST');
+  const error = new AppError(
+    'invalid_argument',
+    'GET /mcp opens no stream on this server; send requests with POST',
+  );
   sendJson(res, 405, { error: error.toJSON() }, { allow: 'POST, DELETE' });
 }

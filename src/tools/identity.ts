@@ -5,7 +5,8 @@ import { defineTool } from './types.js';
 export const whoami = defineTool({
   name: 'whoami',
   title: 'Who am I',
-  description: 'Your identity in this project: actor (handle/label), kind, project, lane and whether you are an admin.',
+  description:
+    'Your identity in this project: actor (handle/label), kind, project, lane and whether you are an admin.',
   input: z.strictObject({}),
   annotations: { readOnlyHint: true },
   handler: async ({ ctx }) => ({
@@ -22,7 +23,8 @@ export const whoami = defineTool({
 export const list_participants = defineTool({
   name: 'list_participants',
   title: 'List participants',
-  description: 'The project roster: every actor with kind, lane, admin flag, whether active within the liveness window, and last_seen.',
+  description:
+    'The project roster: every actor with kind, lane, admin flag, whether active within the liveness window, and last_seen.',
   input: z.strictObject({}),
   annotations: { readOnlyHint: true },
   handler: async ({ trx, ctx }) => {

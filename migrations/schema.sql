@@ -1,0 +1,421 @@
+--
+-- PostgreSQL database dump
+--
+
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.events (
+    project_id bigint NOT NULL,
+    seq bigint NOT NULL,
+    type text NOT NULL,
+    actor text NOT NULL,
+    participation_id bigint,
+    at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    task_id bigint,
+    post_id bigint,
+    lease_id bigint,
+    sequence text,
+    ref text,
+    tag text,
+    data jsonb DEFAULT '{}'::jsonb NOT NULL,
+    CONSTRAINT events_actor_check CHECK (((length(actor) >= 1) AND (length(actor) <= 100))),
+    CONSTRAINT events_data_check CHECK ((jsonb_typeof(data) = 'object'::text)),
+    CONSTRAINT events_ref_check CHECK ((length(ref) <= 500)),
+    CONSTRAINT events_seq_check CHECK ((seq > 0)),
+    CONSTRAINT events_sequence_check CHECK ((length(sequence) <= 64)),
+    CONSTRAINT events_tag_check CHECK ((length(tag) <= 64)),
+    CONSTRAINT events_type_check CHECK ((type ~ '^[a-z][a-z0-9_]{0,63}$'::text))
+);
+
+--
+-- Name: kysely_migration; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.kysely_migration (
+    name character varying(255) NOT NULL,
+    "timestamp" character varying(255) NOT NULL
+);
+
+--
+-- Name: kysely_migration_lock; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.kysely_migration_lock (
+    id character varying(255) NOT NULL,
+    is_locked integer DEFAULT 0 NOT NULL
+);
+
+--
+-- Name: ledger_heads; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.ledger_heads (
+    project_id bigint NOT NULL,
+    last_seq bigint NOT NULL,
+    CONSTRAINT ledger_heads_last_seq_check CHECK ((last_seq >= 0))
+);
+
+--
+-- Name: mcp_sessions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.mcp_sessions (
+    project_id bigint NOT NULL,
+    id text NOT NULL,
+    participation_id bigint NOT NULL,
+    protocol_version text NOT NULL,
+    client_name text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    closed_at timestamp with time zone,
+    CONSTRAINT mcp_sessions_client_name_check CHECK ((length(client_name) <= 200)),
+    CONSTRAINT mcp_sessions_id_check CHECK ((id ~ '^[A-Za-z0-9_-]{16,64}$'::text)),
+    CONSTRAINT mcp_sessions_protocol_version_check CHECK ((length(protocol_version) <= 32))
+);
+
+--
+-- Name: owners; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.owners (
+    id bigint NOT NULL,
+    email text NOT NULL,
+    handle text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT owners_email_check CHECK (((length(email) >= 3) AND (length(email) <= 254))),
+    CONSTRAINT owners_handle_check CHECK ((handle ~ '^[a-z0-9-]{2,32}$'::text))
+);
+
+--
+-- Name: owners_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.owners ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.owners_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: participants; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.participants (
+    id bigint NOT NULL,
+    owner_id bigint NOT NULL,
+    label text NOT NULL,
+    kind text DEFAULT 'agent'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT participants_kind_check CHECK ((kind = ANY (ARRAY['agent'::text, 'human'::text]))),
+    CONSTRAINT participants_label_check CHECK ((((length(label) >= 1) AND (length(label) <= 64)) AND (strpos(label, '/'::text) = 0)))
+);
+
+--
+-- Name: participants_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.participants ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.participants_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: participations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.participations (
+    project_id bigint NOT NULL,
+    id bigint NOT NULL,
+    participant_id bigint NOT NULL,
+    lane text,
+    status text,
+    is_admin boolean DEFAULT false NOT NULL,
+    last_seen_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT participations_lane_check CHECK ((lane ~ '^[a-z0-9._-]{1,64}$'::text)),
+    CONSTRAINT participations_status_check CHECK ((length(status) <= 200))
+);
+
+--
+-- Name: participations_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.participations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.participations_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: projects; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.projects (
+    id bigint NOT NULL,
+    owner_id bigint NOT NULL,
+    slug text NOT NULL,
+    name text NOT NULL,
+    liveness_window_seconds integer DEFAULT 900 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT projects_liveness_window_seconds_check CHECK (((liveness_window_seconds >= 10) AND (liveness_window_seconds <= 604800))),
+    CONSTRAINT projects_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT projects_slug_check CHECK ((slug ~ '^[a-z0-9-]{1,64}$'::text))
+);
+
+--
+-- Name: projects_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.projects ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.projects_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: tokens; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.tokens (
+    project_id bigint NOT NULL,
+    id bigint NOT NULL,
+    participation_id bigint NOT NULL,
+    token_hash bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone,
+    last_used_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    CONSTRAINT tokens_token_hash_check CHECK ((length(token_hash) = 32))
+);
+
+--
+-- Name: tokens_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.tokens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.tokens_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: events events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.events
+    ADD CONSTRAINT events_pkey PRIMARY KEY (project_id, seq);
+
+--
+-- Name: kysely_migration_lock kysely_migration_lock_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.kysely_migration_lock
+    ADD CONSTRAINT kysely_migration_lock_pkey PRIMARY KEY (id);
+
+--
+-- Name: kysely_migration kysely_migration_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.kysely_migration
+    ADD CONSTRAINT kysely_migration_pkey PRIMARY KEY (name);
+
+--
+-- Name: ledger_heads ledger_heads_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ledger_heads
+    ADD CONSTRAINT ledger_heads_pkey PRIMARY KEY (project_id);
+
+--
+-- Name: mcp_sessions mcp_sessions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mcp_sessions
+    ADD CONSTRAINT mcp_sessions_pkey PRIMARY KEY (project_id, id);
+
+--
+-- Name: owners owners_handle_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.owners
+    ADD CONSTRAINT owners_handle_key UNIQUE (handle);
+
+--
+-- Name: owners owners_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.owners
+    ADD CONSTRAINT owners_pkey PRIMARY KEY (id);
+
+--
+-- Name: participants participants_owner_id_label_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.participants
+    ADD CONSTRAINT participants_owner_id_label_key UNIQUE (owner_id, label);
+
+--
+-- Name: participants participants_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.participants
+    ADD CONSTRAINT participants_pkey PRIMARY KEY (id);
+
+--
+-- Name: participations participations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.participations
+    ADD CONSTRAINT participations_pkey PRIMARY KEY (project_id, id);
+
+--
+-- Name: participations participations_project_id_participant_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.participations
+    ADD CONSTRAINT participations_project_id_participant_id_key UNIQUE (project_id, participant_id);
+
+--
+-- Name: projects projects_owner_id_slug_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.projects
+    ADD CONSTRAINT projects_owner_id_slug_key UNIQUE (owner_id, slug);
+
+--
+-- Name: projects projects_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.projects
+    ADD CONSTRAINT projects_pkey PRIMARY KEY (id);
+
+--
+-- Name: tokens tokens_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tokens
+    ADD CONSTRAINT tokens_pkey PRIMARY KEY (project_id, id);
+
+--
+-- Name: tokens tokens_token_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tokens
+    ADD CONSTRAINT tokens_token_hash_key UNIQUE (token_hash);
+
+--
+-- Name: events_actor_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_actor_idx ON public.events USING btree (project_id, actor, seq);
+
+--
+-- Name: events_type_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_type_idx ON public.events USING btree (project_id, type, seq);
+
+--
+-- Name: owners_email_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX owners_email_key ON public.owners USING btree (lower(email));
+
+--
+-- Name: tokens_participation_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tokens_participation_idx ON public.tokens USING btree (project_id, participation_id);
+
+--
+-- Name: events events_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.events
+    ADD CONSTRAINT events_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: ledger_heads ledger_heads_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ledger_heads
+    ADD CONSTRAINT ledger_heads_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: mcp_sessions mcp_sessions_project_id_participation_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mcp_sessions
+    ADD CONSTRAINT mcp_sessions_project_id_participation_id_fkey FOREIGN KEY (project_id, participation_id) REFERENCES public.participations(project_id, id) ON DELETE CASCADE;
+
+--
+-- Name: participants participants_owner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.participants
+    ADD CONSTRAINT participants_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.owners(id) ON DELETE CASCADE;
+
+--
+-- Name: participations participations_participant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.participations
+    ADD CONSTRAINT participations_participant_id_fkey FOREIGN KEY (participant_id) REFERENCES public.participants(id) ON DELETE CASCADE;
+
+--
+-- Name: participations participations_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.participations
+    ADD CONSTRAINT participations_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: projects projects_owner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.projects
+    ADD CONSTRAINT projects_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.owners(id) ON DELETE CASCADE;
+
+--
+-- Name: tokens tokens_project_id_participation_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tokens
+    ADD CONSTRAINT tokens_project_id_participation_id_fkey FOREIGN KEY (project_id, participation_id) REFERENCES public.participations(project_id, id) ON DELETE CASCADE;
+
+--
+-- PostgreSQL database dump complete
+--

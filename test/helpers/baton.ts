@@ -1,0 +1,114 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll } from 'vitest';
+import { loadConfig, type Config } from '../../src/config.js';
+import { seedToken, type SeedInput, type SeedResult } from '../../src/auth/provision.js';
+import { freePort } from '../../src/db/embedded.js';
+import { openStorage, type Storage } from '../../src/db/pool.js';
+import { createHttpServer, type BatonHttp } from '../../src/http/server.js';
+import { createLogger } from '../../src/log.js';
+import { getCatalogue } from '../../src/main.js';
+import type { Catalogue } from '../../src/mcp/catalogue.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+
+// A real Baton HTTP server on an ephemeral port over a cloned database, and the official MCP
+// client to talk to it.
+
+export interface TestBaton {
+  baseUrl: string;
+  mcpUrl: string;
+  config: Readonly<Config>;
+  storage: Storage;
+  /** Mints a token (creating owner, project and participant as needed). */
+  seed(input?: Partial<SeedInput>): Promise<SeedResult>;
+  connect(token: string, opts?: { profile?: 'core' }): Promise<Client>;
+  close(): Promise<void>;
+}
+
+export interface TestBatonOptions {
+  env?: Record<string, string>;
+  catalogue?: Catalogue;
+  database?: { url: string };
+  poolMax?: number;
+}
+
+let seedCounter = 0;
+
+export async function startTestBaton(
+  opts: TestBatonOptions = {},
+): Promise<TestBaton & { database?: TestDatabase }> {
+  const database = opts.database ? undefined : await createTestDatabase();
+  const url = opts.database?.url ?? (database as TestDatabase).url;
+  const port = await freePort();
+  const config = loadConfig({
+    DATABASE_URL: url,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'silent',
+    DB_POOL_MAX: String(opts.poolMax ?? 20),
+    ...opts.env,
+  });
+  const log = createLogger(config.logLevel);
+  const storage = openStorage({ url, max: config.poolMax, log });
+  const http: BatonHttp = createHttpServer({
+    db: storage.db,
+    config,
+    log,
+    catalogue: opts.catalogue ?? getCatalogue(),
+  });
+  await http.listen(port, '127.0.0.1');
+  const clients: Client[] = [];
+  return {
+    database,
+    baseUrl: `http://127.0.0.1:${port}`,
+    mcpUrl: `http://127.0.0.1:${port}/mcp`,
+    config,
+    storage,
+    seed: (input = {}) =>
+      seedToken(storage.db, {
+        email: 'owner@example.test',
+        projectSlug: 'alpha',
+        label: `agent-${++seedCounter}`,
+        ...input,
+      }),
+    connect: async (token, o = {}) => {
+      const client = new Client({ name: 'baton-test', version: '1.0.0' });
+      const url = new URL(`http://127.0.0.1:${port}/mcp${o.profile ? `?tools=${o.profile}` : ''}`);
+      const transport = new StreamableHTTPClientTransport(url, {
+        requestInit: { headers: { Authorization: `Bearer ${token}` } },
+      });
+      await client.connect(transport);
+      clients.push(client);
+      return client;
+    },
+    close: async () => {
+      await Promise.allSettled(clients.map((c) => c.close()));
+      await http.close(1000);
+      await storage.close();
+      await database?.drop();
+    },
+  };
+}
+
+/** One server for the whole test file. */
+export function useTestBaton(opts: TestBatonOptions = {}): TestBaton {
+  let baton: TestBaton | undefined;
+  beforeAll(async () => {
+    baton = await startTestBaton(opts);
+  });
+  afterAll(async () => {
+    await baton?.close();
+  });
+  return new Proxy({} as TestBaton, {
+    get: (_t, key) => {
+      if (!baton) throw new Error('the test Baton is not started yet');
+      return baton[key as keyof TestBaton];
+    },
+  });
+}
+
+/** The structured result of a tool call, or its error object when isError. */
+export async function call(client: Client, name: string, args: Record<string, unknown> = {}) {
+  const r = await client.callTool({ name, arguments: args });
+  return { isError: r.isError === true, body: r.structuredContent as Record<string, unknown> };
+}
