@@ -25,8 +25,9 @@ export function openStorage(opts: PoolOptions): Storage {
   const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.max,
-    // Fail fast while the database is down so callers get `unavailable` instead of hanging.
-    connectionTimeoutMillis: 5_000,
+    // Bounded waits (for a connection, or for a free slot when the pool is exhausted) so callers get
+    // `unavailable` instead of hanging.
+    connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
     application_name: opts.applicationName ?? 'baton',
     statement_timeout: 30_000,
