@@ -2,6 +2,7 @@ import { inject, describe, expect, it } from 'vitest';
 import { adminQuery, withDatabase } from './helpers/pg.js';
 import { useTestDatabase } from './helpers/db.js';
 import { runCli } from './helpers/process.js';
+import { startTestBaton } from './helpers/baton.js';
 
 const t = useTestDatabase();
 const env = () => ({ DATABASE_URL: t.url, LOG_LEVEL: 'silent' });
@@ -38,6 +39,27 @@ describe('baton seed-token', () => {
     });
     expect(parsed.token).toMatch(/^baton_[A-Za-z0-9_-]{43}$/);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('mints a token the official MCP client can use: tools/list and whoami', async () => {
+    const r = await runCli(
+      ['seed-token', 'sdk@example.test', 'sdk-project', 'claude-9', '--json'],
+      env(),
+    );
+    const { token } = JSON.parse(r.stdout) as { token: string };
+    const baton = await startTestBaton({ database: { url: t.url } });
+    try {
+      const client = await baton.connect(token);
+      expect((await client.listTools()).tools.map((x) => x.name)).toContain('whoami');
+      const me = await client.callTool({ name: 'whoami', arguments: {} });
+      expect(me.structuredContent).toMatchObject({
+        actor: 'sdk/claude-9',
+        project: 'sdk-project',
+        kind: 'agent',
+      });
+    } finally {
+      await baton.close();
+    }
   });
 
   it('mints a new token for an existing participant and keeps the old one', async () => {
