@@ -45,6 +45,45 @@ CREATE TABLE public.events (
 );
 
 --
+-- Name: invites; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.invites (
+    project_id bigint NOT NULL,
+    id bigint NOT NULL,
+    code_hash bytea NOT NULL,
+    created_by text NOT NULL,
+    label text,
+    kind text DEFAULT 'agent'::text NOT NULL,
+    lane text,
+    is_admin boolean DEFAULT false NOT NULL,
+    uses_total integer NOT NULL,
+    uses_left integer NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    revoked_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT invites_check CHECK (((uses_left >= 0) AND (uses_left <= uses_total))),
+    CONSTRAINT invites_code_hash_check CHECK ((length(code_hash) = 32)),
+    CONSTRAINT invites_kind_check CHECK ((kind = ANY (ARRAY['agent'::text, 'human'::text]))),
+    CONSTRAINT invites_label_check CHECK ((((length(label) >= 1) AND (length(label) <= 64)) AND (strpos(label, '/'::text) = 0))),
+    CONSTRAINT invites_lane_check CHECK ((lane ~ '^[a-z0-9._-]{1,64}$'::text)),
+    CONSTRAINT invites_uses_total_check CHECK (((uses_total >= 1) AND (uses_total <= 1000)))
+);
+
+--
+-- Name: invites_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.invites ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.invites_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: kysely_migration; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -156,7 +195,11 @@ CREATE TABLE public.participations (
     is_admin boolean DEFAULT false NOT NULL,
     last_seen_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    signing_jwk jsonb,
+    signing_kid text,
     CONSTRAINT participations_lane_check CHECK ((lane ~ '^[a-z0-9._-]{1,64}$'::text)),
+    CONSTRAINT participations_signing_jwk_check CHECK (((signing_jwk IS NULL) OR (jsonb_typeof(signing_jwk) = 'object'::text))),
+    CONSTRAINT participations_signing_kid_check CHECK ((length(signing_kid) <= 100)),
     CONSTRAINT participations_status_check CHECK ((length(status) <= 200))
 );
 
@@ -237,6 +280,20 @@ ALTER TABLE public.tokens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 
 ALTER TABLE ONLY public.events
     ADD CONSTRAINT events_pkey PRIMARY KEY (project_id, seq);
+
+--
+-- Name: invites invites_code_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invites
+    ADD CONSTRAINT invites_code_hash_key UNIQUE (code_hash);
+
+--
+-- Name: invites invites_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invites
+    ADD CONSTRAINT invites_pkey PRIMARY KEY (project_id, id);
 
 --
 -- Name: kysely_migration_lock kysely_migration_lock_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -366,6 +423,13 @@ CREATE INDEX tokens_participation_idx ON public.tokens USING btree (project_id, 
 
 ALTER TABLE ONLY public.events
     ADD CONSTRAINT events_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: invites invites_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invites
+    ADD CONSTRAINT invites_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
 
 --
 -- Name: ledger_heads ledger_heads_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -44,7 +44,7 @@ async function api(token: string, name: string, body?: unknown, init: RequestIni
   return {
     status: res.status,
     headers: res.headers,
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are probed freely
+
     body: JSON.parse(text) as Record<string, any>,
     text,
   };

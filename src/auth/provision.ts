@@ -1,4 +1,4 @@
-import { AppError, invalid } from '../errors.js';
+import { AppError, conflict, invalid } from '../errors.js';
 import { advisoryXactLock } from '../db/locks.js';
 import { appendEvent } from '../db/ledger.js';
 import {
@@ -13,9 +13,9 @@ import {
   insertParticipation,
   insertProject,
   insertToken,
-  setParticipationAdmin,
+  updateParticipation,
 } from '../db/identity.js';
-import { transact, type Db } from '../db/pool.js';
+import { transact, type Db, type Trx } from '../db/pool.js';
 import { mintToken } from './tokens.js';
 import { LABEL, SLUG, EMAIL, HANDLE } from '../names.js';
 
@@ -48,7 +48,7 @@ export async function deriveHandle(db: Db, email: string): Promise<string> {
     .replace(/^-|-$/g, '')
     .slice(0, 28)
     .replace(/-$/, '');
-  if (base.length < 2) base = `owner${base}`;
+  if (base.length < 2) base = base ? `owner-${base}` : 'owner';
   if (!(await handleTaken(db, base))) return base;
   for (let n = 2; n < 1000; n++) {
     const candidate = `${base}-${n}`;
@@ -81,6 +81,77 @@ export async function ensureOwner(db: Db, email: string, handle?: string) {
   });
 }
 
+export interface GrantInput {
+  projectId: string;
+  ownerId: string;
+  ownerHandle: string;
+  label: string;
+  kind?: 'agent' | 'human';
+  lane?: string | null;
+  isAdmin?: boolean;
+  /** Refuse a label the owner already uses (invite redemption), instead of reusing it. */
+  requireNew?: boolean;
+}
+
+export interface Grant {
+  participationId: string;
+  participantId: string;
+  actor: string;
+  token: string;
+  tokenId: string;
+  created: string[];
+}
+
+/**
+ * Puts a participant into a project (creating the participant under the project's owner when
+ * needed), applies lane and admin flag when given, and mints a token. Locks per owner, so two
+ * concurrent grants of one label cannot both create it. The caller records the ledger event.
+ */
+export async function grantAndMint(
+  trx: Trx,
+  g: GrantInput,
+  opts: { expiresAt?: Date | null } = {},
+): Promise<Grant> {
+  await advisoryXactLock(trx, 'owner-provision', g.ownerId);
+  const created: string[] = [];
+  let participant = await findParticipant(trx, g.ownerId, g.label);
+  if (participant && g.requireNew) {
+    throw conflict(`the name "${g.label}" is taken; choose another`);
+  }
+  if (participant && g.kind !== undefined && participant.kind !== g.kind) {
+    throw conflict(
+      `${g.ownerHandle}/${g.label} exists as ${participant.kind}; omit kind or use ${participant.kind}`,
+    );
+  }
+  if (!participant) {
+    participant = await insertParticipant(trx, g.ownerId, g.label, g.kind ?? 'agent');
+    created.push('participant');
+  }
+  let participation = await findParticipation(trx, g.projectId, participant.id);
+  if (!participation) {
+    participation = await insertParticipation(trx, g.projectId, participant.id, {
+      lane: g.lane ?? null,
+      isAdmin: g.isAdmin ?? false,
+    });
+    created.push('participation');
+  } else {
+    await updateParticipation(trx, g.projectId, participation.id, {
+      lane: g.lane,
+      isAdmin: g.isAdmin,
+    });
+  }
+  const { token, hash } = mintToken();
+  const row = await insertToken(trx, g.projectId, participation.id, hash, opts.expiresAt ?? null);
+  return {
+    participationId: participation.id,
+    participantId: participant.id,
+    actor: `${g.ownerHandle}/${participant.label}`,
+    token,
+    tokenId: row.id,
+    created,
+  };
+}
+
 export async function seedToken(db: Db, input: SeedInput): Promise<SeedResult> {
   if (!SLUG.safeParse(input.projectSlug).success) {
     throw invalid('a project slug is 1–64 characters of a-z, 0-9 and -');
@@ -90,41 +161,39 @@ export async function seedToken(db: Db, input: SeedInput): Promise<SeedResult> {
   }
   const { owner, created: ownerCreated } = await ensureOwner(db, input.email);
   return transact(db, async (trx) => {
-    const created: string[] = ownerCreated ? ['owner'] : [];
-    await advisoryXactLock(trx, 'owner-provision', owner.id);
+    await advisoryXactLock(trx, 'owner-projects', owner.id);
     let project = await findProject(trx, owner.id, input.projectSlug);
+    const created: string[] = ownerCreated ? ['owner'] : [];
     if (!project) {
       project = await insertProject(trx, owner.id, input.projectSlug, input.projectSlug);
       created.push('project');
     }
-    let participant = await findParticipant(trx, owner.id, input.label);
-    if (!participant) {
-      participant = await insertParticipant(trx, owner.id, input.label, input.kind ?? 'agent');
-      created.push('participant');
-    }
-    let participation = await findParticipation(trx, project.id, participant.id);
-    if (!participation) {
-      participation = await insertParticipation(trx, project.id, participant.id, {
-        isAdmin: input.admin ?? false,
-      });
-      created.push('participation');
-    } else if (input.admin && !participation.is_admin) {
-      await setParticipationAdmin(trx, project.id, participation.id, true);
-    }
-    const { token, hash } = mintToken();
-    await insertToken(trx, project.id, participation.id, hash);
-    const actor = `${owner.handle}/${participant.label}`;
+    const grant = await grantAndMint(trx, {
+      projectId: project.id,
+      ownerId: owner.id,
+      ownerHandle: owner.handle,
+      label: input.label,
+      kind: input.kind,
+      isAdmin: input.admin ? true : undefined,
+    });
+    created.push(...grant.created);
     await appendEvent(trx, project.id, {
       type: 'token_minted',
       actor: owner.handle,
       data: {
-        participant: actor,
+        participant: grant.actor,
         via: 'seed-token',
         created,
-        is_admin: input.admin ?? participation.is_admin,
+        is_admin: input.admin ?? false,
       },
     });
-    return { token, actor, project: project.slug, participant: participant.label, created };
+    return {
+      token: grant.token,
+      actor: grant.actor,
+      project: project.slug,
+      participant: input.label,
+      created,
+    };
   });
 }
 

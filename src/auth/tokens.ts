@@ -21,3 +21,11 @@ export function bearerToken(header: string | undefined): string | undefined {
   const token = m?.[1];
   return token && TOKEN_PATTERN.test(token) ? token : undefined;
 }
+
+// Invite codes look like tokens with their own prefix, so neither can be mistaken for the other.
+export const INVITE_PATTERN = /^baton_inv_[A-Za-z0-9_-]{43}$/;
+
+export function mintInviteCode(): { code: string; hash: Buffer } {
+  const code = `baton_inv_${randomBytes(32).toString('base64url')}`;
+  return { code, hash: hashToken(code) };
+}

@@ -16,6 +16,9 @@ export interface AuthRow {
   is_admin: boolean;
   last_seen_at: Date | null;
   token_last_used_at: Date | null;
+  revoked: boolean;
+  expires_at: Date | null;
+  expired: boolean;
   /** Present when a session id was given and it exists in this project. */
   session_participation_id: string | null;
   session_closed: boolean | null;
@@ -24,7 +27,8 @@ export interface AuthRow {
 /**
  * The whole authentication of a request in one indexed query: token → participation → project,
  * participant and owner, plus the presented MCP session when there is one. Revocation and expiry
- * are evaluated here on every request, so they take effect on the very next call.
+ * are evaluated against the database clock on every request, so they take effect on the very
+ * next call; the caller refuses revoked or expired rows (and can say which).
  */
 export async function resolveToken(
   db: Executor,
@@ -35,6 +39,8 @@ export async function resolveToken(
     select t.id as token_id, pa.project_id, pa.id as participation_id,
            p.id as participant_id, pr.slug as project_slug, o.handle, p.label, p.kind,
            pa.lane, pa.is_admin, pa.last_seen_at, t.last_used_at as token_last_used_at,
+           t.revoked_at is not null as revoked, t.expires_at,
+           coalesce(t.expires_at <= now(), false) as expired,
            s.participation_id as session_participation_id,
            (s.closed_at is not null) as session_closed
     from tokens t
@@ -43,9 +49,7 @@ export async function resolveToken(
     join participants p on p.id = pa.participant_id
     join owners o on o.id = p.owner_id
     left join mcp_sessions s on s.project_id = t.project_id and s.id = ${sessionId ?? null}
-    where t.token_hash = ${hash}
-      and t.revoked_at is null
-      and (t.expires_at is null or t.expires_at > now())`.execute(db);
+    where t.token_hash = ${hash}`.execute(db);
   return rows[0];
 }
 
@@ -163,15 +167,20 @@ export async function insertParticipation(
     .executeTakeFirstOrThrow();
 }
 
-export async function setParticipationAdmin(
+/** Sets lane and admin flag where given; undefined leaves a field as it is. */
+export async function updateParticipation(
   trx: Trx,
   projectId: string,
   participationId: string,
-  isAdmin: boolean,
+  changes: { lane?: string | null; isAdmin?: boolean },
 ) {
+  const set: { lane?: string | null; is_admin?: boolean } = {};
+  if (changes.lane !== undefined) set.lane = changes.lane;
+  if (changes.isAdmin !== undefined) set.is_admin = changes.isAdmin;
+  if (Object.keys(set).length === 0) return;
   await trx
     .updateTable('participations')
-    .set({ is_admin: isAdmin })
+    .set(set)
     .where('project_id', '=', projectId)
     .where('id', '=', participationId)
     .execute();
@@ -182,22 +191,18 @@ export async function insertToken(
   projectId: string,
   participationId: string,
   hash: Buffer,
+  expiresAt: Date | null = null,
 ) {
   return trx
     .insertInto('tokens')
-    .values({ project_id: projectId, participation_id: participationId, token_hash: hash })
+    .values({
+      project_id: projectId,
+      participation_id: participationId,
+      token_hash: hash,
+      expires_at: expiresAt,
+    })
     .returning(['id'])
     .executeTakeFirstOrThrow();
-}
-
-export async function revokeToken(trx: Trx, projectId: string, tokenId: string) {
-  await trx
-    .updateTable('tokens')
-    .set({ revoked_at: sql`now()` })
-    .where('project_id', '=', projectId)
-    .where('id', '=', tokenId)
-    .where('revoked_at', 'is', null)
-    .execute();
 }
 
 export interface RosterRow {
@@ -222,4 +227,61 @@ export async function listParticipants(db: Db | Trx, projectId: string): Promise
     where pa.project_id = ${projectId}
     order by o.handle, p.label`.execute(db);
   return rows;
+}
+
+export async function projectOwner(db: Executor, projectId: string) {
+  return db
+    .selectFrom('projects')
+    .innerJoin('owners', 'owners.id', 'projects.owner_id')
+    .select(['owners.id as owner_id', 'owners.handle'])
+    .where('projects.id', '=', projectId)
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * The participation of `label` in this project, row-locked when `lock` is set so that rotation,
+ * revocation and provisioning of one participant are serialised.
+ */
+export async function findParticipationByLabel(
+  trx: Trx,
+  projectId: string,
+  label: string,
+  opts: { lock?: boolean } = {},
+) {
+  const { rows } = await sql<{ id: string; participant_id: string; handle: string; label: string }>`
+    select pa.id, pa.participant_id, o.handle, p.label
+    from participations pa
+    join participants p on p.id = pa.participant_id
+    join owners o on o.id = p.owner_id
+    where pa.project_id = ${projectId} and p.label = ${label}
+    ${opts.lock ? sql`for update of pa` : sql``}`.execute(trx);
+  return rows[0];
+}
+
+/** Revokes every live token of a participation except `keep`; returns how many. */
+export async function revokeTokensOf(
+  trx: Trx,
+  projectId: string,
+  participationId: string,
+  keep?: string,
+): Promise<number> {
+  let q = trx
+    .updateTable('tokens')
+    .set({ revoked_at: sql`now()` })
+    .where('project_id', '=', projectId)
+    .where('participation_id', '=', participationId)
+    .where('revoked_at', 'is', null);
+  if (keep !== undefined) q = q.where('id', '!=', keep);
+  const r = await q.executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+export async function closeSessionsOf(trx: Trx, projectId: string, participationId: string) {
+  await trx
+    .updateTable('mcp_sessions')
+    .set({ closed_at: sql`now()` })
+    .where('project_id', '=', projectId)
+    .where('participation_id', '=', participationId)
+    .where('closed_at', 'is', null)
+    .execute();
 }

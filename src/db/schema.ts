@@ -38,6 +38,8 @@ export interface ParticipationsTable {
   is_admin: Generated<boolean>;
   last_seen_at: Timestamp | null;
   created_at: Generated<Timestamp>;
+  signing_jwk: Record<string, unknown> | null;
+  signing_kid: string | null;
 }
 
 export interface TokensTable {
@@ -83,7 +85,24 @@ export interface EventsTable {
   data: Generated<Record<string, unknown>>;
 }
 
+export interface InvitesTable {
+  project_id: string;
+  id: Generated<string> & Id;
+  code_hash: Buffer;
+  created_by: string;
+  label: string | null;
+  kind: 'agent' | 'human';
+  lane: string | null;
+  is_admin: boolean;
+  uses_total: number;
+  uses_left: number;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+  created_at: Generated<Timestamp>;
+}
+
 export interface Database {
+  invites: InvitesTable;
   owners: OwnersTable;
   projects: ProjectsTable;
   participants: ParticipantsTable;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '../errors.js';
 import type { McpDeps } from '../mcp/transport.js';
 import { callTool } from '../mcp/dispatch.js';
-import { authenticate } from './auth.js';
+import { authenticate, rateLimitMessage } from './auth.js';
 import { BodyTooLarge, readBody, sendError, sendJson } from './request.js';
 
 // POST /api/v1/tools/<name>: every tool as plain JSON for hooks, scripts and curl. Same auth,
@@ -28,7 +28,13 @@ export async function handleToolApi(
     });
   }
   const auth = await authenticate(req, res, deps, requestId);
-  if (!auth) return;
+  if (!auth.ok) {
+    if (!auth.limited) return;
+    const error = new AppError('rate_limited', rateLimitMessage(auth.retryAfter), {
+      retry_after_seconds: auth.retryAfter,
+    });
+    return sendError(res, error, { 'retry-after': String(auth.retryAfter) });
+  }
   const tool = deps.catalogue.byName.get(name);
   if (!tool) {
     return sendError(
@@ -65,11 +71,5 @@ export async function handleToolApi(
   }
   const outcome = await callTool(deps, auth.ctx, tool, args);
   if (outcome.ok) return sendJson(res, 200, outcome.result);
-  sendError(
-    res,
-    outcome.error,
-    outcome.error.code === 'rate_limited'
-      ? { 'retry-after': String(outcome.error.details.retry_after_seconds ?? 1) }
-      : {},
-  );
+  sendError(res, outcome.error);
 }

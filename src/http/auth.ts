@@ -5,42 +5,49 @@ import { resolveToken, touchParticipation, type AuthRow } from '../db/identity.j
 import type { Db } from '../db/pool.js';
 import type { Logger } from '../log.js';
 import type { Ctx } from '../tools/types.js';
+import type { RateLimiter } from './ratelimit.js';
 import { sendJson } from './request.js';
 
 // Bearer authentication for /mcp and /api. Identity comes from the token alone: no header,
 // argument or session id can name a project or a participant.
 
-export interface Authenticated {
-  ctx: Ctx;
-  row: AuthRow;
+export interface AuthDeps {
+  db: Db;
+  config: Readonly<Config>;
+  log: Logger;
+  tokenLimiter: RateLimiter;
 }
+
+export type AuthOutcome =
+  | { ok: true; ctx: Ctx; row: AuthRow }
+  | { ok: false; limited: true; retryAfter: number; ctx: Ctx; row: AuthRow }
+  | { ok: false; limited: false };
 
 export function resourceMetadataUrl(config: Readonly<Config>): string {
   return `${config.publicUrl}/.well-known/oauth-protected-resource/mcp`;
 }
 
+const UNAUTHORIZED = {
+  missing: 'send Authorization: Bearer <token>; ask a project admin for a token',
+  invalid: 'the token is unknown or malformed; ask a project admin for a token',
+  revoked: 'the token was revoked; ask a project admin for a new one',
+  expired: 'the token expired; ask a project admin for a new one',
+} as const;
+
 export function sendUnauthorized(
   res: ServerResponse,
   config: Readonly<Config>,
-  reason: 'missing' | 'invalid',
+  reason: keyof typeof UNAUTHORIZED,
+  message: string = UNAUTHORIZED[reason],
 ): void {
-  const challenge =
-    `Bearer resource_metadata="${resourceMetadataUrl(config)}"` +
-    (reason === 'invalid'
-      ? ', error="invalid_token", error_description="the token is unknown, expired or revoked"'
-      : '');
+  let challenge = `Bearer resource_metadata="${resourceMetadataUrl(config)}"`;
+  if (reason !== 'missing') {
+    challenge += `, error="invalid_token", error_description="${message.replace(/"/g, "'")}"`;
+  }
   sendJson(
     res,
     401,
-    {
-      error: {
-        code: 'unauthorized',
-        message:
-          reason === 'missing'
-            ? 'send Authorization: Bearer <token>; ask a project admin for a token'
-            : 'the token is unknown, expired or revoked; ask a project admin for a new one',
-      },
-    },
+    { error: { code: 'unauthorized', message } },
     { 'www-authenticate': challenge },
   );
 }
@@ -48,27 +55,46 @@ export function sendUnauthorized(
 const LIVENESS_DEBOUNCE_MS = 10_000;
 
 /**
- * Resolves the request's token (and the MCP session it presents, if any) with one query. Sends
- * the 401 itself and returns undefined when the token does not resolve.
+ * Resolves the request's token (and the MCP session it presents, if any) with one query, and
+ * takes one request from the token's rate-limit bucket. Sends the 401 itself when the token does
+ * not resolve; a rate-limited caller is left to the edge, which answers in its own form.
  */
 export async function authenticate(
   req: IncomingMessage,
   res: ServerResponse,
-  deps: { db: Db; config: Readonly<Config>; log: Logger },
+  deps: AuthDeps,
   requestId: string,
   sessionId?: string,
-): Promise<Authenticated | undefined> {
+): Promise<AuthOutcome> {
   const header = req.headers.authorization;
   const token = bearerToken(header);
   if (!token) {
     sendUnauthorized(res, deps.config, header ? 'invalid' : 'missing');
-    return undefined;
+    return { ok: false, limited: false };
   }
   const row = await resolveToken(deps.db, hashToken(token), sessionId);
   if (!row) {
     sendUnauthorized(res, deps.config, 'invalid');
-    return undefined;
+    return { ok: false, limited: false };
   }
+  if (row.revoked) {
+    sendUnauthorized(res, deps.config, 'revoked');
+    return { ok: false, limited: false };
+  }
+  if (row.expired) {
+    const when = row.expires_at ? ` at ${row.expires_at.toISOString()}` : '';
+    sendUnauthorized(
+      res,
+      deps.config,
+      'expired',
+      `the token expired${when}; ask a project admin for a new one`,
+    );
+    return { ok: false, limited: false };
+  }
+  const ctx = contextOf(row, requestId);
+  const decision = deps.tokenLimiter.take(row.token_id);
+  if (!decision.ok) return { ok: false, limited: true, retryAfter: decision.retryAfter, ctx, row };
+
   // Liveness is refreshed by any authenticated call, written at most once per 10 s; the write
   // is not awaited so it never slows the request it rides on.
   const now = Date.now();
@@ -78,20 +104,25 @@ export async function authenticate(
       (err: unknown) => deps.log.warn({ err, reqId: requestId }, 'could not record liveness'),
     );
   }
+  return { ok: true, ctx, row };
+}
+
+function contextOf(row: AuthRow, requestId: string): Ctx {
   return {
-    row,
-    ctx: {
-      projectId: row.project_id,
-      projectSlug: row.project_slug,
-      participationId: row.participation_id,
-      participantId: row.participant_id,
-      handle: row.handle,
-      label: row.label,
-      actor: `${row.handle}/${row.label}`,
-      kind: row.kind,
-      lane: row.lane,
-      isAdmin: row.is_admin,
-      requestId,
-    },
+    projectId: row.project_id,
+    projectSlug: row.project_slug,
+    participationId: row.participation_id,
+    participantId: row.participant_id,
+    handle: row.handle,
+    label: row.label,
+    actor: `${row.handle}/${row.label}`,
+    kind: row.kind,
+    lane: row.lane,
+    isAdmin: row.is_admin,
+    requestId,
   };
+}
+
+export function rateLimitMessage(retryAfter: number): string {
+  return `too many requests for this token; retry in ${retryAfter} s`;
 }

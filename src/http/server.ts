@@ -4,8 +4,15 @@ import { AppError, toAppError } from '../errors.js';
 import { handleMcpDelete, handleMcpGet, handleMcpPost, type McpDeps } from '../mcp/transport.js';
 import { handleToolApi, matchToolPath } from './api.js';
 import { handleHealthz, handleReadyz } from './health.js';
+import { handleJoin } from './join.js';
 import { handleResourceMetadata } from './metadata.js';
+import { RateLimiter } from './ratelimit.js';
 import { requestIdOf, sendError, sendJson } from './request.js';
+
+export interface AppDeps extends McpDeps {
+  /** Per client address on /join: 10 a minute (spec §8). */
+  joinLimiter: RateLimiter;
+}
 
 // The hand-rolled HTTP server: one routing table, a request id on every response and log line,
 // JSON errors only, limits against slow clients, and a graceful close.
@@ -20,7 +27,14 @@ export interface BatonHttp {
 const CORS_HEADERS =
   'authorization, content-type, mcp-session-id, mcp-protocol-version, last-event-id, x-request-id';
 
-export function createHttpServer(deps: McpDeps): BatonHttp {
+export type ServerDeps = Omit<McpDeps, 'tokenLimiter'>;
+
+export function createHttpServer(input: ServerDeps): BatonHttp {
+  const deps: AppDeps = {
+    ...input,
+    tokenLimiter: new RateLimiter(input.config.rateLimit, input.config.rateLimit * 5),
+    joinLimiter: new RateLimiter(10 / 60, 10),
+  };
   const server = http.createServer({
     headersTimeout: 10_000, // a client must send its headers within 10 s
     requestTimeout: 30_000, // and its whole request within 30 s
@@ -106,7 +120,7 @@ export function createHttpServer(deps: McpDeps): BatonHttp {
 async function route(
   req: IncomingMessage,
   res: ServerResponse,
-  deps: McpDeps,
+  deps: AppDeps,
   requestId: string,
 ): Promise<void> {
   const pathname = (req.url ?? '/').split('?')[0] as string;
@@ -136,6 +150,7 @@ async function route(
     );
   }
   if (toolName !== undefined) return handleToolApi(req, res, deps, requestId, toolName);
+  if (pathname === '/join') return handleJoin(req, res, deps);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return sendError(
       res,

@@ -6,18 +6,27 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { AppError } from '../errors.js';
 import { closeSession, insertSession } from '../db/sessions.js';
-import { authenticate, type Authenticated } from '../http/auth.js';
+import { authenticate, rateLimitMessage, type AuthDeps } from '../http/auth.js';
 import { BodyTooLarge, readBody, sendJson, sendRaw } from '../http/request.js';
 import type { Catalogue, Profile } from './catalogue.js';
 import { callTool, type DispatchDeps } from './dispatch.js';
 import { INSTRUCTIONS, SERVER_INFO } from './instructions.js';
+import type { AuthRow } from '../db/identity.js';
+import type { Ctx } from '../tools/types.js';
 
 // MCP Streamable HTTP, served without per-session server objects (spec §12): a session is one
 // database row bound to the participation that opened it, so any Baton process can serve any
 // request, and an idle session costs no memory here. POSTs are answered with one JSON body.
 
-export interface McpDeps extends DispatchDeps {
+export interface McpDeps extends DispatchDeps, AuthDeps {
   catalogue: Catalogue;
+}
+
+interface Authenticated {
+  ctx: Ctx;
+  row: AuthRow;
+  /** Set when the token's bucket is empty: requests are answered with rate_limited. */
+  retryAfter?: number;
 }
 
 interface JsonRpcMessage {
@@ -73,8 +82,11 @@ export async function handleMcpPost(
       rpcError(null, -32600, 'Bad Request: malformed Mcp-Session-Id header'),
     );
   }
-  const auth = await authenticate(req, res, deps, requestId, sessionId);
-  if (!auth) return;
+  const outcome = await authenticate(req, res, deps, requestId, sessionId);
+  if (!outcome.ok && !outcome.limited) return;
+  const auth: Authenticated = outcome.ok
+    ? outcome
+    : { ctx: outcome.ctx, row: outcome.row, retryAfter: outcome.retryAfter };
 
   let body: Buffer;
   try {
@@ -176,6 +188,7 @@ async function handleRequest(
     string,
     unknown
   >;
+  if (auth.retryAfter !== undefined) return rateLimited(m, auth.retryAfter);
   switch (m.method) {
     case 'initialize':
       return rpcResult(m.id, await initialize(params, auth, deps, headers));
@@ -188,6 +201,18 @@ async function handleRequest(
     default:
       return rpcError(m.id, -32601, `Method not found: ${m.method}`);
   }
+}
+
+/** A tool call gets an isError result the model can act on; anything else a JSON-RPC error. */
+function rateLimited(m: JsonRpcMessage, retryAfter: number): string {
+  const message = rateLimitMessage(retryAfter);
+  if (m.method !== 'tools/call') return rpcError(m.id, -32000, message);
+  const error = { code: 'rate_limited', message, retry_after_seconds: retryAfter };
+  const text = JSON.stringify({ error });
+  return rpcResult(
+    m.id,
+    `{"content":[{"type":"text","text":${JSON.stringify(text)}}],"structuredContent":${text},"isError":true}`,
+  );
 }
 
 async function initialize(
@@ -259,7 +284,7 @@ export async function handleMcpDelete(
     );
   }
   const auth = await authenticate(req, res, deps, requestId, sessionId);
-  if (!auth) return;
+  if (!auth.ok && !auth.limited) return;
   const refusal = checkSession(auth);
   if (refusal) return sendRaw(res, refusal.status, rpcError(null, refusal.code, refusal.message));
   await closeSession(deps.db, auth.ctx.projectId, auth.ctx.participationId, sessionId);
@@ -274,7 +299,7 @@ export async function handleMcpGet(
   requestId: string,
 ) {
   const auth = await authenticate(req, res, deps, requestId, sessionHeader(req));
-  if (!auth) return;
+  if (!auth.ok && !auth.limited) return;
   const error = new AppError(
     'invalid_argument',
     'GET /mcp opens no stream on this server; send requests with POST',

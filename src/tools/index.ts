@@ -1,8 +1,23 @@
+import {
+  admin_provision,
+  admin_revoke,
+  admin_rotate,
+  create_invite,
+  revoke_invite,
+} from './admin.js';
 import { list_participants, whoami } from './identity.js';
 import type { ToolDef } from './types.js';
 
 // The one list of tools. A new tool is defined in tools/<area>.ts and added here.
-export const TOOLS: readonly ToolDef[] = [whoami, list_participants];
+export const TOOLS: readonly ToolDef[] = [
+  whoami,
+  list_participants,
+  admin_provision,
+  admin_rotate,
+  admin_revoke,
+  create_invite,
+  revoke_invite,
+];
 
 // The core profile (`/mcp?tools=core`, spec §7): what an agent needs every day. Names that do not
 // exist yet are simply absent from the profile until their tool lands.

@@ -1,0 +1,52 @@
+// Token buckets kept in this process's memory: per token on /mcp and /api (BATON_RATE_LIMIT per
+// second, burst 5×), per client address on /join (10 a minute). Behind a load balancer each
+// process keeps its own buckets, so the effective limit is per process; that bounds abuse
+// without a database write on every request.
+
+export interface Decision {
+  ok: boolean;
+  /** Seconds until one more request would be allowed (when refused). */
+  retryAfter: number;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+  private sweptAt = Date.now();
+
+  /** ratePerSecond 0 disables the limiter. */
+  constructor(
+    private readonly ratePerSecond: number,
+    private readonly burst: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  take(key: string): Decision {
+    if (this.ratePerSecond <= 0) return { ok: true, retryAfter: 0 };
+    const now = this.now();
+    this.sweep(now);
+    const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.ratePerSecond);
+    b.at = now;
+    this.buckets.set(key, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return { ok: true, retryAfter: 0 };
+    }
+    return { ok: false, retryAfter: Math.max(1, Math.ceil((1 - b.tokens) / this.ratePerSecond)) };
+  }
+
+  /** Forgets full buckets now and then, so idle keys cost no memory. */
+  private sweep(now: number): void {
+    if (now - this.sweptAt < 60_000) return;
+    this.sweptAt = now;
+    for (const [key, b] of this.buckets) {
+      if (b.tokens + ((now - b.at) / 1000) * this.ratePerSecond >= this.burst)
+        this.buckets.delete(key);
+    }
+  }
+}
