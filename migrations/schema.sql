@@ -246,6 +246,91 @@ ALTER TABLE public.projects ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: task_blockers; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.task_blockers (
+    project_id bigint NOT NULL,
+    id bigint NOT NULL,
+    task_id bigint NOT NULL,
+    on_task_id bigint,
+    reason text NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    resolved_at timestamp with time zone,
+    resolved_by text,
+    CONSTRAINT task_blockers_check CHECK (((on_task_id IS NULL) OR (on_task_id <> task_id))),
+    CONSTRAINT task_blockers_reason_check CHECK (((length(reason) >= 1) AND (length(reason) <= 2000)))
+);
+
+--
+-- Name: task_blockers_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.task_blockers ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.task_blockers_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: task_deps; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.task_deps (
+    project_id bigint NOT NULL,
+    task_id bigint NOT NULL,
+    depends_on bigint NOT NULL,
+    CONSTRAINT task_deps_check CHECK ((depends_on <> task_id))
+);
+
+--
+-- Name: tasks; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.tasks (
+    project_id bigint NOT NULL,
+    id bigint NOT NULL,
+    title text NOT NULL,
+    detail text,
+    lane text,
+    status text DEFAULT 'open'::text NOT NULL,
+    owner_participation_id bigint,
+    parent_id bigint,
+    created_by text NOT NULL,
+    created_by_participation_id bigint,
+    idempotency_key text,
+    hold_seconds integer,
+    started_at timestamp with time zone,
+    ref text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT tasks_detail_check CHECK ((length(detail) <= 16000)),
+    CONSTRAINT tasks_hold_seconds_check CHECK (((hold_seconds >= 30) AND (hold_seconds <= 86400))),
+    CONSTRAINT tasks_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200))),
+    CONSTRAINT tasks_lane_check CHECK ((lane ~ '^[a-z0-9._-]{1,64}$'::text)),
+    CONSTRAINT tasks_ref_check CHECK ((length(ref) <= 500)),
+    CONSTRAINT tasks_status_check CHECK ((status = ANY (ARRAY['open'::text, 'assigned'::text, 'in_progress'::text, 'blocked'::text, 'done'::text, 'cancelled'::text]))),
+    CONSTRAINT tasks_title_check CHECK (((length(title) >= 1) AND (length(title) <= 200)))
+);
+
+--
+-- Name: tasks_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.tasks ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.tasks_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: tokens; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -380,6 +465,27 @@ ALTER TABLE ONLY public.projects
     ADD CONSTRAINT projects_pkey PRIMARY KEY (id);
 
 --
+-- Name: task_blockers task_blockers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.task_blockers
+    ADD CONSTRAINT task_blockers_pkey PRIMARY KEY (project_id, id);
+
+--
+-- Name: task_deps task_deps_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.task_deps
+    ADD CONSTRAINT task_deps_pkey PRIMARY KEY (project_id, task_id, depends_on);
+
+--
+-- Name: tasks tasks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tasks
+    ADD CONSTRAINT tasks_pkey PRIMARY KEY (project_id, id);
+
+--
 -- Name: tokens tokens_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -400,6 +506,12 @@ ALTER TABLE ONLY public.tokens
 CREATE INDEX events_actor_idx ON public.events USING btree (project_id, actor, seq);
 
 --
+-- Name: events_task_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_task_idx ON public.events USING btree (project_id, task_id, seq) WHERE (task_id IS NOT NULL);
+
+--
 -- Name: events_type_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -410,6 +522,48 @@ CREATE INDEX events_type_idx ON public.events USING btree (project_id, type, seq
 --
 
 CREATE UNIQUE INDEX owners_email_key ON public.owners USING btree (lower(email));
+
+--
+-- Name: task_blockers_on_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX task_blockers_on_idx ON public.task_blockers USING btree (project_id, on_task_id) WHERE ((resolved_at IS NULL) AND (on_task_id IS NOT NULL));
+
+--
+-- Name: task_blockers_open_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX task_blockers_open_idx ON public.task_blockers USING btree (project_id, task_id) WHERE (resolved_at IS NULL);
+
+--
+-- Name: task_deps_reverse_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX task_deps_reverse_idx ON public.task_deps USING btree (project_id, depends_on);
+
+--
+-- Name: tasks_idempotency_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX tasks_idempotency_key ON public.tasks USING btree (project_id, created_by_participation_id, idempotency_key) WHERE (idempotency_key IS NOT NULL);
+
+--
+-- Name: tasks_owner_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tasks_owner_idx ON public.tasks USING btree (project_id, owner_participation_id, id);
+
+--
+-- Name: tasks_pending_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tasks_pending_idx ON public.tasks USING btree (project_id, id) WHERE (status = ANY (ARRAY['open'::text, 'assigned'::text]));
+
+--
+-- Name: tasks_status_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tasks_status_idx ON public.tasks USING btree (project_id, status, id);
 
 --
 -- Name: tokens_participation_idx; Type: INDEX; Schema: public; Owner: -
@@ -472,6 +626,48 @@ ALTER TABLE ONLY public.participations
 
 ALTER TABLE ONLY public.projects
     ADD CONSTRAINT projects_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.owners(id) ON DELETE CASCADE;
+
+--
+-- Name: task_blockers task_blockers_project_id_on_task_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.task_blockers
+    ADD CONSTRAINT task_blockers_project_id_on_task_id_fkey FOREIGN KEY (project_id, on_task_id) REFERENCES public.tasks(project_id, id) ON DELETE CASCADE;
+
+--
+-- Name: task_blockers task_blockers_project_id_task_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.task_blockers
+    ADD CONSTRAINT task_blockers_project_id_task_id_fkey FOREIGN KEY (project_id, task_id) REFERENCES public.tasks(project_id, id) ON DELETE CASCADE;
+
+--
+-- Name: task_deps task_deps_project_id_depends_on_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.task_deps
+    ADD CONSTRAINT task_deps_project_id_depends_on_fkey FOREIGN KEY (project_id, depends_on) REFERENCES public.tasks(project_id, id) ON DELETE CASCADE;
+
+--
+-- Name: task_deps task_deps_project_id_task_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.task_deps
+    ADD CONSTRAINT task_deps_project_id_task_id_fkey FOREIGN KEY (project_id, task_id) REFERENCES public.tasks(project_id, id) ON DELETE CASCADE;
+
+--
+-- Name: tasks tasks_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tasks
+    ADD CONSTRAINT tasks_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: tasks tasks_project_id_parent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tasks
+    ADD CONSTRAINT tasks_project_id_parent_id_fkey FOREIGN KEY (project_id, parent_id) REFERENCES public.tasks(project_id, id);
 
 --
 -- Name: tokens tokens_project_id_participation_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -34,3 +34,19 @@ export function text(max: number, min = 0) {
     .max(max, `must be at most ${max} characters`)
     .refine((s) => !s.includes('\u0000'), { message: 'must not contain NUL characters' });
 }
+
+/** How an identity is named in arguments: `handle/label`. */
+export const ACTOR = z
+  .string()
+  .max(100, 'an actor is at most 100 characters')
+  .regex(
+    /^[a-z0-9-]{2,32}\/[^/\u0000-\u001f\u007f]{1,64}$/,
+    'an actor looks like handle/label, e.g. ana/claude-2',
+  );
+
+/** Ids of rows: positive integers. */
+export const ID = z
+  .number('must be a positive integer id')
+  .int('must be a positive integer id')
+  .min(1, 'must be a positive integer id')
+  .max(Number.MAX_SAFE_INTEGER, 'must be a positive integer id');

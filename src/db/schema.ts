@@ -101,7 +101,49 @@ export interface InvitesTable {
   created_at: Generated<Timestamp>;
 }
 
+export type TaskStatus = 'open' | 'assigned' | 'in_progress' | 'blocked' | 'done' | 'cancelled';
+
+export interface TasksTable {
+  project_id: string;
+  id: Generated<string> & Id;
+  title: string;
+  detail: string | null;
+  lane: string | null;
+  status: Generated<TaskStatus>;
+  owner_participation_id: string | null;
+  parent_id: string | null;
+  created_by: string;
+  created_by_participation_id: string | null;
+  idempotency_key: string | null;
+  hold_seconds: number | null;
+  started_at: Timestamp | null;
+  ref: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface TaskDepsTable {
+  project_id: string;
+  task_id: string;
+  depends_on: string;
+}
+
+export interface TaskBlockersTable {
+  project_id: string;
+  id: Generated<string> & Id;
+  task_id: string;
+  on_task_id: string | null;
+  reason: string;
+  created_by: string;
+  created_at: Generated<Timestamp>;
+  resolved_at: Timestamp | null;
+  resolved_by: string | null;
+}
+
 export interface Database {
+  tasks: TasksTable;
+  task_deps: TaskDepsTable;
+  task_blockers: TaskBlockersTable;
   invites: InvitesTable;
   owners: OwnersTable;
   projects: ProjectsTable;

@@ -6,6 +6,18 @@ import {
   revoke_invite,
 } from './admin.js';
 import { list_participants, whoami } from './identity.js';
+import { list_tasks, task_get } from './task-views.js';
+import {
+  task_assign,
+  task_block,
+  task_cancel,
+  task_claim_next,
+  task_create,
+  task_reopen,
+  task_resolve,
+  task_ship,
+  task_start,
+} from './tasks.js';
 import type { ToolDef } from './types.js';
 
 // The one list of tools. A new tool is defined in tools/<area>.ts and added here.
@@ -17,6 +29,17 @@ export const TOOLS: readonly ToolDef[] = [
   admin_revoke,
   create_invite,
   revoke_invite,
+  task_create,
+  task_assign,
+  task_start,
+  task_block,
+  task_resolve,
+  task_ship,
+  task_cancel,
+  task_reopen,
+  task_claim_next,
+  list_tasks,
+  task_get,
 ];
 
 // The core profile (`/mcp?tools=core`, spec §7): what an agent needs every day. Names that do not

@@ -1,0 +1,420 @@
+import { z } from 'zod';
+import { conflict, forbidden, invalid, notFound } from '../errors.js';
+import { findParticipationByActor } from '../db/identity.js';
+import { appendEvent } from '../db/ledger.js';
+import { advisoryXactLock } from '../db/locks.js';
+import type { Trx } from '../db/pool.js';
+import type { TaskStatus } from '../db/schema.js';
+import {
+  claimNextTask,
+  existingTaskIds,
+  findTaskByIdempotencyKey,
+  getTask,
+  hasOpenBlockers,
+  insertBlocker,
+  insertDeps,
+  insertTask,
+  lockTask,
+  reclaimStaleTasks,
+  resolveBlockers,
+  resolveBlockersOn,
+  dependencies,
+  updateTask,
+  wouldCycle,
+  type TaskRow,
+} from '../db/tasks.js';
+import { ACTOR, ID, LANE, text } from '../names.js';
+import { defineTool, type Ctx } from './types.js';
+import { taskView } from './task-views.js';
+
+// Task transitions. Each runs in the dispatcher's one transaction, locks the task row first,
+// checks the state it found, changes it, and appends its event (carrying task_id) last.
+
+const ALLOWED: Record<string, readonly TaskStatus[]> = {
+  task_assign: ['open', 'assigned'],
+  task_start: ['open', 'assigned'],
+  task_block: ['open', 'assigned', 'in_progress', 'blocked'],
+  task_resolve: ['open', 'assigned', 'in_progress', 'blocked'],
+  task_ship: ['in_progress'],
+  task_cancel: ['open', 'assigned', 'in_progress', 'blocked'],
+  task_reopen: ['done', 'cancelled'],
+};
+
+const HINTS: Partial<Record<TaskStatus, string>> = {
+  open: 'start it with task_start',
+  assigned: 'its assignee starts it with task_start',
+  blocked: 'resolve its blockers with task_resolve',
+  done: 'reopen it with task_reopen',
+  cancelled: 'reopen it with task_reopen',
+};
+
+export async function lockedTask(
+  trx: Trx,
+  ctx: Ctx,
+  taskId: number,
+  tool: string,
+): Promise<TaskRow> {
+  const task = await lockTask(trx, ctx.projectId, String(taskId));
+  if (!task) throw notFound(`no task ${taskId} in this project; see list_tasks`);
+  const allowed = ALLOWED[tool] ?? [];
+  if (!allowed.includes(task.status)) {
+    const hint = HINTS[task.status];
+    throw conflict(
+      `task ${taskId} is ${task.status}; ${tool} applies to ${allowed.join(' or ')} tasks${hint ? ` (${hint})` : ''}`,
+      { status: task.status },
+    );
+  }
+  return task;
+}
+
+/** The assignee, the creator, or an admin may manage a task. */
+function mayManage(ctx: Ctx, task: TaskRow): boolean {
+  return (
+    ctx.isAdmin ||
+    task.owner_participation_id === ctx.participationId ||
+    task.created_by_participation_id === ctx.participationId
+  );
+}
+
+async function ownerId(trx: Trx, ctx: Ctx, actor: string): Promise<string> {
+  const id = await findParticipationByActor(trx, ctx.projectId, actor);
+  if (!id) throw notFound(`${actor} is not a participant of this project; see list_participants`);
+  return id;
+}
+
+const event = (
+  trx: Trx,
+  ctx: Ctx,
+  type: string,
+  taskId: string,
+  data: Record<string, unknown> = {},
+  ref?: string | null,
+) =>
+  appendEvent(trx, ctx.projectId, {
+    type,
+    actor: ctx.actor,
+    participationId: ctx.participationId,
+    taskId,
+    ref,
+    data,
+  });
+
+const TASK_ID = z.strictObject({ task_id: ID });
+
+export const task_create = defineTool({
+  name: 'task_create',
+  title: 'Create a task',
+  description:
+    'Add a task. owner (handle/label) assigns it; depends_on lists task ids that must be done first; parent nests it. Returns {task}.',
+  input: z.strictObject({
+    title: text(200, 1),
+    detail: text(16_000).optional(),
+    lane: LANE.optional(),
+    owner: ACTOR.optional(),
+    depends_on: z.array(ID).max(50, 'at most 50 dependencies').optional(),
+    parent: ID.optional(),
+    idempotency_key: text(200, 1).optional(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+  handler: async ({ trx, ctx }, a) => {
+    if (a.idempotency_key) {
+      const existing = await findTaskByIdempotencyKey(
+        trx,
+        ctx.projectId,
+        ctx.participationId,
+        a.idempotency_key,
+      );
+      if (existing) return { task: await taskView(trx, ctx, existing), repeated: true };
+    }
+    const deps = [...new Set((a.depends_on ?? []).map(String))];
+    const referenced = [...deps, ...(a.parent ? [String(a.parent)] : [])];
+    const found = await existingTaskIds(trx, ctx.projectId, referenced);
+    const missing = referenced.filter((id) => !found.has(id));
+    if (missing.length)
+      throw notFound(`no task ${missing.join(', ')} in this project; see list_tasks`);
+    const owner = a.owner ? await ownerId(trx, ctx, a.owner) : null;
+    const id = await insertTask(trx, ctx.projectId, {
+      title: a.title,
+      detail: a.detail ?? null,
+      lane: a.lane ?? null,
+      ownerParticipationId: owner,
+      parentId: a.parent ? String(a.parent) : null,
+      createdBy: ctx.actor,
+      createdByParticipationId: ctx.participationId,
+      idempotencyKey: a.idempotency_key ?? null,
+    });
+    // A new task has no incoming edges yet, so its dependencies cannot close a cycle.
+    await insertDeps(trx, ctx.projectId, id, deps);
+    await event(trx, ctx, 'task_created', id, {
+      title: a.title,
+      owner: a.owner ?? null,
+      depends_on: deps,
+      parent: a.parent ?? null,
+    });
+    return { task: await taskView(trx, ctx, id) };
+  },
+});
+
+export const task_assign = defineTool({
+  name: 'task_assign',
+  title: 'Assign a task',
+  description: 'Give an open or assigned task to an owner (handle/label).',
+  input: z.strictObject({ task_id: ID, owner: ACTOR }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+  handler: async ({ trx, ctx }, a) => {
+    const task = await lockedTask(trx, ctx, a.task_id, 'task_assign');
+    if (task.owner_participation_id && !mayManage(ctx, task)) {
+      throw forbidden(
+        `task ${a.task_id} is assigned to ${task.owner}; only they, its creator or an admin can reassign it`,
+      );
+    }
+    const owner = await ownerId(trx, ctx, a.owner);
+    await updateTask(trx, ctx.projectId, task.task_id, {
+      status: 'assigned',
+      ownerParticipationId: owner,
+    });
+    await event(trx, ctx, 'task_assigned', task.task_id, {
+      owner: a.owner,
+      previous_owner: task.owner,
+    });
+    return { task: await taskView(trx, ctx, task.task_id) };
+  },
+});
+
+export const task_start = defineTool({
+  name: 'task_start',
+  title: 'Start a task',
+  description:
+    'Start a ready task: yours, or an unassigned one (you become its owner). Refused while dependencies are not done or blockers are open.',
+  input: TASK_ID,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+  handler: async ({ trx, ctx }, a) => {
+    const task = await lockedTask(trx, ctx, a.task_id, 'task_start');
+    if (task.owner_participation_id && task.owner_participation_id !== ctx.participationId) {
+      throw forbidden(
+        `task ${a.task_id} is assigned to ${task.owner}; ask them, or have it reassigned with task_assign`,
+      );
+    }
+    if (!task.ready) {
+      const waiting = (await dependencies(trx, ctx.projectId, task.task_id)).filter(
+        (d) => d.status !== 'done',
+      );
+      throw conflict(
+        waiting.length
+          ? `task ${a.task_id} waits for ${waiting.map((d) => `task ${d.task_id} (${d.status})`).join(', ')}; ship those first`
+          : `task ${a.task_id} has open blockers; see task_get and resolve them with task_resolve`,
+      );
+    }
+    await updateTask(trx, ctx.projectId, task.task_id, {
+      status: 'in_progress',
+      ownerParticipationId: ctx.participationId,
+      started: true,
+      holdSeconds: null,
+    });
+    await event(trx, ctx, 'task_started', task.task_id);
+    return { task: await taskView(trx, ctx, task.task_id) };
+  },
+});
+
+export const task_block = defineTool({
+  name: 'task_block',
+  title: 'Block a task',
+  description:
+    'Record a blocker on a task, optionally waiting on another task (on). An in-progress task becomes blocked. No self-blocks or cycles.',
+  input: z.strictObject({ task_id: ID, on: ID.optional(), reason: text(2000, 1) }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+  handler: async ({ trx, ctx }, a) => {
+    if (a.on === a.task_id) throw invalid(`a task cannot block itself (task ${a.task_id})`);
+    const task = await lockedTask(trx, ctx, a.task_id, 'task_block');
+    const on = a.on === undefined ? null : String(a.on);
+    if (on !== null) {
+      if (!(await getTask(trx, ctx.projectId, on)))
+        throw notFound(`no task ${on} in this project; see list_tasks`);
+      // Two blocks checked at once could each miss the other's edge and close a cycle together;
+      // one graph change at a time per project keeps the check honest.
+      await advisoryXactLock(trx, 'task-graph', ctx.projectId);
+      if (await wouldCycle(trx, ctx.projectId, task.task_id, on)) {
+        throw invalid(
+          `task ${on} already waits (through dependencies or blockers) for task ${a.task_id}; blocking would make a cycle`,
+        );
+      }
+    }
+    const blockerId = await insertBlocker(trx, ctx.projectId, {
+      taskId: task.task_id,
+      onTaskId: on,
+      reason: a.reason,
+      createdBy: ctx.actor,
+    });
+    if (task.status === 'in_progress')
+      await updateTask(trx, ctx.projectId, task.task_id, { status: 'blocked' });
+    await event(trx, ctx, 'task_blocked', task.task_id, {
+      blocker_id: Number(blockerId),
+      on: a.on ?? null,
+      reason: a.reason,
+    });
+    return { task: await taskView(trx, ctx, task.task_id), blocker_id: Number(blockerId) };
+  },
+});
+
+export const task_resolve = defineTool({
+  name: 'task_resolve',
+  title: 'Resolve blockers',
+  description:
+    'Resolve one blocker (blocker_id) or all open blockers of a task; a blocked task with none left returns to in_progress.',
+  input: z.strictObject({ task_id: ID, blocker_id: ID.optional() }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+  handler: async ({ trx, ctx }, a) => {
+    const task = await lockedTask(trx, ctx, a.task_id, 'task_resolve');
+    const resolved = await resolveBlockers(
+      trx,
+      ctx.projectId,
+      task.task_id,
+      ctx.actor,
+      a.blocker_id === undefined ? undefined : String(a.blocker_id),
+    );
+    if (a.blocker_id !== undefined && resolved.length === 0) {
+      throw notFound(`task ${a.task_id} has no open blocker ${a.blocker_id}; see task_get`);
+    }
+    const unblocked = await afterBlockersResolved(trx, ctx, task, resolved);
+    if (unblocked) await event(trx, ctx, 'task_unblocked', task.task_id, unblocked);
+    return { task: await taskView(trx, ctx, task.task_id), resolved: resolved.map(Number) };
+  },
+});
+
+/**
+ * A blocked task whose last open blocker was just resolved goes back to in_progress. Returns
+ * the data of its task_unblocked event, for the caller to append after all row locks are taken.
+ */
+async function afterBlockersResolved(
+  trx: Trx,
+  ctx: Ctx,
+  task: Pick<TaskRow, 'task_id' | 'status'>,
+  resolved: string[],
+): Promise<Record<string, unknown> | undefined> {
+  if (resolved.length === 0) return undefined;
+  const stillBlocked = await hasOpenBlockers(trx, ctx.projectId, task.task_id);
+  const resumes = task.status === 'blocked' && !stillBlocked;
+  if (resumes) await updateTask(trx, ctx.projectId, task.task_id, { status: 'in_progress' });
+  return {
+    blocker_ids: resolved.map(Number),
+    open_blockers: stillBlocked,
+    status: resumes ? 'in_progress' : task.status,
+  };
+}
+
+export const task_ship = defineTool({
+  name: 'task_ship',
+  title: 'Ship a task',
+  description:
+    'Mark your in-progress task done, with an optional ref (PR, commit). Blockers waiting on it are resolved; dependents may become ready.',
+  input: z.strictObject({ task_id: ID, ref: text(500, 1).optional() }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+  handler: async ({ trx, ctx }, a) => {
+    const task = await lockedTask(trx, ctx, a.task_id, 'task_ship');
+    if (task.owner_participation_id !== ctx.participationId && !ctx.isAdmin) {
+      throw forbidden(`task ${a.task_id} is ${task.owner}'s; only its owner or an admin ships it`);
+    }
+    await updateTask(trx, ctx.projectId, task.task_id, {
+      status: 'done',
+      ref: a.ref ?? null,
+      holdSeconds: null,
+    });
+    // Unblock what waited on this task, locking each waiting task in id order. Every row lock
+    // is taken before the first ledger append, which takes the project's ledger head lock: a
+    // task lock taken after it could deadlock with a transition holding that task.
+    const freed = await resolveBlockersOn(trx, ctx.projectId, task.task_id, ctx.actor);
+    const byTask = new Map<string, string[]>();
+    for (const f of freed) byTask.set(f.task_id, [...(byTask.get(f.task_id) ?? []), f.blocker_id]);
+    const unblocked: [string, Record<string, unknown>][] = [];
+    for (const [waiting, ids] of [...byTask].sort((x, y) => Number(x[0]) - Number(y[0]))) {
+      const w = await lockTask(trx, ctx.projectId, waiting);
+      const data = w && (await afterBlockersResolved(trx, ctx, w, ids));
+      if (data) unblocked.push([waiting, data]);
+    }
+    await event(
+      trx,
+      ctx,
+      'task_shipped',
+      task.task_id,
+      { unblocked: [...byTask.keys()].map(Number) },
+      a.ref ?? null,
+    );
+    for (const [waiting, data] of unblocked) await event(trx, ctx, 'task_unblocked', waiting, data);
+    return { task: await taskView(trx, ctx, task.task_id) };
+  },
+});
+
+export const task_cancel = defineTool({
+  name: 'task_cancel',
+  title: 'Cancel a task',
+  description:
+    'Cancel a task that is not done, with a reason. Its owner, its creator or an admin may.',
+  input: z.strictObject({ task_id: ID, reason: text(2000, 1) }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
+  handler: async ({ trx, ctx }, a) => {
+    const task = await lockedTask(trx, ctx, a.task_id, 'task_cancel');
+    if (!mayManage(ctx, task))
+      throw forbidden(`only task ${a.task_id}'s owner, its creator or an admin can cancel it`);
+    await updateTask(trx, ctx.projectId, task.task_id, { status: 'cancelled', holdSeconds: null });
+    await event(trx, ctx, 'task_cancelled', task.task_id, {
+      reason: a.reason,
+      previous_status: task.status,
+    });
+    return { task: await taskView(trx, ctx, task.task_id) };
+  },
+});
+
+export const task_reopen = defineTool({
+  name: 'task_reopen',
+  title: 'Reopen a task',
+  description:
+    'Reopen a done or cancelled task; it returns to assigned (if it has an owner) or open.',
+  input: TASK_ID,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+  handler: async ({ trx, ctx }, a) => {
+    const task = await lockedTask(trx, ctx, a.task_id, 'task_reopen');
+    if (!mayManage(ctx, task))
+      throw forbidden(`only task ${a.task_id}'s owner, its creator or an admin can reopen it`);
+    const status = task.owner_participation_id ? 'assigned' : 'open';
+    await updateTask(trx, ctx.projectId, task.task_id, { status, started: null });
+    await event(trx, ctx, 'task_reopened', task.task_id, { previous_status: task.status });
+    return { task: await taskView(trx, ctx, task.task_id) };
+  },
+});
+
+export const task_claim_next = defineTool({
+  name: 'task_claim_next',
+  title: 'Claim the next ready task',
+  description:
+    'Atomically take the oldest ready task (in lane) that is unassigned or yours, and start it. Held while you stay active (lease_seconds, default 1800). Returns {task} or {task: null}.',
+  input: z.strictObject({
+    lane: LANE.optional(),
+    lease_seconds: z.number().int().min(30).max(86_400).optional(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+  handler: async ({ trx, ctx }, a) => {
+    // Tasks whose holder went silent go back to the pool first, each with its own event
+    // (appended after the claim, so every row lock precedes the ledger head lock).
+    const reclaimed = await reclaimStaleTasks(trx, ctx.projectId);
+    const holdSeconds = a.lease_seconds ?? 1800;
+    const id = await claimNextTask(
+      trx,
+      ctx.projectId,
+      ctx.participationId,
+      a.lane ?? null,
+      holdSeconds,
+    );
+    for (const r of reclaimed) {
+      await event(trx, ctx, 'task_reclaimed', r.task_id, {
+        previous_owner: r.previous_owner,
+        hold_seconds: r.hold_seconds,
+      });
+    }
+    if (!id) return { task: null };
+    await event(trx, ctx, 'task_started', id, {
+      via: 'task_claim_next',
+      lease_seconds: holdSeconds,
+    });
+    return { task: await taskView(trx, ctx, id) };
+  },
+});
