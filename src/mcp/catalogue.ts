@@ -14,18 +14,45 @@ export interface Catalogue {
   inProfile(profile: Profile, name: string): boolean;
 }
 
+/**
+ * Every byte of tools/list is paid for in the context of every session (spec §12 budgets the
+ * catalogue), so the JSON Schema is trimmed of what says nothing: the $schema tag, zod's
+ * safe-integer bounds, zero minimum lengths, and `additionalProperties` (unknown arguments are
+ * still refused, with a message naming the allowed ones).
+ */
+function compactSchema(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(compactSchema);
+  if (typeof node !== 'object' || node === null) return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === '$schema' || key === 'additionalProperties') continue;
+    if (
+      (key === 'maximum' || key === 'minimum') &&
+      Math.abs(value as number) === Number.MAX_SAFE_INTEGER
+    )
+      continue;
+    if (key === 'minLength' && value === 0) continue;
+    out[key] = compactSchema(value);
+  }
+  return out;
+}
+
+/** Only hints that differ from MCP's defaults (readOnly false, destructive true, idempotent false). */
+function compactAnnotations(a: ToolDef['annotations']): Record<string, boolean> {
+  if (a.readOnlyHint) return { readOnlyHint: true };
+  const out: Record<string, boolean> = {};
+  if (a.destructiveHint === false) out.destructiveHint = false;
+  if (a.idempotentHint === true) out.idempotentHint = true;
+  return out;
+}
+
 function describe(tool: ToolDef) {
-  const schema = z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' }) as Record<
-    string,
-    unknown
-  >;
-  delete schema.$schema;
   return {
     name: tool.name,
     title: tool.title,
     description: tool.description,
-    inputSchema: schema,
-    annotations: tool.annotations,
+    inputSchema: compactSchema(z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' })),
+    annotations: compactAnnotations(tool.annotations),
   };
 }
 
