@@ -5,6 +5,7 @@ import { openDatabase, type OpenDatabase } from './db/open.js';
 import { createHttpServer } from './http/server.js';
 import type { Logger } from './log.js';
 import { buildCatalogue, type Catalogue } from './mcp/catalogue.js';
+import { Metrics } from './http/metrics.js';
 
 // The composition root: config → database → HTTP. Nothing else lives here.
 
@@ -39,6 +40,7 @@ export async function startBaton(
       config,
       log,
       catalogue: getCatalogue(),
+      metrics: new Metrics(database.storage),
     });
     const address = await http.listen(config.port, config.host);
     let closing: Promise<void> | undefined;

@@ -5,6 +5,7 @@ import { handleMcpDelete, handleMcpGet, handleMcpPost, type McpDeps } from '../m
 import { handleToolApi, matchToolPath } from './api.js';
 import { handleHealthz, handleReadyz } from './health.js';
 import { handleJoin } from './join.js';
+import { handleMetrics, routeOf } from './metrics.js';
 import { handleResourceMetadata } from './metadata.js';
 import { RateLimiter } from './ratelimit.js';
 import { requestIdOf, sendError, sendJson } from './request.js';
@@ -46,6 +47,10 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      deps.metrics?.observeRequest(
+        routeOf((req.url ?? '/').split('?')[0] as string),
+        res.statusCode,
+      );
       deps.log.debug(
         {
           reqId: requestId,
@@ -162,6 +167,9 @@ async function route(
       return handleHealthz(res);
     case '/readyz':
       return handleReadyz(res, deps.db);
+    case '/metrics':
+      if (!deps.metrics) break;
+      return handleMetrics(req, res, deps.metrics, deps.config);
     case '/.well-known/oauth-protected-resource':
     case '/.well-known/oauth-protected-resource/mcp':
       return handleResourceMetadata(res, deps.config);

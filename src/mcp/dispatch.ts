@@ -4,6 +4,7 @@ import { AppError, invalid, toAppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { transact, type Db } from '../db/pool.js';
 import type { Ctx, ToolDef } from '../tools/types.js';
+import type { Metrics } from '../http/metrics.js';
 
 // The one dispatcher behind both edges (MCP tools/call and POST /api/v1/tools/<name>): validate
 // once, check admin rights, run the handler in one transaction with {trx, ctx}, and turn every
@@ -13,12 +14,13 @@ export interface DispatchDeps {
   db: Db;
   config: Readonly<Config>;
   log: Logger;
+  metrics?: Metrics;
 }
 
 export type CallOutcome =
   { ok: true; result: Record<string, unknown> } | { ok: false; error: AppError };
 
-export async function callTool(
+async function runTool(
   deps: DispatchDeps,
   ctx: Ctx,
   tool: ToolDef,
@@ -51,6 +53,19 @@ export async function callTool(
     }
     return { ok: false, error };
   }
+}
+
+export async function callTool(
+  deps: DispatchDeps,
+  ctx: Ctx,
+  tool: ToolDef,
+  rawArgs: unknown,
+): Promise<CallOutcome> {
+  const started = process.hrtime.bigint();
+  const outcome = await runTool(deps, ctx, tool, rawArgs);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  deps.metrics?.observeTool(tool.name, seconds, outcome.ok ? undefined : outcome.error.code);
+  return outcome;
 }
 
 function validationError(tool: ToolDef, error: z.ZodError): AppError {

@@ -240,6 +240,7 @@ async function initialize(
     clientName,
   });
   headers['mcp-session-id'] = id;
+  deps.metrics?.sessionsInitialized.inc();
   return JSON.stringify({
     protocolVersion,
     capabilities: { tools: { listChanged: false } },

@@ -7,6 +7,7 @@ import { freePort } from '../../src/db/embedded.js';
 import { openStorage, type Storage } from '../../src/db/pool.js';
 import { createHttpServer, type BatonHttp } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
+import { Metrics } from '../../src/http/metrics.js';
 import { getCatalogue } from '../../src/main.js';
 import type { Catalogue } from '../../src/mcp/catalogue.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
@@ -55,6 +56,7 @@ export async function startTestBaton(
     config,
     log,
     catalogue: opts.catalogue ?? getCatalogue(),
+    metrics: new Metrics(storage),
   });
   await http.listen(port, '127.0.0.1');
   const clients: Client[] = [];

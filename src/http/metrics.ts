@@ -1,0 +1,124 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sql } from 'kysely';
+import client from 'prom-client';
+import type { Config } from '../config.js';
+import type { Storage } from '../db/pool.js';
+import { AppError } from '../errors.js';
+import { sendError } from './request.js';
+
+// Prometheus metrics for operators. Labels name tools, codes and routes, never projects or
+// participants: a scrape must not reveal who uses the service.
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  private readonly toolCalls: client.Counter<'tool' | 'outcome'>;
+  private readonly toolErrors: client.Counter<'tool' | 'code'>;
+  private readonly toolSeconds: client.Histogram<'tool'>;
+  private readonly requests: client.Counter<'route' | 'status'>;
+  readonly sessionsInitialized: client.Counter;
+
+  constructor(storage: Pick<Storage, 'pool' | 'db'>) {
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'baton_process_' });
+    this.toolCalls = new client.Counter({
+      name: 'baton_tool_calls_total',
+      help: 'Tool calls by tool and outcome (ok or error), over MCP and /api.',
+      labelNames: ['tool', 'outcome'],
+      registers: [this.registry],
+    });
+    this.toolErrors = new client.Counter({
+      name: 'baton_tool_errors_total',
+      help: 'Tool calls that ended in an error, by tool and error code.',
+      labelNames: ['tool', 'code'],
+      registers: [this.registry],
+    });
+    this.toolSeconds = new client.Histogram({
+      name: 'baton_tool_duration_seconds',
+      help: 'Time from validated arguments to result, by tool.',
+      labelNames: ['tool'],
+      buckets: [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+      ],
+      registers: [this.registry],
+    });
+    this.requests = new client.Counter({
+      name: 'baton_http_requests_total',
+      help: 'HTTP requests by route and status.',
+      labelNames: ['route', 'status'],
+      registers: [this.registry],
+    });
+    this.sessionsInitialized = new client.Counter({
+      name: 'baton_mcp_sessions_initialized_total',
+      help: 'MCP sessions opened on this process.',
+      registers: [this.registry],
+    });
+    new client.Gauge({
+      name: 'baton_db_pool_connections',
+      help: 'Database pool connections by state (total, idle, waiting for a connection).',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        this.set({ state: 'total' }, storage.pool.totalCount);
+        this.set({ state: 'idle' }, storage.pool.idleCount);
+        this.set({ state: 'waiting' }, storage.pool.waitingCount);
+      },
+    });
+    new client.Gauge({
+      name: 'baton_mcp_sessions_open',
+      help: 'MCP sessions not yet ended, across all processes sharing the database.',
+      registers: [this.registry],
+      async collect() {
+        const { rows } = await sql<{
+          n: number;
+        }>`select count(*)::int as n from mcp_sessions where closed_at is null`.execute(storage.db);
+        this.set(rows[0]?.n ?? 0);
+      },
+    });
+  }
+
+  observeTool(tool: string, seconds: number, errorCode?: string): void {
+    this.toolCalls.inc({ tool, outcome: errorCode ? 'error' : 'ok' });
+    if (errorCode) this.toolErrors.inc({ tool, code: errorCode });
+    this.toolSeconds.observe({ tool }, seconds);
+  }
+
+  observeRequest(route: string, status: number): void {
+    this.requests.inc({ route, status: String(status) });
+  }
+}
+
+/** The route label of a path: a small closed set, so label cardinality stays bounded. */
+export function routeOf(pathname: string): string {
+  if (pathname === '/mcp') return 'mcp';
+  if (pathname.startsWith('/api/v1/tools/')) return 'api_tools';
+  if (pathname.startsWith('/api/')) return 'api';
+  if (pathname === '/join') return 'join';
+  if (pathname === '/healthz' || pathname === '/readyz') return 'health';
+  if (pathname === '/metrics') return 'metrics';
+  if (pathname.startsWith('/admin')) return 'admin';
+  return 'other';
+}
+
+export async function handleMetrics(
+  req: IncomingMessage,
+  res: ServerResponse,
+  metrics: Metrics,
+  config: Readonly<Config>,
+) {
+  if (config.metricsToken !== undefined) {
+    const given = Buffer.from(req.headers.authorization ?? '');
+    const wanted = Buffer.from(`Bearer ${config.metricsToken}`);
+    if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
+      res.setHeader('www-authenticate', 'Bearer realm="metrics"');
+      return sendError(
+        res,
+        new AppError('forbidden', 'send Authorization: Bearer <BATON_METRICS_TOKEN>'),
+        {},
+        401,
+      );
+    }
+  }
+  const text = await metrics.registry.metrics();
+  res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+  res.end(text);
+}
