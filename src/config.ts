@@ -97,6 +97,9 @@ const envSchema = z
     }
   });
 
+/** Every environment variable Baton reads; SELFHOSTING.md documents each (a test checks). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.def.shape ?? {});
+
 export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;

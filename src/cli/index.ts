@@ -1,15 +1,11 @@
 #!/usr/bin/env node
 import { AppError } from '../errors.js';
 import { maskTokens } from '../log.js';
-import { describeFailure, UsageError, type Verb } from './common.js';
-import { bootstrapOwner, seedTokenVerb } from './identity.js';
-import { migrate } from './migrate.js';
-import { serve } from './serve.js';
+import { describeFailure, UsageError } from './common.js';
+import { VERBS } from './verbs.js';
 
 // The `baton` command: one verb per module, each with --help; failures are one line on stderr
 // and a non-zero exit, never a stack trace.
-
-const VERBS: readonly Verb[] = [serve, migrate, bootstrapOwner, seedTokenVerb];
 
 function usage(): string {
   const width = Math.max(...VERBS.map((v) => v.name.length));
