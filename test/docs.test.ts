@@ -11,7 +11,7 @@ const FOREIGN = new Set(['NODE_ENV', 'POSTGRES_USER', 'POSTGRES_PASSWORD', 'POST
 
 describe('SELFHOSTING.md', () => {
   it('documents exactly the configuration variables the code reads', () => {
-    const documented = [...read('SELFHOSTING.md').matchAll(/^\| `([A-Z_]+)` \|/gm)].map(
+    const documented = [...read('SELFHOSTING.md').matchAll(/^\| `([A-Z_]+)` +\|/gm)].map(
       (m) => m[1],
     );
     expect(new Set(documented)).toEqual(new Set(CONFIG_VARIABLES));
