@@ -49,3 +49,10 @@ describe('deployment files', () => {
     }
   });
 });
+
+describe('docs/tools.md', () => {
+  it('is exactly what the catalogue generates (run `npm run docs:tools` after changing a tool)', async () => {
+    const { renderToolsDoc } = await import('../scripts/tools-doc.js');
+    expect(read('docs/tools.md')).toBe(renderToolsDoc());
+  });
+});

@@ -1,0 +1,129 @@
+// docs/tools.md is generated from the tool catalogue: `npm run docs:tools` writes it, and a test
+// fails when it drifts from the code, so the reference never lies.
+
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildCatalogue } from '../src/mcp/catalogue.js';
+import { CORE_TOOL_NAMES } from '../src/tools/index.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const TOOLS_DOC = path.join(ROOT, 'docs', 'tools.md');
+
+interface Schema {
+  type?: string;
+  enum?: unknown[];
+  items?: Schema;
+  anyOf?: Schema[];
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  maxItems?: number;
+  pattern?: string;
+  description?: string;
+  properties?: Record<string, Schema>;
+  required?: string[];
+}
+
+function typeOf(s: Schema): string {
+  if (s.enum) return s.enum.map((e) => `\`${String(e)}\``).join(' \\| ');
+  if (s.anyOf) return s.anyOf.map(typeOf).join(' or ');
+  if (s.type === 'array' && s.items) return `array of ${typeOf(s.items)}`;
+  return s.type ?? 'any';
+}
+
+function limitsOf(s: Schema): string {
+  const out: string[] = [];
+  const len = (min?: number, max?: number, unit = 'chars') =>
+    min !== undefined && max !== undefined
+      ? `${min}–${max} ${unit}`
+      : max !== undefined
+        ? `≤ ${max} ${unit}`
+        : `≥ ${min} ${unit}`;
+  if (s.minLength !== undefined || s.maxLength !== undefined)
+    out.push(len(s.minLength, s.maxLength));
+  if (s.minimum !== undefined || s.maximum !== undefined) {
+    out.push(
+      s.maximum === undefined
+        ? `≥ ${s.minimum}`
+        : s.minimum === undefined
+          ? `≤ ${s.maximum}`
+          : `${s.minimum}–${s.maximum}`,
+    );
+  }
+  if (s.maxItems !== undefined) out.push(`≤ ${s.maxItems} items`);
+  if (s.pattern) out.push(`\`${s.pattern.replace(/\|/g, '\\|')}\``);
+  if (s.items) {
+    const inner = limitsOf(s.items);
+    if (inner) out.push(`each ${inner}`);
+  }
+  if (s.description) out.push(s.description);
+  return out.join('; ');
+}
+
+function hints(a: Record<string, boolean>): string {
+  if (a.readOnlyHint) return 'read-only';
+  return [
+    a.destructiveHint === false ? 'writes, not destructive' : 'writes, destructive',
+    a.idempotentHint ? 'idempotent' : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+export function renderToolsDoc(): string {
+  const catalogue = buildCatalogue();
+  const tools = (
+    JSON.parse(catalogue.listJson.full) as {
+      tools: {
+        name: string;
+        title: string;
+        description: string;
+        inputSchema: Schema;
+        annotations: Record<string, boolean>;
+      }[];
+    }
+  ).tools;
+  const lines = [
+    '# Tools',
+    '',
+    '<!-- Generated from the tool catalogue by `npm run docs:tools`; do not edit by hand. -->',
+    '',
+    `Baton serves ${tools.length} tools over MCP at \`/mcp\` and as plain JSON at \`POST /api/v1/tools/<name>\`.`,
+    'The core profile (`/mcp?tools=core`) serves the ones marked *core*. Admin-only tools answer',
+    '`forbidden` to everyone else. Errors carry one of the codes `invalid_argument`, `not_found`,',
+    '`conflict`, `forbidden`, `lease_held`, `rate_limited`, `unavailable`, `internal`.',
+    '',
+    `Catalogue size (compact JSON): full ${catalogue.listJson.full.length} bytes, core ${catalogue.listJson.core.length} bytes.`,
+    '',
+  ];
+  for (const t of tools) {
+    const def = catalogue.byName.get(t.name);
+    const tags = [
+      hints(t.annotations),
+      CORE_TOOL_NAMES.has(t.name) ? 'core' : '',
+      def?.admin ? 'admin only' : '',
+    ].filter(Boolean);
+    lines.push(`## \`${t.name}\` — ${t.title}`, '', `*${tags.join(' · ')}*`, '', t.description, '');
+    const props = Object.entries(t.inputSchema.properties ?? {});
+    if (props.length === 0) {
+      lines.push('No arguments.', '');
+      continue;
+    }
+    const required = new Set(t.inputSchema.required ?? []);
+    lines.push('| argument | type | required | limits |', '|---|---|---|---|');
+    for (const [name, s] of props) {
+      lines.push(
+        `| \`${name}\` | ${typeOf(s)} | ${required.has(name) ? 'yes' : 'no'} | ${limitsOf(s)} |`,
+      );
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  await fs.writeFile(TOOLS_DOC, renderToolsDoc());
+  process.stdout.write(`wrote ${path.relative(ROOT, TOOLS_DOC)}\n`);
+}
