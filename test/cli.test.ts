@@ -1,7 +1,10 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import { inject, describe, expect, it } from 'vitest';
 import { adminQuery, withDatabase } from './helpers/pg.js';
 import { useTestDatabase } from './helpers/db.js';
 import { runCli } from './helpers/process.js';
+import { VERBS } from '../src/cli/verbs.js';
 import { startTestBaton } from './helpers/baton.js';
 
 const t = useTestDatabase();
@@ -121,6 +124,13 @@ describe('bad input on every verb', () => {
       ['seed-token', 'a@b.test', 'p', 'a\u0001b'],
     ],
     ['bad configuration', ['migrate'], { PORT: 'abc', LOG_LEVEL: 'loud', BATON_RATE_LIMIT: '-1' }],
+    ['export without a project', ['export']],
+    ['export of an unknown project', ['export', '--project', 'nope']],
+    ['import without an owner', ['import', '--project', 'p']],
+    [
+      'import of a missing file',
+      ['import', '--project', 'p', '--owner', 'a@b.test', '--in', '/nonexistent/x.jsonl'],
+    ],
   ];
   it.each(cases)('%s exits non-zero with one line', async (_name, args, extra) => {
     expectOneLineFailure(await runCli(args, { ...env(), ...extra }));
@@ -133,7 +143,7 @@ describe('bad input on every verb', () => {
   });
 
   it('--help works on every verb', async () => {
-    for (const verb of ['serve', 'migrate', 'bootstrap-owner', 'seed-token']) {
+    for (const verb of VERBS.map((v) => v.name)) {
       const r = await runCli([verb, '--help'], env());
       expect(r.code, verb).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`baton ${verb}`));
@@ -178,6 +188,69 @@ describe('baton serve on an external database', () => {
         .deleteFrom('kysely_migration' as never)
         .where('name' as never, '=', '9999_later' as never)
         .execute();
+    }
+  });
+});
+
+describe('baton export and import', () => {
+  it('round-trips a project ledger into an empty database exactly, and refuses to overwrite', async () => {
+    const baton = await startTestBaton({ database: { url: t.url } });
+    let exported = '';
+    try {
+      const admin = await baton.seed({
+        email: 'porter@example.test',
+        projectSlug: 'portable',
+        label: 'lead',
+        admin: true,
+      });
+      const client = await baton.connect(admin.token);
+      const task = await client.callTool({
+        name: 'task_create',
+        arguments: { title: 'move me', detail: 'ünïcødé ✓' },
+      });
+      const id = (task.structuredContent as { task: { task_id: number } }).task.task_id;
+      await client.callTool({ name: 'task_start', arguments: { task_id: id } });
+      await client.callTool({ name: 'task_ship', arguments: { task_id: id, ref: 'commit abc' } });
+      await client.callTool({ name: 'create_invite', arguments: { uses: 2 } });
+    } finally {
+      await baton.close();
+    }
+    const out = await runCli(['export', '--project', 'portable'], env());
+    expect(out.code).toBe(0);
+    exported = out.stdout;
+    const lines = exported.trim().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(5);
+
+    const admin = inject('pgAdminUrl');
+    const name = `baton_import_${process.pid}`;
+    await adminQuery(admin, `create database ${name} template ${inject('templateDb')}`);
+    const target = { DATABASE_URL: withDatabase(admin, name), LOG_LEVEL: 'silent' };
+    try {
+      const file = `${os.tmpdir()}/baton-export-${process.pid}.jsonl`;
+      fs.writeFileSync(file, exported);
+      const imp = await runCli(
+        ['import', '--project', 'portable', '--owner', 'porter@example.test', '--in', file],
+        target,
+      );
+      expect(imp.code, imp.stderr).toBe(0);
+      const back = await runCli(['export', '--project', 'portable'], target);
+      expect(back.stdout).toBe(exported);
+      const again = await runCli(
+        ['import', '--project', 'portable', '--owner', 'porter@example.test', '--in', file],
+        target,
+      );
+      expectOneLineFailure(again);
+      expect(again.stderr).toMatch(/refuses to overwrite/);
+      fs.writeFileSync(file, lines.slice(1).join('\n'));
+      const partial = await runCli(
+        ['import', '--project', 'other', '--owner', 'porter@example.test', '--in', file],
+        target,
+      );
+      expectOneLineFailure(partial);
+      expect(partial.stderr).toMatch(/from seq 1/);
+      fs.rmSync(file);
+    } finally {
+      await adminQuery(admin, `drop database if exists ${name} with (force)`);
     }
   });
 });

@@ -1,7 +1,15 @@
 import type { Verb } from './common.js';
 import { bootstrapOwner, seedTokenVerb } from './identity.js';
 import { migrate } from './migrate.js';
+import { exportVerb, importVerb } from './portability.js';
 import { serve } from './serve.js';
 
 // The one list of `baton` verbs.
-export const VERBS: readonly Verb[] = [serve, migrate, bootstrapOwner, seedTokenVerb];
+export const VERBS: readonly Verb[] = [
+  serve,
+  migrate,
+  bootstrapOwner,
+  seedTokenVerb,
+  exportVerb,
+  importVerb,
+];

@@ -2,14 +2,16 @@ import type { ColumnType, Generated } from 'kysely';
 
 // Table types for kysely, kept by hand beside the migrations they mirror.
 
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** A timestamp with a database default: optional on insert. */
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Id = ColumnType<string, never, never>; // bigint identity: pg returns it as a string
 
 export interface OwnersTable {
   id: Generated<string> & Id;
   email: string;
   handle: string;
-  created_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
 }
 
 export interface ProjectsTable {
@@ -18,7 +20,7 @@ export interface ProjectsTable {
   slug: string;
   name: string;
   liveness_window_seconds: Generated<number>;
-  created_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
 }
 
 export interface ParticipantsTable {
@@ -26,7 +28,7 @@ export interface ParticipantsTable {
   owner_id: string;
   label: string;
   kind: Generated<'agent' | 'human'>;
-  created_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
 }
 
 export interface ParticipationsTable {
@@ -37,7 +39,7 @@ export interface ParticipationsTable {
   status: string | null;
   is_admin: Generated<boolean>;
   last_seen_at: Timestamp | null;
-  created_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
   signing_jwk: Record<string, unknown> | null;
   signing_kid: string | null;
 }
@@ -47,7 +49,7 @@ export interface TokensTable {
   id: Generated<string> & Id;
   participation_id: string;
   token_hash: Buffer;
-  created_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
   expires_at: Timestamp | null;
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
@@ -59,8 +61,8 @@ export interface McpSessionsTable {
   participation_id: string;
   protocol_version: string;
   client_name: string | null;
-  created_at: Generated<Timestamp>;
-  last_seen_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
+  last_seen_at: DefaultTimestamp;
   closed_at: Timestamp | null;
 }
 
@@ -75,7 +77,7 @@ export interface EventsTable {
   type: string;
   actor: string;
   participation_id: string | null;
-  at: Generated<Timestamp>;
+  at: DefaultTimestamp;
   task_id: string | null;
   post_id: string | null;
   lease_id: string | null;
@@ -98,7 +100,7 @@ export interface InvitesTable {
   uses_left: number;
   expires_at: Timestamp;
   revoked_at: Timestamp | null;
-  created_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
 }
 
 export type TaskStatus = 'open' | 'assigned' | 'in_progress' | 'blocked' | 'done' | 'cancelled';
@@ -118,8 +120,8 @@ export interface TasksTable {
   hold_seconds: number | null;
   started_at: Timestamp | null;
   ref: string | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
 }
 
 export interface TaskDepsTable {
@@ -135,7 +137,7 @@ export interface TaskBlockersTable {
   on_task_id: string | null;
   reason: string;
   created_by: string;
-  created_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
   resolved_at: Timestamp | null;
   resolved_by: string | null;
 }
