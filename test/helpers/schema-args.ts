@@ -1,0 +1,134 @@
+import fc from 'fast-check';
+
+// Arguments for any tool, derived from its advertised JSON Schema, so the fuzz and isolation
+// suites cover a new tool the moment it joins the catalogue.
+
+export interface JsonSchema {
+  type?: string;
+  enum?: unknown[];
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  pattern?: string;
+}
+
+const HOSTILE_STRINGS = [
+  '',
+  ' ',
+  '\u0000',
+  'nul\u0000inside',
+  'x'.repeat(17_000),
+  "'; drop table events; --",
+  '../../etc/passwd',
+  '/absolute/path',
+  'lane:',
+  'a/b/c',
+  '\ud800',
+  '😀'.repeat(40),
+  '<script>alert(1)</script>',
+  '%00',
+  '\r\n\t',
+  'ADR-0042',
+];
+
+const HOSTILE_NUMBERS = [0, -1, 1.5, 2 ** 53, -(2 ** 63), 1e308, Number.MAX_SAFE_INTEGER + 2];
+
+function hostile(): fc.Arbitrary<unknown> {
+  return fc.oneof(
+    fc.constantFrom<unknown>(...HOSTILE_STRINGS, ...HOSTILE_NUMBERS, null, true, [], {}, [1, 'a'], {
+      nested: { deep: [null] },
+    }),
+    fc.string({ maxLength: 80 }),
+    fc.string({ unit: 'grapheme', maxLength: 40 }),
+    fc.integer(),
+    fc.double({ noNaN: true }),
+    fc.jsonValue({ maxDepth: 2 }),
+  );
+}
+
+function plausible(s: JsonSchema): fc.Arbitrary<unknown> {
+  if (s.enum) return fc.constantFrom(...s.enum);
+  if (s.anyOf) return fc.oneof(...s.anyOf.map(plausible));
+  switch (s.type) {
+    case 'string':
+      return fc.string({ minLength: s.minLength ?? 0, maxLength: Math.min(s.maxLength ?? 40, 40) });
+    case 'integer':
+      return fc.integer({
+        min: s.minimum ?? -1000,
+        max: Math.min(s.maximum ?? 1_000_000, 1_000_000),
+      });
+    case 'number':
+      return fc.double({ noNaN: true, min: s.minimum, max: s.maximum });
+    case 'boolean':
+      return fc.boolean();
+    case 'array':
+      return fc.array(plausible(s.items ?? {}), { maxLength: 5 });
+    case 'object':
+      return fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 1 }), {
+        maxKeys: 3,
+      });
+    default:
+      return fc.jsonValue({ maxDepth: 1 });
+  }
+}
+
+/** Argument objects: mostly well-shaped, often with hostile values, sometimes with stray keys. */
+export function argsArbitrary(schema: JsonSchema): fc.Arbitrary<Record<string, unknown>> {
+  const props = Object.entries(schema.properties ?? {});
+  const fields = Object.fromEntries(
+    props.map(([name, s]) => [
+      name,
+      fc.option(
+        fc.oneof({ arbitrary: plausible(s), weight: 3 }, { arbitrary: hostile(), weight: 2 }),
+        { nil: undefined, freq: 4 },
+      ),
+    ]),
+  );
+  return fc
+    .tuple(
+      fc.record(fields),
+      fc.option(fc.dictionary(fc.string({ maxLength: 12 }), hostile(), { maxKeys: 2 }), {
+        freq: 5,
+      }),
+    )
+    .map(([r, extra]) => {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(r)) if (v !== undefined) out[k] = v;
+      return extra ? { ...out, ...extra } : out;
+    });
+}
+
+/**
+ * Argument variants that aim one tool at someone else's objects: every property is filled with
+ * each foreign value of a fitting type (ids for integers, names for strings).
+ */
+export function foreignArgs(
+  schema: JsonSchema,
+  foreign: { ids: number[]; names: string[] },
+): Record<string, unknown>[] {
+  const props = Object.entries(schema.properties ?? {});
+  const variants: Record<string, unknown>[] = [];
+  const candidates = (s: JsonSchema): unknown[] => {
+    if (s.enum) return s.enum.slice(0, 1);
+    if (s.type === 'integer' || s.type === 'number') return foreign.ids;
+    if (s.type === 'string') return foreign.names;
+    if (s.type === 'array') return candidates(s.items ?? {}).map((v) => [v]);
+    if (s.type === 'boolean') return [true];
+    return [];
+  };
+  const longest = Math.max(1, ...props.map(([, s]) => candidates(s).length));
+  for (let i = 0; i < longest; i++) {
+    const args: Record<string, unknown> = {};
+    for (const [name, s] of props) {
+      const c = candidates(s);
+      if (c.length) args[name] = c[i % c.length];
+    }
+    variants.push(args);
+  }
+  return variants;
+}
