@@ -2,6 +2,7 @@ import type { ColumnType, Generated } from 'kysely';
 
 // Table types for kysely, kept by hand beside the migrations they mirror.
 
+// Selected as a Date; optional on insert, where the column's default applies.
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Id = ColumnType<string, never, never>; // bigint identity: pg returns it as a string
 
@@ -89,7 +90,7 @@ export interface SequencesTable {
   prefix: Generated<string>;
   pad: Generated<number>;
   last_number: string;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface ClaimsTable {
@@ -102,7 +103,7 @@ export interface ClaimsTable {
   note: string | null;
   ref: string | null;
   idempotency_key: string | null;
-  at: Generated<Timestamp>;
+  at: Timestamp;
 }
 
 export interface LeaseFencingTable {
@@ -119,7 +120,7 @@ export interface LeasesTable {
   mode: 'exclusive' | 'shared';
   fencing_token: string;
   note: string | null;
-  granted_at: Generated<Timestamp>;
+  granted_at: Timestamp;
   expires_at: Timestamp;
 }
 

@@ -1,8 +1,17 @@
+import { claim, latest_claims, list_sequences, seed_sequence, who_claimed } from './claims.js';
 import { list_participants, whoami } from './identity.js';
 import type { ToolDef } from './types.js';
 
 // The one list of tools. A new tool is defined in tools/<area>.ts and added here.
-export const TOOLS: readonly ToolDef[] = [whoami, list_participants];
+export const TOOLS: readonly ToolDef[] = [
+  whoami,
+  list_participants,
+  claim,
+  seed_sequence,
+  latest_claims,
+  list_sequences,
+  who_claimed,
+];
 
 // The core profile (`/mcp?tools=core`, spec §7): what an agent needs every day. Names that do not
 // exist yet are simply absent from the profile until their tool lands.
