@@ -26,6 +26,8 @@ export interface Surface {
   lane?: string;
   /** The path surface's readings; overlapping any one of them is overlapping. */
   readings: readonly Automaton[];
+  /** Every path the surface covers starts with this: a cheap first test before the automata. */
+  prefix: string;
 }
 
 export const MAX_SURFACE_LENGTH = 512;
@@ -45,6 +47,7 @@ export function modesConflict(a: Mode, b: Mode): boolean {
 export function overlaps(a: Surface, b: Surface): boolean {
   if (a.text === b.text) return true;
   if (a.lane !== undefined || b.lane !== undefined) return false;
+  if (!a.prefix.startsWith(b.prefix) && !b.prefix.startsWith(a.prefix)) return false;
   return a.readings.some((ra) => b.readings.some((rb) => intersects(ra, rb)));
 }
 
@@ -60,8 +63,9 @@ export function parseSurface(text: string): Surface {
     if (err instanceof GlobSyntaxError) throw new SurfaceError(`\`${text}\`: ${err.message}`);
     throw err;
   }
-  const readings = GLOB_CHARS.test(body) ? [glob, compileLiteral(body, directory)] : [glob];
-  return { text, readings };
+  const wild = body.search(GLOB_CHARS);
+  if (wild < 0) return { text, readings: [glob], prefix: body };
+  return { text, readings: [glob, compileLiteral(body, directory)], prefix: body.slice(0, wild) };
 }
 
 /**
@@ -78,7 +82,7 @@ export function parsePath(text: string): Surface {
     );
   }
   const { body, directory } = checkPath(text);
-  return { text, readings: [compileLiteral(body, directory)] };
+  return { text, readings: [compileLiteral(body, directory)], prefix: body };
 }
 
 function parseLane(text: string): Surface | undefined {
@@ -89,7 +93,7 @@ function parseLane(text: string): Surface | undefined {
       `\`${text.slice(0, 80)}\`: a lane surface is "lane:" and 1–64 characters of a-z, 0-9, ".", "_" and "-"`,
     );
   }
-  return { text, lane, readings: [] };
+  return { text, lane, readings: [], prefix: text };
 }
 
 /** The path rules shared by surfaces and concrete paths: relative, normalised, bounded. */

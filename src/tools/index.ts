@@ -1,5 +1,6 @@
 import { claim, latest_claims, list_sequences, seed_sequence, who_claimed } from './claims.js';
 import { list_participants, whoami } from './identity.js';
+import { check_paths, lease, release, who_holds } from './leases.js';
 import type { ToolDef } from './types.js';
 
 // The one list of tools. A new tool is defined in tools/<area>.ts and added here.
@@ -11,6 +12,10 @@ export const TOOLS: readonly ToolDef[] = [
   latest_claims,
   list_sequences,
   who_claimed,
+  lease,
+  release,
+  who_holds,
+  check_paths,
 ];
 
 // The core profile (`/mcp?tools=core`, spec §7): what an agent needs every day. Names that do not
