@@ -222,3 +222,45 @@ describe('wildmatch automaton', () => {
     }
   });
 });
+
+describe('overlaps() against the reference', () => {
+  // Directories too: `p/` covers what p matches and everything below it.
+  const SURFACES = PATTERNS.flatMap((p) => [p, `${p}/`]);
+  const reference = (s: string) => {
+    const dir = s.endsWith('/');
+    const re = referenceRegex(dir ? s.slice(0, -1) : s);
+    return (path: string) =>
+      re.test(path) || (dir && [...path].some((c, i) => c === '/' && re.test(path.slice(0, i))));
+  };
+
+  it('says "overlaps" whenever some short path is covered by both surfaces', () => {
+    for (const p of SURFACES) {
+      for (const q of SURFACES) {
+        const rp = reference(p);
+        const rq = reference(q);
+        const witness = SHORT_STRINGS.find((s) => s !== '' && rp(s) && rq(s));
+        if (witness !== undefined) {
+          expect([p, q, witness, overlaps(parseSurface(p), parseSurface(q))]).toEqual([
+            p,
+            q,
+            witness,
+            true,
+          ]);
+        }
+      }
+    }
+  });
+
+  it('agrees with the reference on every short concrete path', () => {
+    const paths = SHORT_STRINGS.filter(
+      (s) => s !== '' && !s.startsWith('/') && !s.split('/').includes(''),
+    );
+    for (const p of SURFACES) {
+      const surface = parseSurface(p);
+      const rp = reference(p);
+      for (const path of paths) {
+        expect([p, path, overlaps(surface, parsePath(path))]).toEqual([p, path, rp(path)]);
+      }
+    }
+  });
+});
