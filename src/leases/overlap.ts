@@ -1,4 +1,5 @@
 import {
+  accepts,
   compileGlob,
   compileLiteral,
   GlobSyntaxError,
@@ -28,6 +29,8 @@ export interface Surface {
   readings: readonly Automaton[];
   /** Every path the surface covers starts with this: a cheap first test before the automata. */
   prefix: string;
+  /** Set when the surface is one concrete path (no glob, not a directory): a faster test. */
+  path?: string;
 }
 
 export const MAX_SURFACE_LENGTH = 512;
@@ -48,6 +51,8 @@ export function overlaps(a: Surface, b: Surface): boolean {
   if (a.text === b.text) return true;
   if (a.lane !== undefined || b.lane !== undefined) return false;
   if (!a.prefix.startsWith(b.prefix) && !b.prefix.startsWith(a.prefix)) return false;
+  if (b.path !== undefined) return a.readings.some((r) => accepts(r, b.path as string));
+  if (a.path !== undefined) return b.readings.some((r) => accepts(r, a.path as string));
   return a.readings.some((ra) => b.readings.some((rb) => intersects(ra, rb)));
 }
 
@@ -64,7 +69,7 @@ export function parseSurface(text: string): Surface {
     throw err;
   }
   const wild = body.search(GLOB_CHARS);
-  if (wild < 0) return { text, readings: [glob], prefix: body };
+  if (wild < 0) return { text, readings: [glob], prefix: body, path: directory ? undefined : body };
   return { text, readings: [glob, compileLiteral(body, directory)], prefix: body.slice(0, wild) };
 }
 
@@ -82,7 +87,12 @@ export function parsePath(text: string): Surface {
     );
   }
   const { body, directory } = checkPath(text);
-  return { text, readings: [compileLiteral(body, directory)], prefix: body };
+  return {
+    text,
+    readings: [compileLiteral(body, directory)],
+    prefix: body,
+    path: directory ? undefined : body,
+  };
 }
 
 function parseLane(text: string): Surface | undefined {

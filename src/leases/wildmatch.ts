@@ -145,6 +145,10 @@ interface State {
 export interface Automaton {
   states: readonly State[];
   accept: number;
+  /** Per state, the states reachable from it by ε moves (itself included). */
+  closures: readonly (readonly number[])[];
+  /** Filled in by accepts() as it goes. */
+  dfa: Dfa;
 }
 
 class Builder {
@@ -168,14 +172,30 @@ class Builder {
   }
   /** `dir/` covers the directory and everything inside it: (ε | `/` Σ*). */
   finish(directory: boolean): Automaton {
-    if (!directory) return { states: this.states, accept: this.cur };
-    const accept = this.add();
-    const inside = this.add();
-    this.eps(this.cur, accept);
-    this.edge(this.cur, ONLY_SLASH, inside);
-    this.edge(inside, ANY, inside);
-    this.eps(inside, accept);
-    return { states: this.states, accept };
+    let accept = this.cur;
+    if (directory) {
+      accept = this.add();
+      const inside = this.add();
+      this.eps(this.cur, accept);
+      this.edge(this.cur, ONLY_SLASH, inside);
+      this.edge(inside, ANY, inside);
+      this.eps(inside, accept);
+    }
+    const closures = this.states.map((_, i) => this.closure(i));
+    const known = new Map<string, Subset>();
+    const start = subsetOf(accept, [...(closures[0] as number[])], known);
+    return { states: this.states, accept, closures, dfa: { start, known } };
+  }
+  private closure(start: number): number[] {
+    const out: number[] = [];
+    const stack = [start];
+    while (stack.length > 0) {
+      const s = stack.pop() as number;
+      if (out.includes(s)) continue;
+      out.push(s);
+      stack.push(...(this.states[s] as State).eps);
+    }
+    return out;
   }
 }
 
@@ -231,12 +251,12 @@ export function compileLiteral(path: string, directory = false): Automaton {
 /** Whether some string is accepted by both automata: a search of their product. */
 export function intersects(a: Automaton, b: Automaton): boolean {
   const width = b.states.length;
-  const seen = new Set<number>();
+  const seen = new Uint8Array(a.states.length * width);
   const stack: number[] = [0];
   while (stack.length > 0) {
     const key = stack.pop() as number;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    if (seen[key]) continue;
+    seen[key] = 1;
     const i = Math.floor(key / width);
     const j = key % width;
     if (i === a.accept && j === b.accept) return true;
@@ -249,6 +269,73 @@ export function intersects(a: Automaton, b: Automaton): boolean {
         if (meet(ea.set, eb.set)) stack.push(ea.to * width + eb.to);
       }
     }
+  }
+  return false;
+}
+
+/**
+ * Whether the automaton accepts this one string: the common question (a concrete path against a
+ * lease), answered by running it over the string rather than searching a product. The subset
+ * states it passes through are kept (a lazily built DFA), so checking many paths against one
+ * lease costs about one map lookup per character.
+ */
+export function accepts(a: Automaton, text: string): boolean {
+  let d = a.dfa.start;
+  for (let i = 0; i < text.length;) {
+    const code = text.codePointAt(i) as number;
+    i += code > 0xffff ? 2 : 1;
+    let n = d.next.get(code);
+    if (n === undefined) {
+      n = subsetStep(a, d, code);
+      d.next.set(code, n);
+    }
+    if (n === null) return false;
+    d = n;
+  }
+  return d.accepting;
+}
+
+/** A set of NFA states, as one state of the lazily built DFA. */
+interface Subset {
+  ids: readonly number[];
+  accepting: boolean;
+  next: Map<number, Subset | null>;
+}
+
+interface Dfa {
+  start: Subset;
+  known: Map<string, Subset>;
+}
+
+// Bounds the memory one automaton can take; past it, steps are computed but not kept.
+const MAX_SUBSETS = 512;
+
+function subsetOf(accept: number, ids: number[], known: Map<string, Subset>): Subset {
+  ids.sort((x, y) => x - y);
+  const key = ids.join(',');
+  const found = known.get(key);
+  if (found) return found;
+  const subset = { ids, accepting: ids.includes(accept), next: new Map() };
+  if (known.size < MAX_SUBSETS) known.set(key, subset);
+  return subset;
+}
+
+function subsetStep(a: Automaton, from: Subset, code: number): Subset | null {
+  const ids = new Set<number>();
+  for (const s of from.ids) {
+    for (const e of (a.states[s] as State).edges) {
+      if (contains(e.set, code)) for (const t of a.closures[e.to] as number[]) ids.add(t);
+    }
+  }
+  if (ids.size === 0) return null;
+  return subsetOf(a.accept, [...ids], a.dfa.known);
+}
+
+function contains(set: Ranges, code: number): boolean {
+  for (let i = 0; i < set.length; i++) {
+    const r = set[i] as readonly [number, number];
+    if (code < r[0]) return false;
+    if (code <= r[1]) return true;
   }
   return false;
 }
