@@ -113,6 +113,7 @@ describe('surface overlap', () => {
     ['src\\a.ts', /"\/"/],
     ['src/a\u0000.ts', /control character/],
     ['src/a\n.ts', /control character/],
+    ['src/\ud800.ts', /lone surrogate/],
     ['src/[abc.ts', /no closing "]"/],
     ['src/[[:word:]]', /unknown character class \[:word:\]/],
     ['lane:Docs', /lane surface/],

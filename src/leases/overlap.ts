@@ -38,6 +38,8 @@ export const LANE_PREFIX = 'lane:';
 const LANE_NAME = /^[a-z0-9._-]{1,64}$/;
 const GLOB_CHARS = /[*?[]/;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// Half a UTF-16 pair cannot be stored as UTF-8; it would come back as U+FFFD, another surface.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Thrown with a message that says how to write the surface instead. */
 export class SurfaceError extends Error {}
@@ -100,10 +102,16 @@ function parseLane(text: string): Surface | undefined {
   const lane = text.slice(LANE_PREFIX.length);
   if (!LANE_NAME.test(lane)) {
     throw new SurfaceError(
-      `\`${text.slice(0, 80)}\`: a lane surface is "lane:" and 1–64 characters of a-z, 0-9, ".", "_" and "-"`,
+      'a lane surface is "lane:" and 1–64 characters of a-z, 0-9, ".", "_" and "-"',
     );
   }
   return { text, lane, readings: [], prefix: text };
+}
+
+/** At most 80 characters of what was given, for a message (never half a surrogate pair). */
+function clip(text: string): string {
+  const chars = Array.from(text);
+  return chars.length > 80 ? `${chars.slice(0, 80).join('')}…` : text;
 }
 
 /** The path rules shared by surfaces and concrete paths: relative, normalised, bounded. */
@@ -111,10 +119,14 @@ function checkPath(text: string): { body: string; directory: boolean } {
   if (text.length === 0 || text.length > MAX_SURFACE_LENGTH) {
     throw new SurfaceError(`a surface is 1–${MAX_SURFACE_LENGTH} characters`);
   }
-  const shown = `\`${text.slice(0, 80)}${text.length > 80 ? '…' : ''}\``;
+  // Not echoed: the text itself is what cannot be shown.
   if (CONTROL.test(text)) {
-    throw new SurfaceError(`${shown} contains a control character (NUL, tab, newline …)`);
+    throw new SurfaceError('a surface must not contain control characters (NUL, tab, newline …)');
   }
+  if (LONE_SURROGATE.test(text)) {
+    throw new SurfaceError('a surface must be valid Unicode (it has a lone surrogate)');
+  }
+  const shown = `\`${clip(text)}\``;
   if (text.includes('\\')) {
     throw new SurfaceError(`${shown}: separate directories with "/"; "\\" is not allowed`);
   }
