@@ -179,6 +179,9 @@ describe('seed_sequence', () => {
     const api = await ana.api('seed_sequence', { sequence: 'adr', current: 30 });
     expect(api.status).toBe(403);
     expect(api.body.error.code).toBe('forbidden');
+    const byAdmin = await lead.api('seed_sequence', { sequence: 'adr', current: 30 });
+    expect(byAdmin.status).toBe(200);
+    expect(byAdmin.body.next_formatted).toBe('31');
   });
 
   it('of concurrent non-admins creating one sequence, exactly one succeeds', async () => {

@@ -36,6 +36,12 @@ describe('lease', () => {
       renewed: false,
     });
     expect((await stored(r.lease_id))?.ttl).toBe(900);
+    // The JSON API grants the same way.
+    const api = await ana.api('lease', { surface: 'lane:grant', mode: 'shared', ttl_seconds: 30 });
+    expect(api).toEqual({
+      status: 200,
+      body: expect.objectContaining({ surface: 'lane:grant', mode: 'shared', fencing_token: 2 }),
+    });
     const [event] = await ledger(baton, 'grant', 'lease');
     expect(event).toMatchObject({
       actor: ana.actor,
