@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  Budget,
   modesConflict,
   overlaps,
   parsePath,
@@ -122,6 +123,19 @@ describe('surface overlap', () => {
   ])('refuses %j with a message that says what to fix', (text, message) => {
     expect(() => parseSurface(text)).toThrow(SurfaceError);
     expect(() => parseSurface(text)).toThrow(message);
+  });
+
+  it('answers "overlaps" once a request has spent its matching budget', () => {
+    // The classic glob whose DFA is exponential, against a long path it does not match.
+    const hostile = () => parseSurface(`*a${'?'.repeat(20)}`);
+    const path = parsePath('ab'.repeat(30));
+    expect(overlaps(hostile(), path, new Budget(Number.POSITIVE_INFINITY))).toBe(false);
+    const small = new Budget(5_000);
+    expect(overlaps(hostile(), path, small)).toBe(true);
+    expect(small.left).toBeLessThan(0);
+    // Once spent, it stays spent for the rest of the request, even for cheap questions.
+    expect(overlaps(parseSurface('x/**'), parsePath('y/z'), small)).toBe(false); // by prefix
+    expect(overlaps(parseSurface('**/x'), parsePath('y/z'), small)).toBe(true);
   });
 
   it('accepts a surface of exactly 512 characters', () => {

@@ -11,7 +11,14 @@ import {
 import type { Trx } from '../db/pool.js';
 import { AppError } from '../errors.js';
 import type { Ctx } from '../tools/types.js';
-import { modesConflict, overlaps, parseSurface, type Mode, type Surface } from './overlap.js';
+import {
+  modesConflict,
+  overlaps,
+  parseSurface,
+  requestBudget,
+  type Mode,
+  type Surface,
+} from './overlap.js';
 
 // Granting a lease: renew what I hold, refuse what another holds live, take over what expired.
 // Lock order: the project's grant lock, the lease rows, the fencing counter, the ledger head.
@@ -31,11 +38,12 @@ export async function grantLease(trx: Trx, ctx: Ctx, req: GrantRequest) {
     (r) => r.participation_id === ctx.participationId && r.surface === req.surface.text,
   );
   const mode = req.mode ?? (own?.live ? own.mode : 'exclusive');
+  const budget = requestBudget();
   const contested = rows.filter(
     (r) =>
       r.participation_id !== ctx.participationId &&
       modesConflict(mode, r.mode) &&
-      overlaps(req.surface, parseSurface(r.surface)),
+      overlaps(req.surface, parseSurface(r.surface), budget),
   );
   const holders = contested.filter((r) => r.live);
   if (holders.length > 0) throw leaseHeld(req.surface.text, holders);

@@ -248,8 +248,23 @@ export function compileLiteral(path: string, directory = false): Automaton {
   return b.finish(directory);
 }
 
+/**
+ * The matching work one request may do. A pathological glob can make one comparison cost
+ * millions of steps, and matching runs on the event loop every tenant shares; past the budget,
+ * answers err toward "yes, they may overlap", the safe side. Units are roughly 10 ns of work.
+ */
+export class Budget {
+  constructor(public left: number) {}
+  spend(units: number): boolean {
+    this.left -= units;
+    return this.left >= 0;
+  }
+}
+
+const unlimited = () => new Budget(Number.POSITIVE_INFINITY);
+
 /** Whether some string is accepted by both automata: a search of their product. */
-export function intersects(a: Automaton, b: Automaton): boolean {
+export function intersects(a: Automaton, b: Automaton, budget = unlimited()): boolean {
   const width = b.states.length;
   const seen = new Uint8Array(a.states.length * width);
   const stack: number[] = [0];
@@ -262,6 +277,7 @@ export function intersects(a: Automaton, b: Automaton): boolean {
     if (i === a.accept && j === b.accept) return true;
     const sa = a.states[i] as State;
     const sb = b.states[j] as State;
+    if (!budget.spend(1 + sa.edges.length * sb.edges.length)) return true;
     for (const to of sa.eps) stack.push(to * width + j);
     for (const to of sb.eps) stack.push(i * width + to);
     for (const ea of sa.edges) {
@@ -279,15 +295,18 @@ export function intersects(a: Automaton, b: Automaton): boolean {
  * states it passes through are kept (a lazily built DFA), so checking many paths against one
  * lease costs about one map lookup per character.
  */
-export function accepts(a: Automaton, text: string): boolean {
+export function accepts(a: Automaton, text: string, budget = unlimited()): boolean {
   let d = a.dfa.start;
   for (let i = 0; i < text.length;) {
     const code = text.codePointAt(i) as number;
     i += code > 0xffff ? 2 : 1;
     let n = d.next.get(code);
+    if (!budget.spend(n === undefined ? 100 + 40 * d.ids.length : 1)) return true;
     if (n === undefined) {
       n = subsetStep(a, d, code);
-      d.next.set(code, n);
+      // Only steps between kept subsets are remembered, so an automaton whose subsets outgrow
+      // the bound (a pathological glob) costs time, never memory that outlives the step.
+      if (d.kept && (n === null || n.kept)) d.next.set(code, n);
     }
     if (n === null) return false;
     d = n;
@@ -299,6 +318,8 @@ export function accepts(a: Automaton, text: string): boolean {
 interface Subset {
   ids: readonly number[];
   accepting: boolean;
+  /** Whether it is one of the automaton's remembered subsets. */
+  kept: boolean;
   next: Map<number, Subset | null>;
 }
 
@@ -308,15 +329,16 @@ interface Dfa {
 }
 
 // Bounds the memory one automaton can take; past it, steps are computed but not kept.
-const MAX_SUBSETS = 512;
+const MAX_SUBSETS = 256;
 
 function subsetOf(accept: number, ids: number[], known: Map<string, Subset>): Subset {
   ids.sort((x, y) => x - y);
   const key = ids.join(',');
   const found = known.get(key);
   if (found) return found;
-  const subset = { ids, accepting: ids.includes(accept), next: new Map() };
-  if (known.size < MAX_SUBSETS) known.set(key, subset);
+  const kept = known.size < MAX_SUBSETS;
+  const subset = { ids, accepting: ids.includes(accept), kept, next: new Map() };
+  if (kept) known.set(key, subset);
   return subset;
 }
 

@@ -7,6 +7,7 @@ import {
   overlaps,
   parsePath,
   parseSurface,
+  requestBudget,
   SurfaceError,
   type Surface,
 } from '../leases/overlap.js';
@@ -117,7 +118,10 @@ export const who_holds = defineTool({
   handler: async ({ trx, ctx }, args) => {
     const rows = await liveLeases(trx, ctx.projectId, { actor: args.actor });
     const surface = args.surface;
-    const hits = surface ? rows.filter((r) => overlaps(surface, parseSurface(r.surface))) : rows;
+    const budget = requestBudget();
+    const hits = surface
+      ? rows.filter((r) => overlaps(surface, parseSurface(r.surface), budget))
+      : rows;
     return {
       leases: hits.slice(0, MAX_LISTED).map(leaseView),
       has_more: hits.length > MAX_LISTED,
@@ -138,11 +142,12 @@ export const check_paths = defineTool({
     const others = (
       await liveLeases(trx, ctx.projectId, { excludeParticipationId: ctx.participationId })
     ).map((row) => ({ row, surface: parseSurface(row.surface) }));
+    const budget = requestBudget();
     return {
       paths: args.paths.map((path) => ({
         path: path.text,
         leases: others
-          .filter((o) => overlaps(o.surface, path))
+          .filter((o) => overlaps(o.surface, path, budget))
           .map(({ row }) => ({
             lease_id: Number(row.id),
             surface: row.surface,
