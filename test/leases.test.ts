@@ -117,7 +117,7 @@ describe('lease', () => {
     expect(e.code).toBe('lease_held');
     expect(e.message).toMatch(
       new RegExp(
-        `^surface \`src/db/\\*\\*\` is held by \`${ana.actor}\` \\(exclusive\\) until \\d\\d:\\d\\d:\\d\\dZ \\(\\d+ s\\); wait, or post to them$`,
+        `^surface \`src/db/\\*\\*\` is held by \`${ana.actor}\` until \\d\\d:\\d\\d:\\d\\dZ \\(\\d+ s\\); wait, or post to them$`,
       ),
     );
     expect(e.holders).toEqual([

@@ -160,7 +160,7 @@ function leaseHeld(surface: string, holders: LeaseRow[]): AppError {
   const more = sorted.length > 1 ? ` and ${sorted.length - 1} more (see holders)` : '';
   return new AppError(
     'lease_held',
-    `${what} \`${first.actor}\` (${first.mode}) until ${clock(first.expires_at, first.expires_in)} (${first.expires_in} s)${more}; wait, or post to them`,
+    `${what} \`${first.actor}\` until ${clock(first.expires_at, first.expires_in)} (${first.expires_in} s)${more}; wait, or post to them`,
     {
       holders: sorted.slice(0, MAX_HOLDERS_SHOWN).map((h) => ({
         actor: h.actor,
