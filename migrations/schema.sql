@@ -18,6 +18,29 @@ SET default_tablespace = '';
 SET default_table_access_method = heap;
 
 --
+-- Name: claims; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.claims (
+    project_id bigint NOT NULL,
+    sequence text NOT NULL,
+    number bigint NOT NULL,
+    formatted text NOT NULL,
+    participation_id bigint NOT NULL,
+    actor text NOT NULL,
+    note text,
+    ref text,
+    idempotency_key text,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT claims_actor_check CHECK (((length(actor) >= 1) AND (length(actor) <= 100))),
+    CONSTRAINT claims_formatted_check CHECK ((length(formatted) <= 64)),
+    CONSTRAINT claims_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 128))),
+    CONSTRAINT claims_note_check CHECK ((length(note) <= 500)),
+    CONSTRAINT claims_number_check CHECK ((number > 0)),
+    CONSTRAINT claims_ref_check CHECK ((length(ref) <= 500))
+);
+
+--
 -- Name: events; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -99,6 +122,51 @@ CREATE TABLE public.kysely_migration (
 CREATE TABLE public.kysely_migration_lock (
     id character varying(255) NOT NULL,
     is_locked integer DEFAULT 0 NOT NULL
+);
+
+--
+-- Name: lease_fencing; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.lease_fencing (
+    project_id bigint NOT NULL,
+    last_token bigint NOT NULL,
+    CONSTRAINT lease_fencing_last_token_check CHECK ((last_token > 0))
+);
+
+--
+-- Name: leases; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.leases (
+    project_id bigint NOT NULL,
+    id bigint NOT NULL,
+    participation_id bigint NOT NULL,
+    actor text NOT NULL,
+    surface text NOT NULL,
+    mode text NOT NULL,
+    fencing_token bigint NOT NULL,
+    note text,
+    granted_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    CONSTRAINT leases_actor_check CHECK (((length(actor) >= 1) AND (length(actor) <= 100))),
+    CONSTRAINT leases_fencing_token_check CHECK ((fencing_token > 0)),
+    CONSTRAINT leases_mode_check CHECK ((mode = ANY (ARRAY['exclusive'::text, 'shared'::text]))),
+    CONSTRAINT leases_note_check CHECK ((length(note) <= 500)),
+    CONSTRAINT leases_surface_check CHECK (((length(surface) >= 1) AND (length(surface) <= 512)))
+);
+
+--
+-- Name: leases_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.leases ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.leases_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 --
@@ -246,6 +314,23 @@ ALTER TABLE public.projects ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: sequences; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sequences (
+    project_id bigint NOT NULL,
+    name text NOT NULL,
+    prefix text DEFAULT ''::text NOT NULL,
+    pad integer DEFAULT 0 NOT NULL,
+    last_number bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT sequences_last_number_check CHECK ((last_number >= 0)),
+    CONSTRAINT sequences_name_check CHECK ((name ~ '^[a-z0-9._-]{1,64}$'::text)),
+    CONSTRAINT sequences_pad_check CHECK (((pad >= 0) AND (pad <= 12))),
+    CONSTRAINT sequences_prefix_check CHECK ((prefix ~ '^[!-~]{0,32}$'::text))
+);
+
+--
 -- Name: task_blockers; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -360,6 +445,13 @@ ALTER TABLE public.tokens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: claims claims_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.claims
+    ADD CONSTRAINT claims_pkey PRIMARY KEY (project_id, sequence, number);
+
+--
 -- Name: events events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -393,6 +485,34 @@ ALTER TABLE ONLY public.kysely_migration_lock
 
 ALTER TABLE ONLY public.kysely_migration
     ADD CONSTRAINT kysely_migration_pkey PRIMARY KEY (name);
+
+--
+-- Name: lease_fencing lease_fencing_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lease_fencing
+    ADD CONSTRAINT lease_fencing_pkey PRIMARY KEY (project_id);
+
+--
+-- Name: leases leases_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.leases
+    ADD CONSTRAINT leases_pkey PRIMARY KEY (project_id, id);
+
+--
+-- Name: leases leases_project_id_fencing_token_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.leases
+    ADD CONSTRAINT leases_project_id_fencing_token_key UNIQUE (project_id, fencing_token);
+
+--
+-- Name: leases leases_project_id_participation_id_surface_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.leases
+    ADD CONSTRAINT leases_project_id_participation_id_surface_key UNIQUE (project_id, participation_id, surface);
 
 --
 -- Name: ledger_heads ledger_heads_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -465,6 +585,13 @@ ALTER TABLE ONLY public.projects
     ADD CONSTRAINT projects_pkey PRIMARY KEY (id);
 
 --
+-- Name: sequences sequences_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sequences
+    ADD CONSTRAINT sequences_pkey PRIMARY KEY (project_id, name);
+
+--
 -- Name: task_blockers task_blockers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -500,6 +627,18 @@ ALTER TABLE ONLY public.tokens
     ADD CONSTRAINT tokens_token_hash_key UNIQUE (token_hash);
 
 --
+-- Name: claims_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX claims_at_idx ON public.claims USING btree (project_id, at);
+
+--
+-- Name: claims_idempotency_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX claims_idempotency_key ON public.claims USING btree (project_id, participation_id, idempotency_key) WHERE (idempotency_key IS NOT NULL);
+
+--
 -- Name: events_actor_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -516,6 +655,12 @@ CREATE INDEX events_task_idx ON public.events USING btree (project_id, task_id, 
 --
 
 CREATE INDEX events_type_idx ON public.events USING btree (project_id, type, seq);
+
+--
+-- Name: leases_expiry_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX leases_expiry_idx ON public.leases USING btree (project_id, expires_at);
 
 --
 -- Name: owners_email_key; Type: INDEX; Schema: public; Owner: -
@@ -572,6 +717,13 @@ CREATE INDEX tasks_status_idx ON public.tasks USING btree (project_id, status, i
 CREATE INDEX tokens_participation_idx ON public.tokens USING btree (project_id, participation_id);
 
 --
+-- Name: claims claims_project_id_sequence_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.claims
+    ADD CONSTRAINT claims_project_id_sequence_fkey FOREIGN KEY (project_id, sequence) REFERENCES public.sequences(project_id, name) ON DELETE CASCADE;
+
+--
 -- Name: events events_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -584,6 +736,20 @@ ALTER TABLE ONLY public.events
 
 ALTER TABLE ONLY public.invites
     ADD CONSTRAINT invites_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: lease_fencing lease_fencing_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lease_fencing
+    ADD CONSTRAINT lease_fencing_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: leases leases_project_id_participation_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.leases
+    ADD CONSTRAINT leases_project_id_participation_id_fkey FOREIGN KEY (project_id, participation_id) REFERENCES public.participations(project_id, id) ON DELETE CASCADE;
 
 --
 -- Name: ledger_heads ledger_heads_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -626,6 +792,13 @@ ALTER TABLE ONLY public.participations
 
 ALTER TABLE ONLY public.projects
     ADD CONSTRAINT projects_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.owners(id) ON DELETE CASCADE;
+
+--
+-- Name: sequences sequences_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sequences
+    ADD CONSTRAINT sequences_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
 
 --
 -- Name: task_blockers task_blockers_project_id_on_task_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -28,9 +28,12 @@ export const EMAIL = z
 
 /** Free text of bounded length that PostgreSQL can store: no NUL characters. */
 export function text(max: number, min = 0) {
-  return z
-    .string()
-    .min(min, min === 1 ? 'must not be empty' : `must be at least ${min} characters`)
+  // No `.min(0)`: it adds `"minLength":0` to every tools/list schema and checks nothing.
+  const base =
+    min > 0
+      ? z.string().min(min, min === 1 ? 'must not be empty' : `must be at least ${min} characters`)
+      : z.string();
+  return base
     .max(max, `must be at most ${max} characters`)
     .refine((s) => !s.includes('\u0000'), { message: 'must not contain NUL characters' });
 }

@@ -142,6 +142,46 @@ export interface TaskBlockersTable {
   resolved_by: string | null;
 }
 
+export interface SequencesTable {
+  project_id: string;
+  name: string;
+  prefix: Generated<string>;
+  pad: Generated<number>;
+  last_number: string;
+  created_at: DefaultTimestamp;
+}
+
+export interface ClaimsTable {
+  project_id: string;
+  sequence: string;
+  number: string;
+  formatted: string;
+  participation_id: string;
+  actor: string;
+  note: string | null;
+  ref: string | null;
+  idempotency_key: string | null;
+  at: DefaultTimestamp;
+}
+
+export interface LeaseFencingTable {
+  project_id: string;
+  last_token: string;
+}
+
+export interface LeasesTable {
+  project_id: string;
+  id: Generated<string> & Id;
+  participation_id: string;
+  actor: string;
+  surface: string;
+  mode: 'exclusive' | 'shared';
+  fencing_token: string;
+  note: string | null;
+  granted_at: DefaultTimestamp;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   tasks: TasksTable;
   task_deps: TaskDepsTable;
@@ -155,4 +195,8 @@ export interface Database {
   mcp_sessions: McpSessionsTable;
   ledger_heads: LedgerHeadsTable;
   events: EventsTable;
+  sequences: SequencesTable;
+  claims: ClaimsTable;
+  lease_fencing: LeaseFencingTable;
+  leases: LeasesTable;
 }

@@ -5,7 +5,9 @@ import {
   create_invite,
   revoke_invite,
 } from './admin.js';
+import { claim, latest_claims, list_sequences, seed_sequence, who_claimed } from './claims.js';
 import { list_participants, whoami } from './identity.js';
+import { check_paths, lease, release, who_holds } from './leases.js';
 import { list_tasks, task_get } from './task-views.js';
 import {
   task_assign,
@@ -24,11 +26,15 @@ import type { ToolDef } from './types.js';
 export const TOOLS: readonly ToolDef[] = [
   whoami,
   list_participants,
-  admin_provision,
-  admin_rotate,
-  admin_revoke,
-  create_invite,
-  revoke_invite,
+  claim,
+  seed_sequence,
+  latest_claims,
+  list_sequences,
+  who_claimed,
+  lease,
+  release,
+  who_holds,
+  check_paths,
   task_create,
   task_assign,
   task_start,
@@ -40,6 +46,11 @@ export const TOOLS: readonly ToolDef[] = [
   task_claim_next,
   list_tasks,
   task_get,
+  admin_provision,
+  admin_rotate,
+  admin_revoke,
+  create_invite,
+  revoke_invite,
 ];
 
 // The core profile (`/mcp?tools=core`, spec §7): what an agent needs every day. Names that do not

@@ -1,0 +1,176 @@
+import { appendEvent } from '../db/ledger.js';
+import {
+  deleteLeases,
+  insertLease,
+  leasesForGrant,
+  lockLeaseGrants,
+  nextFencingToken,
+  renewLease,
+  type LeaseRow,
+} from '../db/leases.js';
+import type { Trx } from '../db/pool.js';
+import { AppError } from '../errors.js';
+import type { Ctx } from '../tools/types.js';
+import {
+  modesConflict,
+  overlaps,
+  parseSurface,
+  requestBudget,
+  type Mode,
+  type Surface,
+} from './overlap.js';
+
+// Granting a lease: renew what I hold, refuse what another holds live, take over what expired.
+// Lock order: the project's grant lock, the lease rows, the fencing counter, the ledger head.
+
+export interface GrantRequest {
+  surface: Surface;
+  /** Omitted: a renewal keeps the held mode, a new grant is exclusive. */
+  mode: Mode | undefined;
+  ttlSeconds: number;
+  note: string | null;
+}
+
+export async function grantLease(trx: Trx, ctx: Ctx, req: GrantRequest) {
+  await lockLeaseGrants(trx, ctx.projectId);
+  const rows = await leasesForGrant(trx, ctx.projectId, req.surface);
+  const own = rows.find(
+    (r) => r.participation_id === ctx.participationId && r.surface === req.surface.text,
+  );
+  const mode = req.mode ?? (own?.live ? own.mode : 'exclusive');
+  const budget = requestBudget();
+  const contested = rows.filter(
+    (r) =>
+      r.participation_id !== ctx.participationId &&
+      modesConflict(mode, r.mode) &&
+      overlaps(req.surface, parseSurface(r.surface), budget),
+  );
+  const holders = contested.filter((r) => r.live);
+  if (holders.length > 0) throw leaseHeld(req.surface.text, holders);
+
+  if (own?.live) {
+    const renewed = await renewLease(trx, ctx.projectId, own.id, {
+      mode,
+      note: req.note,
+      ttlSeconds: req.ttlSeconds,
+    });
+    // Undefined only when the holder released it a moment ago; then this is a new grant.
+    if (renewed) {
+      if (renewed.mode !== own.mode) {
+        await appendEvent(trx, ctx.projectId, leaseEvent(ctx, renewed, req.ttlSeconds, true));
+      }
+      return grantView(renewed, req.ttlSeconds, true, []);
+    }
+  }
+
+  // Expired leases never block: the ones this grant would have conflicted with (and my own
+  // expired lease on this very surface) end here, and their holders learn it from the ledger.
+  const expired = [...contested, ...(own && !own.live ? [own] : [])];
+  const takenOver = await deleteLeases(
+    trx,
+    ctx.projectId,
+    expired.map((r) => r.id),
+  );
+  const fencingToken = await nextFencingToken(trx, ctx.projectId);
+  const lease = await insertLease(trx, ctx.projectId, {
+    participationId: ctx.participationId,
+    actor: ctx.actor,
+    surface: req.surface.text,
+    mode,
+    fencingToken,
+    note: req.note,
+    ttlSeconds: req.ttlSeconds,
+  });
+  for (const old of takenOver) {
+    await appendEvent(trx, ctx.projectId, {
+      type: 'lease_expired',
+      actor: old.actor,
+      participationId: old.participation_id,
+      leaseId: old.id,
+      data: {
+        surface: old.surface,
+        mode: old.mode,
+        fencing_token: Number(old.fencing_token),
+        expired_at: old.expires_at.toISOString(),
+        taken_over_by: ctx.actor,
+        by_lease_id: Number(lease.id),
+      },
+    });
+  }
+  await appendEvent(trx, ctx.projectId, leaseEvent(ctx, lease, req.ttlSeconds, false));
+  return grantView(lease, req.ttlSeconds, false, takenOver);
+}
+
+function leaseEvent(ctx: Ctx, lease: LeaseRow, ttlSeconds: number, renewed: boolean) {
+  return {
+    type: 'lease',
+    actor: ctx.actor,
+    participationId: ctx.participationId,
+    leaseId: lease.id,
+    data: {
+      surface: lease.surface,
+      mode: lease.mode,
+      fencing_token: Number(lease.fencing_token),
+      ttl_seconds: ttlSeconds,
+      expires_at: lease.expires_at.toISOString(),
+      note: lease.note,
+      renewed,
+    },
+  };
+}
+
+function grantView(lease: LeaseRow, ttlSeconds: number, renewed: boolean, takenOver: LeaseRow[]) {
+  return {
+    lease_id: Number(lease.id),
+    surface: lease.surface,
+    mode: lease.mode,
+    fencing_token: Number(lease.fencing_token),
+    ttl_seconds: ttlSeconds,
+    expires_at: lease.expires_at.toISOString(),
+    renewed,
+    ...(takenOver.length > 0
+      ? {
+          taken_over: takenOver.map((t) => ({
+            lease_id: Number(t.id),
+            surface: t.surface,
+            actor: t.actor,
+            expired_at: t.expires_at.toISOString(),
+          })),
+        }
+      : {}),
+  };
+}
+
+/** "12:03:10Z" within a day, the full time beyond. */
+export function clock(at: Date, inSeconds: number): string {
+  const iso = at.toISOString();
+  return inSeconds < 86_400 ? `${iso.slice(11, 19)}Z` : `${iso.slice(0, 19)}Z`;
+}
+
+const MAX_HOLDERS_SHOWN = 50;
+
+function leaseHeld(surface: string, holders: LeaseRow[]): AppError {
+  // The holder who keeps it longest says when it can be free at the earliest.
+  const sorted = [...holders].sort((a, b) => b.expires_in - a.expires_in);
+  const first = sorted[0] as LeaseRow;
+  const what =
+    first.surface === surface
+      ? `surface \`${surface}\` is held by`
+      : `surface \`${surface}\` overlaps \`${first.surface}\`, held by`;
+  const more = sorted.length > 1 ? ` and ${sorted.length - 1} more (see holders)` : '';
+  return new AppError(
+    'lease_held',
+    `${what} \`${first.actor}\` until ${clock(first.expires_at, first.expires_in)} (${first.expires_in} s)${more}; wait, or post to them`,
+    {
+      holders: sorted.slice(0, MAX_HOLDERS_SHOWN).map((h) => ({
+        actor: h.actor,
+        surface: h.surface,
+        mode: h.mode,
+        lease_id: Number(h.id),
+        expires_at: h.expires_at.toISOString(),
+        expires_in_seconds: h.expires_in,
+      })),
+      retry_after_seconds: first.expires_in,
+    },
+  );
+}

@@ -1,0 +1,259 @@
+import { z } from 'zod';
+import {
+  claimNext,
+  findClaim,
+  findClaimByKey,
+  findSequence,
+  insertSequence,
+  lastClaim,
+  latestClaims,
+  listSequences,
+  sequenceNames,
+  updateSequence,
+  type ClaimRow,
+  type SequenceRow,
+} from '../db/claims.js';
+import { appendEvent } from '../db/ledger.js';
+import { advisoryXactLock } from '../db/locks.js';
+import type { Executor } from '../db/pool.js';
+import { AppError, conflict, forbidden, notFound } from '../errors.js';
+import { text } from '../names.js';
+import { defineTool } from './types.js';
+
+// Claims: gap-free numbered sequences (spec §7 Claims).
+
+const SEQUENCE_NAME = /^[a-z0-9._-]{1,64}$/;
+const SEQUENCE_RULE = 'a sequence name is 1–64 characters of a-z, 0-9, ".", "_" and "-" (e.g. adr)';
+// Where a sequence is created, its shape is in the schema for the model to see; where one is
+// only named, the check runs without spending catalogue bytes on the pattern.
+const NEW_SEQUENCE = z.string().regex(SEQUENCE_NAME, SEQUENCE_RULE);
+const SEQUENCE = z
+  .string()
+  .max(64)
+  .refine((s) => SEQUENCE_NAME.test(s), SEQUENCE_RULE);
+// Far below 2^53, so a number is exact as JSON.
+const MAX_NUMBER = 999_999_999_999;
+const NUMBER = z.number().int().min(1).max(MAX_NUMBER);
+const NOTE = text(500);
+const REF = text(500);
+
+const claimView = (c: ClaimRow) => ({
+  sequence: c.sequence,
+  number: Number(c.number),
+  formatted: c.formatted,
+  by: c.actor,
+  at: c.at.toISOString(),
+  note: c.note,
+  ref: c.ref,
+});
+
+const sequenceView = (s: SequenceRow) => ({
+  sequence: s.name,
+  prefix: s.prefix,
+  pad: s.pad,
+  last_number: Number(s.last_number),
+  next_number: Number(s.last_number) + 1,
+  next_formatted: s.next_formatted,
+});
+
+async function unknownSequence(db: Executor, projectId: string, name: string) {
+  const known = await sequenceNames(db, projectId, 20);
+  return notFound(
+    `no sequence \`${name}\` in this project; ` +
+      (known.length ? `known: ${known.join(', ')}` : 'none exists yet (claim creates one)'),
+  );
+}
+
+export const claim = defineTool({
+  name: 'claim',
+  title: 'Claim a number',
+  description:
+    'Take the next number of a sequence (made on first claim), e.g. before naming ADR-0042: never given twice, no gaps.',
+  input: z.strictObject({
+    sequence: NEW_SEQUENCE,
+    note: NOTE.optional(),
+    ref: REF.optional(),
+    idempotency_key: text(128, 1).optional(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false },
+  handler: async ({ trx, ctx }, args) => {
+    const key = args.idempotency_key ?? null;
+    if (key !== null) {
+      // Same sender, same key: the first claim answers, and nothing is written. The lock makes a
+      // concurrent retry wait for the first attempt and then find it.
+      await advisoryXactLock(trx, 'claim-idempotency', ctx.projectId, ctx.participationId, key);
+      const first = await findClaimByKey(trx, ctx.projectId, ctx.participationId, key);
+      if (first && first.sequence !== args.sequence) {
+        throw conflict(
+          `idempotency_key \`${key}\` already claimed ${first.formatted} from \`${first.sequence}\`; use a new key`,
+        );
+      }
+      if (first) {
+        return {
+          sequence: first.sequence,
+          number: Number(first.number),
+          formatted: first.formatted,
+        };
+      }
+    }
+    const c = await claimNext(trx, ctx.projectId, {
+      sequence: args.sequence,
+      participationId: ctx.participationId,
+      actor: ctx.actor,
+      note: args.note ?? null,
+      ref: args.ref ?? null,
+      idempotencyKey: key,
+    });
+    const number = Number(c.number);
+    await appendEvent(trx, ctx.projectId, {
+      type: 'claim',
+      actor: ctx.actor,
+      participationId: ctx.participationId,
+      sequence: c.sequence,
+      ref: c.ref,
+      data: { number, formatted: c.formatted, note: c.note },
+    });
+    return { sequence: c.sequence, number, formatted: c.formatted };
+  },
+});
+
+export const seed_sequence = defineTool({
+  name: 'seed_sequence',
+  title: 'Seed a sequence',
+  description:
+    "Set a sequence's last used number (next claim: current+1), prefix and pad. Anyone may create one; admins re-seed.",
+  input: z.strictObject({
+    sequence: NEW_SEQUENCE,
+    current: z.number().int().min(0).max(MAX_NUMBER),
+    prefix: z
+      .string()
+      .regex(
+        /^[!-~]{0,32}$/,
+        'a prefix is up to 32 printable ASCII characters without spaces (e.g. ADR-)',
+      )
+      .optional(),
+    pad: z.number().int().min(0).max(12).optional(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+  handler: async ({ trx, ctx }, args) => {
+    const prefix = args.prefix ?? null;
+    const pad = args.pad ?? null;
+    let previous: SequenceRow | undefined;
+    let seeded = await insertSequence(trx, ctx.projectId, {
+      name: args.sequence,
+      prefix: prefix ?? '',
+      pad: pad ?? 0,
+      lastNumber: args.current,
+    });
+    if (!seeded) {
+      if (!ctx.isAdmin) {
+        throw forbidden(
+          `sequence \`${args.sequence}\` already exists; only a project admin can re-seed it`,
+        );
+      }
+      previous = await findSequence(trx, ctx.projectId, args.sequence, { lock: true });
+      const last = await lastClaim(trx, ctx.projectId, args.sequence);
+      if (last && Number(last.number) > args.current) {
+        throw new AppError(
+          'conflict',
+          `\`${args.sequence}\` has handed out up to ${last.formatted} (${last.number}); current must be at least ${last.number}`,
+          { last_claimed: Number(last.number) },
+        );
+      }
+      seeded = await updateSequence(trx, ctx.projectId, {
+        name: args.sequence,
+        prefix,
+        pad,
+        lastNumber: args.current,
+      });
+    }
+    await appendEvent(trx, ctx.projectId, {
+      type: 'sequence_seeded',
+      actor: ctx.actor,
+      participationId: ctx.participationId,
+      sequence: seeded.name,
+      data: {
+        current: args.current,
+        prefix: seeded.prefix,
+        pad: seeded.pad,
+        previous: previous ? sequenceView(previous) : null,
+      },
+    });
+    return { ...sequenceView(seeded), created: previous === undefined };
+  },
+});
+
+export const who_claimed = defineTool({
+  name: 'who_claimed',
+  title: 'Who claimed a number',
+  description: 'Who claimed a number of a sequence, when, with which note and ref.',
+  input: z.strictObject({ sequence: SEQUENCE, number: NUMBER }),
+  annotations: { readOnlyHint: true },
+  handler: async ({ trx, ctx }, args) => {
+    const c = await findClaim(trx, ctx.projectId, args.sequence, args.number);
+    if (c) return claimView(c);
+    const s = await findSequence(trx, ctx.projectId, args.sequence, { lock: false });
+    if (!s) throw await unknownSequence(trx, ctx.projectId, args.sequence);
+    const last = Number(s.last_number);
+    throw notFound(
+      args.number > last
+        ? `\`${args.sequence}\` has not reached ${args.number}: the next claim gets ${s.next_formatted}`
+        : `number ${args.number} of \`${args.sequence}\` was never claimed: the sequence was seeded past it`,
+    );
+  },
+});
+
+export const latest_claims = defineTool({
+  name: 'latest_claims',
+  title: 'Latest claims',
+  description: 'Recent claims, newest first, of one sequence or of all.',
+  input: z.strictObject({
+    sequence: SEQUENCE.optional(),
+    limit: z.number().int().min(1).max(200).optional(),
+  }),
+  annotations: { readOnlyHint: true },
+  handler: async ({ trx, ctx }, args) => {
+    const rows = await latestClaims(trx, ctx.projectId, {
+      sequence: args.sequence,
+      limit: args.limit ?? 20,
+    });
+    if (rows.length === 0 && args.sequence) {
+      const s = await findSequence(trx, ctx.projectId, args.sequence, { lock: false });
+      if (!s) throw await unknownSequence(trx, ctx.projectId, args.sequence);
+    }
+    return { claims: rows.map(claimView) };
+  },
+});
+
+const LIST_LIMIT = 200;
+
+export const list_sequences = defineTool({
+  name: 'list_sequences',
+  title: 'List sequences',
+  description:
+    'Sequences by name with last number, next formatted id and last claim. Page with after.',
+  input: z.strictObject({ after: SEQUENCE.optional() }),
+  annotations: { readOnlyHint: true },
+  handler: async ({ trx, ctx }, args) => {
+    const rows = await listSequences(trx, ctx.projectId, {
+      after: args.after,
+      limit: LIST_LIMIT + 1,
+    });
+    const page = rows.slice(0, LIST_LIMIT);
+    return {
+      sequences: page.map((s) => ({
+        ...sequenceView(s),
+        last_claim:
+          s.last_claim_number === null
+            ? null
+            : {
+                number: Number(s.last_claim_number),
+                formatted: s.last_claim_formatted,
+                by: s.last_claim_by,
+                at: s.last_claim_at?.toISOString() ?? null,
+              },
+      })),
+      has_more: rows.length > LIST_LIMIT,
+    };
+  },
+});

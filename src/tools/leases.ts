@@ -1,0 +1,161 @@
+import { z } from 'zod';
+import { liveLeases, type LeaseRow } from '../db/leases.js';
+import { invalid } from '../errors.js';
+import { grantLease } from '../leases/grant.js';
+import {
+  MAX_SURFACE_LENGTH,
+  overlaps,
+  parsePath,
+  parseSurface,
+  requestBudget,
+  SurfaceError,
+  type Surface,
+} from '../leases/overlap.js';
+import { releaseLeases } from '../leases/release.js';
+import { text } from '../names.js';
+import { defineTool } from './types.js';
+
+// Leases: advisory holds on paths, globs and lanes (spec §7 Leases). The rules of overlap live
+// in src/leases/overlap.ts; granting and releasing in src/leases/grant.ts and release.ts.
+
+const SURFACE_LENGTH_RULE = `a surface is 1–${MAX_SURFACE_LENGTH} characters`;
+
+/** A string parsed into a Surface while validating, so a bad one is `invalid_argument`. */
+const surfaceOf = (parse: (s: string) => Surface) =>
+  z
+    .string()
+    .max(MAX_SURFACE_LENGTH, SURFACE_LENGTH_RULE)
+    .transform((s, ctx) => {
+      try {
+        return parse(s);
+      } catch (err) {
+        if (!(err instanceof SurfaceError)) throw err;
+        ctx.issues.push({ code: 'custom', message: err.message, input: s });
+        return z.NEVER;
+      }
+    });
+
+const SURFACE = surfaceOf(parseSurface);
+const DEFAULT_TTL_SECONDS = 900;
+const MAX_LISTED = 500;
+
+const leaseView = (r: LeaseRow) => ({
+  lease_id: Number(r.id),
+  surface: r.surface,
+  mode: r.mode,
+  actor: r.actor,
+  fencing_token: Number(r.fencing_token),
+  expires_at: r.expires_at.toISOString(),
+  expires_in_seconds: r.expires_in,
+  note: r.note,
+});
+
+export const lease = defineTool({
+  name: 'lease',
+  title: 'Lease a surface',
+  description:
+    'Hold a path, dir/, glob (src/**) or lane:x before editing; exclusive (default) or shared. Lease again to renew.',
+  input: z.strictObject({
+    surface: SURFACE,
+    mode: z.enum(['exclusive', 'shared']).optional(),
+    ttl_seconds: z.number().int().min(1).max(2_147_483_647).optional(),
+    note: text(500).optional(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false },
+  handler: async ({ trx, ctx, config }, args) =>
+    grantLease(trx, ctx, {
+      surface: args.surface,
+      mode: args.mode,
+      // Clamped, not refused: the caller learns the effective TTL from the result.
+      ttlSeconds: Math.min(args.ttl_seconds ?? DEFAULT_TTL_SECONDS, config.maxLeaseSeconds),
+      note: args.note ?? null,
+    }),
+});
+
+export const release = defineTool({
+  name: 'release',
+  title: 'Release a lease',
+  description:
+    "Release your lease by surface or lease_id. An admin may force another's (recorded).",
+  input: z.strictObject({
+    surface: z.string().max(MAX_SURFACE_LENGTH, SURFACE_LENGTH_RULE).optional(),
+    lease_id: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+    force: z.boolean().optional(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+  handler: async ({ trx, ctx }, args) => {
+    if ((args.surface === undefined) === (args.lease_id === undefined)) {
+      throw invalid('pass either surface or lease_id (exactly one)');
+    }
+    const by =
+      args.lease_id !== undefined
+        ? { id: args.lease_id }
+        : // Validated as a surface so a typo is reported as such, not as "not held".
+          { surface: parseSurfaceArg(args.surface as string) };
+    return releaseLeases(trx, ctx, by, args.force ?? false);
+  },
+});
+
+function parseSurfaceArg(s: string): string {
+  try {
+    return parseSurface(s).text;
+  } catch (err) {
+    if (err instanceof SurfaceError) throw invalid(`surface: ${err.message}`);
+    throw err;
+  }
+}
+
+export const who_holds = defineTool({
+  name: 'who_holds',
+  title: 'Who holds what',
+  description:
+    'Live leases; with surface, those overlapping it; with actor (handle/label), theirs.',
+  input: z.strictObject({
+    surface: SURFACE.optional(),
+    actor: text(100, 1).optional(),
+  }),
+  annotations: { readOnlyHint: true },
+  handler: async ({ trx, ctx }, args) => {
+    const rows = await liveLeases(trx, ctx.projectId, { actor: args.actor });
+    const surface = args.surface;
+    const budget = requestBudget();
+    const hits = surface
+      ? rows.filter((r) => overlaps(surface, parseSurface(r.surface), budget))
+      : rows;
+    return {
+      leases: hits.slice(0, MAX_LISTED).map(leaseView),
+      has_more: hits.length > MAX_LISTED,
+    };
+  },
+});
+
+export const check_paths = defineTool({
+  name: 'check_paths',
+  title: 'Check paths',
+  description:
+    "For concrete paths you will change, others' live leases covering each (none: free).",
+  input: z.strictObject({
+    paths: z.array(surfaceOf(parsePath)).min(1).max(1000),
+  }),
+  annotations: { readOnlyHint: true },
+  handler: async ({ trx, ctx }, args) => {
+    const others = (
+      await liveLeases(trx, ctx.projectId, { excludeParticipationId: ctx.participationId })
+    ).map((row) => ({ row, surface: parseSurface(row.surface) }));
+    const budget = requestBudget();
+    return {
+      paths: args.paths.map((path) => ({
+        path: path.text,
+        leases: others
+          .filter((o) => overlaps(o.surface, path, budget))
+          .map(({ row }) => ({
+            lease_id: Number(row.id),
+            surface: row.surface,
+            mode: row.mode,
+            actor: row.actor,
+            expires_at: row.expires_at.toISOString(),
+          })),
+      })),
+    };
+  },
+});
