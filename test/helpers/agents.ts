@@ -6,7 +6,6 @@ import { call, type TestBaton } from './baton.js';
 // session; the ledger and the project id are read straight from the database.
 
 /** A result or error body as a test reads it: nested fields without ceremony. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Body = Record<string, any>;
 
 export interface Agent {
