@@ -90,7 +90,6 @@ describe('tenant isolation', () => {
       bWorker.actor,
       b.actor,
       'b-lane',
-      'secret-b',
       invite.code,
       'bravo',
       'bravo@b.test',
