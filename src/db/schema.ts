@@ -83,6 +83,47 @@ export interface EventsTable {
   data: Generated<Record<string, unknown>>;
 }
 
+export interface LanesTable {
+  project_id: string;
+  name: string;
+  first_used_at: Generated<Timestamp>;
+}
+
+export interface PostsTable {
+  project_id: string;
+  id: Generated<string> & Id;
+  sender_participation_id: string;
+  sender_actor: string;
+  to_participation_id: string | null;
+  to_actor: string | null;
+  to_lane: string | null;
+  broadcast: Generated<boolean>;
+  subject: string | null;
+  body: string;
+  ref: string | null;
+  tag: string | null;
+  reply_to: string | null;
+  thread_id: string | null;
+  idempotency_key: string | null;
+  created_at: Generated<Timestamp>;
+}
+
+export interface PostRecipientsTable {
+  project_id: string;
+  post_id: string;
+  participation_id: string;
+  delivered_at: Timestamp | null;
+  acked_at: Timestamp | null;
+}
+
+export interface CursorsTable {
+  project_id: string;
+  participation_id: string;
+  name: string;
+  last_seq: Generated<string>;
+  updated_at: Generated<Timestamp>;
+}
+
 export interface Database {
   owners: OwnersTable;
   projects: ProjectsTable;
@@ -92,4 +133,8 @@ export interface Database {
   mcp_sessions: McpSessionsTable;
   ledger_heads: LedgerHeadsTable;
   events: EventsTable;
+  lanes: LanesTable;
+  posts: PostsTable;
+  post_recipients: PostRecipientsTable;
+  cursors: CursorsTable;
 }
