@@ -1,12 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { bootstrapFirstRun, type SeedResult } from './auth/provision.js';
+import { createLedgerListener } from './db/notify.js';
 import { openDatabase, type OpenDatabase } from './db/open.js';
 import { createHttpServer } from './http/server.js';
 import type { Logger } from './log.js';
 import { buildCatalogue, type Catalogue } from './mcp/catalogue.js';
 
-// The composition root: config → database → HTTP. Nothing else lives here.
+// The composition root: config → database → ledger listener → HTTP. Nothing else lives here.
 
 export interface Baton {
   address: AddressInfo;
@@ -29,15 +30,18 @@ export async function startBaton(
   opts: { fast?: boolean } = {},
 ): Promise<Baton> {
   const database = await openDatabase(config, log, { schema: 'auto', fast: opts.fast });
+  const listener = createLedgerListener({ url: database.url, log });
   try {
     const bootstrap =
       database.embedded || config.bootstrap
         ? await bootstrapFirstRun(database.storage.db)
         : undefined;
+    await listener.start();
     const http = createHttpServer({
       db: database.storage.db,
       config,
       log,
+      listener,
       catalogue: getCatalogue(),
     });
     const address = await http.listen(config.port, config.host);
@@ -48,11 +52,16 @@ export async function startBaton(
       bootstrap,
       close: () =>
         (closing ??= (async () => {
-          await http.close();
+          // Stop accepting first; closing the listener then ends every long-poll at once, so
+          // in-flight requests can finish well within the shutdown deadline.
+          const stopped = http.close();
+          await listener.close();
+          await stopped;
           await database.close();
         })()),
     };
   } catch (err) {
+    await listener.close();
     await database.close().catch(() => {});
     throw err;
   }

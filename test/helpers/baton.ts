@@ -4,6 +4,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { seedToken, type SeedInput, type SeedResult } from '../../src/auth/provision.js';
 import { freePort } from '../../src/db/embedded.js';
+import { createLedgerListener, type LedgerListener } from '../../src/db/notify.js';
 import { openStorage, type Storage } from '../../src/db/pool.js';
 import { createHttpServer, type BatonHttp } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
@@ -19,6 +20,12 @@ export interface TestBaton {
   mcpUrl: string;
   config: Readonly<Config>;
   storage: Storage;
+  listener: LedgerListener;
+  /**
+   * Resolves once the server's pool is idle: every fire-and-forget write a request started
+   * (liveness) has landed. A barrier for tests that inspect or rewrite those rows.
+   */
+  settle(): Promise<void>;
   /** Mints a token (creating owner, project and participant as needed). */
   seed(input?: Partial<SeedInput>): Promise<SeedResult>;
   connect(token: string, opts?: { profile?: 'core' }): Promise<Client>;
@@ -50,10 +57,13 @@ export async function startTestBaton(
   });
   const log = createLogger(config.logLevel);
   const storage = openStorage({ url, max: config.poolMax, log });
+  const listener = createLedgerListener({ url, log, minDelayMs: 20, maxDelayMs: 200 });
+  await listener.start();
   const http: BatonHttp = createHttpServer({
     db: storage.db,
     config,
     log,
+    listener,
     catalogue: opts.catalogue ?? getCatalogue(),
   });
   await http.listen(port, '127.0.0.1');
@@ -64,6 +74,13 @@ export async function startTestBaton(
     mcpUrl: `http://127.0.0.1:${port}/mcp`,
     config,
     storage,
+    listener,
+    settle: async () => {
+      const { pool } = storage;
+      while (pool.waitingCount > 0 || pool.idleCount < pool.totalCount) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
     seed: (input = {}) =>
       seedToken(storage.db, {
         email: 'owner@example.test',
@@ -83,7 +100,9 @@ export async function startTestBaton(
     },
     close: async () => {
       await Promise.allSettled(clients.map((c) => c.close()));
-      await http.close(1000);
+      const stopped = http.close(1000);
+      await listener.close();
+      await stopped;
       await storage.close();
       await database?.drop();
     },
@@ -111,4 +130,19 @@ export function useTestBaton(opts: TestBatonOptions = {}): TestBaton {
 export async function call(client: Client, name: string, args: Record<string, unknown> = {}) {
   const r = await client.callTool({ name, arguments: args });
   return { isError: r.isError === true, body: r.structuredContent as Record<string, unknown> };
+}
+
+/** The structured result of a call that must succeed; a tool error fails the test with its message. */
+export async function callOk(client: Client, name: string, args: Record<string, unknown> = {}) {
+  const r = await call(client, name, args);
+  if (r.isError) throw new Error(`${name} failed: ${JSON.stringify(r.body.error)}`);
+  return r.body;
+}
+
+/** The error object of a call that must fail. */
+export async function callErr(client: Client, name: string, args: Record<string, unknown> = {}) {
+  const r = await call(client, name, args);
+  if (!r.isError)
+    throw new Error(`${name} succeeded, expected an error: ${JSON.stringify(r.body)}`);
+  return r.body.error as { code: string; message: string } & Record<string, unknown>;
 }
