@@ -14,12 +14,31 @@ export interface Catalogue {
   inProfile(profile: Profile, name: string): boolean;
 }
 
+/**
+ * tools/list is paid for in every session's context (spec §12: the full catalogue within 12 KB,
+ * the core profile within 5 KB), so the advertised schema drops what tells the model little:
+ * integer bounds that are only JavaScript's safe range, `minLength: 1`, `additionalProperties:
+ * false`, and length limits of one-line values (names, refs, tags), which no sensible value
+ * reaches. Limits on free text (a post's body) stay visible. Validation is unchanged: the zod
+ * schema still enforces all of it, and its errors say which argument broke which limit.
+ */
+function compact(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(compact);
+  if (typeof node !== 'object' || node === null) return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === '$schema' || key === 'additionalProperties') continue;
+    if (key === 'minLength' && value === 1) continue;
+    if (key === 'maxLength' && typeof value === 'number' && value < 1000) continue;
+    if (key === 'maximum' && value === Number.MAX_SAFE_INTEGER) continue;
+    if (key === 'minimum' && value === Number.MIN_SAFE_INTEGER) continue;
+    out[key] = compact(value);
+  }
+  return out;
+}
+
 function describe(tool: ToolDef) {
-  const schema = z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' }) as Record<
-    string,
-    unknown
-  >;
-  delete schema.$schema;
+  const schema = compact(z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' }));
   return {
     name: tool.name,
     title: tool.title,
