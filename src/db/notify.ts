@@ -187,8 +187,9 @@ export function watchProject(listener: LedgerListener, projectId: string): Proje
   let settle: ((outcome: WatchOutcome) => void) | undefined;
   const unsubscribe = listener.subscribe(projectId, (wake) => {
     const outcome = wake.kind === 'closed' ? 'closed' : 'woken';
-    if (settle) settle(outcome);
-    else if (pending !== 'closed') pending = outcome;
+    // 'closed' is final: it answers this wait and every later one.
+    if (outcome === 'closed' || !settle) pending = outcome;
+    settle?.(outcome);
   });
   return {
     next(timeoutMs, signal) {
