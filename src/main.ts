@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { bootstrapFirstRun, type SeedResult } from './auth/provision.js';
-import { createLedgerListener } from './db/notify.js';
+import { createLedgerListener, type LedgerListener } from './db/notify.js';
 import { openDatabase, type OpenDatabase } from './db/open.js';
 import { createHttpServer } from './http/server.js';
 import type { Logger } from './log.js';
@@ -12,6 +12,8 @@ import { buildCatalogue, type Catalogue } from './mcp/catalogue.js';
 export interface Baton {
   address: AddressInfo;
   database: OpenDatabase;
+  /** Ledger wake-ups for long-polls (and, later, push). */
+  listener: LedgerListener;
   /** Set on the one start that created the first owner and its token. */
   bootstrap: SeedResult | undefined;
   close(): Promise<void>;
@@ -49,6 +51,7 @@ export async function startBaton(
     return {
       address,
       database,
+      listener,
       bootstrap,
       close: () =>
         (closing ??= (async () => {
