@@ -22,8 +22,9 @@ export interface TestBaton {
   storage: Storage;
   listener: LedgerListener;
   /**
-   * Resolves once the server's pool is idle: every fire-and-forget write a request started
-   * (liveness) has landed. A barrier for tests that inspect or rewrite those rows.
+   * Resolves once no client request is in flight and the server's pool is idle: every
+   * fire-and-forget write a request started (liveness) has landed. A barrier for tests that
+   * inspect or rewrite those rows.
    */
   settle(): Promise<void>;
   /** Mints a token (creating owner, project and participant as needed). */
@@ -68,6 +69,17 @@ export async function startTestBaton(
   });
   await http.listen(port, '127.0.0.1');
   const clients: Client[] = [];
+  // The SDK client sends some requests without awaiting them (the GET that probes for a
+  // stream after initialization), so settle() counts what its clients have in flight.
+  let inflight = 0;
+  const trackedFetch: typeof fetch = async (input, init) => {
+    inflight++;
+    try {
+      return await fetch(input, init);
+    } finally {
+      inflight--;
+    }
+  };
   return {
     database,
     baseUrl: `http://127.0.0.1:${port}`,
@@ -77,9 +89,9 @@ export async function startTestBaton(
     listener,
     settle: async () => {
       const { pool } = storage;
-      while (pool.waitingCount > 0 || pool.idleCount < pool.totalCount) {
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      // Look only after a macrotask: a request the client is about to send has started by then.
+      do await new Promise((r) => setTimeout(r, 5));
+      while (inflight > 0 || pool.waitingCount > 0 || pool.idleCount < pool.totalCount);
     },
     seed: (input = {}) =>
       seedToken(storage.db, {
@@ -93,6 +105,7 @@ export async function startTestBaton(
       const url = new URL(`http://127.0.0.1:${port}/mcp${o.profile ? `?tools=${o.profile}` : ''}`);
       const transport = new StreamableHTTPClientTransport(url, {
         requestInit: { headers: { Authorization: `Bearer ${token}` } },
+        fetch: trackedFetch,
       });
       await client.connect(transport);
       clients.push(client);
