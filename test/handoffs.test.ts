@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { rolledBack } from './helpers/db.js';
 import { call, callErr, callOk, useTestBaton } from './helpers/baton.js';
 
 const baton = useTestBaton();
@@ -383,6 +385,20 @@ describe('unread', () => {
     const last = await callOk(bo.client, 'ack', { post_id: b.post_id });
     expect(last).not.toHaveProperty('unread');
     expect(await callOk(bo.client, 'register', { lane: 'docs' })).not.toHaveProperty('unread');
+  });
+});
+
+describe('unread index', () => {
+  it('the unread count of every write result is an index-only scan of unacked receipts', async () => {
+    await rolledBack(baton.storage.db, async (trx) => {
+      // Rule the sequential scan out: what remains shows which index can serve the count.
+      await sql`set local enable_seqscan = off`.execute(trx);
+      const { rows } = await sql<{ 'QUERY PLAN': string }>`
+        explain select count(*)::int as n from post_recipients
+        where project_id = 1 and participation_id = 2 and acked_at is null`.execute(trx);
+      const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(plan).toMatch(/Index Only Scan using post_recipients_unacked_idx/);
+    });
   });
 });
 
