@@ -12,6 +12,9 @@ type DigestPart = (trx: Trx, ctx: Ctx) => Promise<unknown>;
 
 const SHOWN_UNACKED = 5;
 
+// An excerpt here is a pointer, not a delivery: the sender's receipt says delivered only once
+// read_posts has returned the whole post to the recipient.
+
 const PARTS: Record<string, DigestPart> = {
   unacked_posts: async (trx, ctx) => {
     const count = await countUnacked(trx, ctx.projectId, ctx.participationId);

@@ -10,6 +10,7 @@ import {
   readCursor,
   type EventRow,
 } from '../db/events.js';
+import { advisoryXactLock } from '../db/locks.js';
 import type { Trx } from '../db/pool.js';
 import { line } from '../names.js';
 import { buildDigest } from './digest.js';
@@ -103,6 +104,8 @@ async function cursorPosition(trx: Trx, ctx: Ctx, name: string, lock: boolean): 
   if (!lock) return (await readCursor(trx, projectId, me, name)) ?? '0';
   const held = await lockCursor(trx, projectId, me, name);
   if (held !== undefined) return held;
+  // No row to lock yet: serialise creations so the cap holds under concurrent first calls.
+  await advisoryXactLock(trx, 'cursor-create', projectId, me);
   if ((await countCursors(trx, projectId, me)) >= MAX_CURSORS) {
     throw invalid(
       `cursor: you already have ${MAX_CURSORS} cursors; reuse one of their names (e.g. "default")`,
