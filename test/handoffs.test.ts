@@ -142,6 +142,7 @@ describe('post and receipts', () => {
       body: 'Anyone still on feeds?',
     });
     expect(r.recipients).toEqual([]);
+    expect(r.warning).toBe('nobody is in lane feeds now, so nobody will receive this post');
     const error = await callErr(ana.client, 'post', { to_lane: 'feed', body: 'typo' });
     expect(error.code).toBe('not_found');
     expect(error.message).toContain('known lanes: docs, feeds');

@@ -112,7 +112,18 @@ export const post = defineTool({
         recipients: recipients.length,
       },
     });
-    return { post_id: Number(postId), seq: Number(event.seq), recipients };
+    return {
+      post_id: Number(postId),
+      seq: Number(event.seq),
+      recipients,
+      ...(recipients.length === 0
+        ? {
+            warning: a.to_lane
+              ? `nobody is in lane ${a.to_lane} now, so nobody will receive this post`
+              : 'nobody else is in this project yet, so nobody will receive this post',
+          }
+        : {}),
+    };
   },
 });
 
