@@ -13,6 +13,20 @@ SET xmloption = content;
 SET client_min_messages = warning;
 SET row_security = off;
 
+--
+-- Name: remember_lane(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.remember_lane() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  INSERT INTO lanes (project_id, name) VALUES (NEW.project_id, NEW.lane)
+  ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END
+$$;
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
@@ -38,6 +52,20 @@ CREATE TABLE public.claims (
     CONSTRAINT claims_note_check CHECK ((length(note) <= 500)),
     CONSTRAINT claims_number_check CHECK ((number > 0)),
     CONSTRAINT claims_ref_check CHECK ((length(ref) <= 500))
+);
+
+--
+-- Name: cursors; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.cursors (
+    project_id bigint NOT NULL,
+    participation_id bigint NOT NULL,
+    name text NOT NULL,
+    last_seq bigint DEFAULT 0 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT cursors_last_seq_check CHECK ((last_seq >= 0)),
+    CONSTRAINT cursors_name_check CHECK ((name ~ '^[A-Za-z0-9._:-]{1,64}$'::text))
 );
 
 --
@@ -122,6 +150,17 @@ CREATE TABLE public.kysely_migration (
 CREATE TABLE public.kysely_migration_lock (
     id character varying(255) NOT NULL,
     is_locked integer DEFAULT 0 NOT NULL
+);
+
+--
+-- Name: lanes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.lanes (
+    project_id bigint NOT NULL,
+    name text NOT NULL,
+    first_used_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT lanes_name_check CHECK ((name ~ '^[a-z0-9._-]{1,64}$'::text))
 );
 
 --
@@ -277,6 +316,66 @@ CREATE TABLE public.participations (
 
 ALTER TABLE public.participations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.participations_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: post_recipients; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.post_recipients (
+    project_id bigint NOT NULL,
+    post_id bigint NOT NULL,
+    participation_id bigint NOT NULL,
+    delivered_at timestamp with time zone,
+    acked_at timestamp with time zone,
+    CONSTRAINT post_recipients_check CHECK (((acked_at IS NULL) OR (delivered_at IS NOT NULL)))
+);
+
+--
+-- Name: posts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.posts (
+    project_id bigint NOT NULL,
+    id bigint NOT NULL,
+    sender_participation_id bigint NOT NULL,
+    sender_actor text NOT NULL,
+    to_participation_id bigint,
+    to_actor text,
+    to_lane text,
+    broadcast boolean DEFAULT false NOT NULL,
+    subject text,
+    body text NOT NULL,
+    ref text,
+    tag text,
+    reply_to bigint,
+    thread_id bigint,
+    idempotency_key text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT posts_body_check CHECK (((length(body) >= 1) AND (length(body) <= 16000))),
+    CONSTRAINT posts_check CHECK (((num_nonnulls(to_participation_id, to_lane) + (broadcast)::integer) = 1)),
+    CONSTRAINT posts_check1 CHECK (((to_participation_id IS NULL) = (to_actor IS NULL))),
+    CONSTRAINT posts_check2 CHECK (((reply_to IS NULL) = (thread_id IS NULL))),
+    CONSTRAINT posts_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 128))),
+    CONSTRAINT posts_ref_check CHECK ((length(ref) <= 500)),
+    CONSTRAINT posts_sender_actor_check CHECK (((length(sender_actor) >= 1) AND (length(sender_actor) <= 100))),
+    CONSTRAINT posts_subject_check CHECK ((length(subject) <= 200)),
+    CONSTRAINT posts_tag_check CHECK ((length(tag) <= 64)),
+    CONSTRAINT posts_to_actor_check CHECK ((length(to_actor) <= 100)),
+    CONSTRAINT posts_to_lane_check CHECK ((to_lane ~ '^[a-z0-9._-]{1,64}$'::text))
+);
+
+--
+-- Name: posts_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.posts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.posts_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -452,6 +551,13 @@ ALTER TABLE ONLY public.claims
     ADD CONSTRAINT claims_pkey PRIMARY KEY (project_id, sequence, number);
 
 --
+-- Name: cursors cursors_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.cursors
+    ADD CONSTRAINT cursors_pkey PRIMARY KEY (project_id, participation_id, name);
+
+--
 -- Name: events events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -485,6 +591,13 @@ ALTER TABLE ONLY public.kysely_migration_lock
 
 ALTER TABLE ONLY public.kysely_migration
     ADD CONSTRAINT kysely_migration_pkey PRIMARY KEY (name);
+
+--
+-- Name: lanes lanes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lanes
+    ADD CONSTRAINT lanes_pkey PRIMARY KEY (project_id, name);
 
 --
 -- Name: lease_fencing lease_fencing_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -571,6 +684,20 @@ ALTER TABLE ONLY public.participations
     ADD CONSTRAINT participations_project_id_participant_id_key UNIQUE (project_id, participant_id);
 
 --
+-- Name: post_recipients post_recipients_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.post_recipients
+    ADD CONSTRAINT post_recipients_pkey PRIMARY KEY (project_id, post_id, participation_id);
+
+--
+-- Name: posts posts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.posts
+    ADD CONSTRAINT posts_pkey PRIMARY KEY (project_id, id);
+
+--
 -- Name: projects projects_owner_id_slug_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -645,10 +772,46 @@ CREATE UNIQUE INDEX claims_idempotency_key ON public.claims USING btree (project
 CREATE INDEX events_actor_idx ON public.events USING btree (project_id, actor, seq);
 
 --
+-- Name: events_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_at_idx ON public.events USING btree (project_id, at);
+
+--
+-- Name: events_post_seq_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_post_seq_idx ON public.events USING btree (project_id, post_id, seq) WHERE (post_id IS NOT NULL);
+
+--
+-- Name: events_ref_seq_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_ref_seq_idx ON public.events USING btree (project_id, ref, seq) WHERE (ref IS NOT NULL);
+
+--
+-- Name: events_sequence_seq_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_sequence_seq_idx ON public.events USING btree (project_id, sequence, seq) WHERE (sequence IS NOT NULL);
+
+--
+-- Name: events_tag_seq_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_tag_seq_idx ON public.events USING btree (project_id, tag, seq) WHERE (tag IS NOT NULL);
+
+--
 -- Name: events_task_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX events_task_idx ON public.events USING btree (project_id, task_id, seq) WHERE (task_id IS NOT NULL);
+
+--
+-- Name: events_task_seq_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_task_seq_idx ON public.events USING btree (project_id, task_id, seq) WHERE (task_id IS NOT NULL);
 
 --
 -- Name: events_type_idx; Type: INDEX; Schema: public; Owner: -
@@ -667,6 +830,60 @@ CREATE INDEX leases_expiry_idx ON public.leases USING btree (project_id, expires
 --
 
 CREATE UNIQUE INDEX owners_email_key ON public.owners USING btree (lower(email));
+
+--
+-- Name: post_recipients_inbox_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX post_recipients_inbox_idx ON public.post_recipients USING btree (project_id, participation_id, post_id);
+
+--
+-- Name: post_recipients_unacked_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX post_recipients_unacked_idx ON public.post_recipients USING btree (project_id, participation_id, post_id) WHERE (acked_at IS NULL);
+
+--
+-- Name: posts_idempotency_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX posts_idempotency_key ON public.posts USING btree (project_id, sender_participation_id, idempotency_key) WHERE (idempotency_key IS NOT NULL);
+
+--
+-- Name: posts_lane_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX posts_lane_idx ON public.posts USING btree (project_id, to_lane, id) WHERE (to_lane IS NOT NULL);
+
+--
+-- Name: posts_ref_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX posts_ref_idx ON public.posts USING btree (project_id, ref, id) WHERE (ref IS NOT NULL);
+
+--
+-- Name: posts_sender_actor_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX posts_sender_actor_idx ON public.posts USING btree (project_id, sender_actor, id);
+
+--
+-- Name: posts_sender_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX posts_sender_idx ON public.posts USING btree (project_id, sender_participation_id, id);
+
+--
+-- Name: posts_tag_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX posts_tag_idx ON public.posts USING btree (project_id, tag, id) WHERE (tag IS NOT NULL);
+
+--
+-- Name: posts_thread_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX posts_thread_idx ON public.posts USING btree (project_id, thread_id, id) WHERE (thread_id IS NOT NULL);
 
 --
 -- Name: task_blockers_on_idx; Type: INDEX; Schema: public; Owner: -
@@ -717,11 +934,24 @@ CREATE INDEX tasks_status_idx ON public.tasks USING btree (project_id, status, i
 CREATE INDEX tokens_participation_idx ON public.tokens USING btree (project_id, participation_id);
 
 --
+-- Name: participations participations_remember_lane; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER participations_remember_lane AFTER INSERT OR UPDATE OF lane ON public.participations FOR EACH ROW WHEN ((new.lane IS NOT NULL)) EXECUTE FUNCTION public.remember_lane();
+
+--
 -- Name: claims claims_project_id_sequence_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.claims
     ADD CONSTRAINT claims_project_id_sequence_fkey FOREIGN KEY (project_id, sequence) REFERENCES public.sequences(project_id, name) ON DELETE CASCADE;
+
+--
+-- Name: cursors cursors_project_id_participation_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.cursors
+    ADD CONSTRAINT cursors_project_id_participation_id_fkey FOREIGN KEY (project_id, participation_id) REFERENCES public.participations(project_id, id) ON DELETE CASCADE;
 
 --
 -- Name: events events_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -736,6 +966,13 @@ ALTER TABLE ONLY public.events
 
 ALTER TABLE ONLY public.invites
     ADD CONSTRAINT invites_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: lanes lanes_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lanes
+    ADD CONSTRAINT lanes_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
 
 --
 -- Name: lease_fencing lease_fencing_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -785,6 +1022,34 @@ ALTER TABLE ONLY public.participations
 
 ALTER TABLE ONLY public.participations
     ADD CONSTRAINT participations_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: post_recipients post_recipients_project_id_participation_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.post_recipients
+    ADD CONSTRAINT post_recipients_project_id_participation_id_fkey FOREIGN KEY (project_id, participation_id) REFERENCES public.participations(project_id, id) ON DELETE CASCADE;
+
+--
+-- Name: post_recipients post_recipients_project_id_post_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.post_recipients
+    ADD CONSTRAINT post_recipients_project_id_post_id_fkey FOREIGN KEY (project_id, post_id) REFERENCES public.posts(project_id, id) ON DELETE CASCADE;
+
+--
+-- Name: posts posts_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.posts
+    ADD CONSTRAINT posts_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: posts posts_project_id_reply_to_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.posts
+    ADD CONSTRAINT posts_project_id_reply_to_fkey FOREIGN KEY (project_id, reply_to) REFERENCES public.posts(project_id, id);
 
 --
 -- Name: projects projects_owner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

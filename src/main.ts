@@ -1,17 +1,20 @@
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { bootstrapFirstRun, type SeedResult } from './auth/provision.js';
+import { createLedgerListener, type LedgerListener } from './db/notify.js';
 import { openDatabase, type OpenDatabase } from './db/open.js';
 import { createHttpServer } from './http/server.js';
 import type { Logger } from './log.js';
 import { buildCatalogue, type Catalogue } from './mcp/catalogue.js';
 import { Metrics } from './http/metrics.js';
 
-// The composition root: config → database → HTTP. Nothing else lives here.
+// The composition root: config → database → ledger listener → HTTP. Nothing else lives here.
 
 export interface Baton {
   address: AddressInfo;
   database: OpenDatabase;
+  /** Ledger wake-ups for long-polls (and, later, push). */
+  listener: LedgerListener;
   /** Set on the one start that created the first owner and its token. */
   bootstrap: SeedResult | undefined;
   close(): Promise<void>;
@@ -30,15 +33,18 @@ export async function startBaton(
   opts: { fast?: boolean } = {},
 ): Promise<Baton> {
   const database = await openDatabase(config, log, { schema: 'auto', fast: opts.fast });
+  const listener = createLedgerListener({ url: database.url, log });
   try {
     const bootstrap =
       database.embedded || config.bootstrap
         ? await bootstrapFirstRun(database.storage.db)
         : undefined;
+    await listener.start();
     const http = createHttpServer({
       db: database.storage.db,
       config,
       log,
+      listener,
       catalogue: getCatalogue(),
       metrics: new Metrics(database.storage),
     });
@@ -47,14 +53,20 @@ export async function startBaton(
     return {
       address,
       database,
+      listener,
       bootstrap,
       close: () =>
         (closing ??= (async () => {
-          await http.close();
+          // Stop accepting first; closing the listener then ends every long-poll at once, so
+          // in-flight requests can finish well within the shutdown deadline.
+          const stopped = http.close();
+          await listener.close();
+          await stopped;
           await database.close();
         })()),
     };
   } catch (err) {
+    await listener.close();
     await database.close().catch(() => {});
     throw err;
   }

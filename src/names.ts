@@ -38,12 +38,32 @@ export function text(max: number, min = 0) {
     .refine((s) => !s.includes('\u0000'), { message: 'must not contain NUL characters' });
 }
 
-/** How an identity is named in arguments: `handle/label`. */
+/** One line of bounded text: no control characters, so no NUL and no line breaks. */
+export function line(max: number, min = 1) {
+  return z
+    .string()
+    .min(min, min === 1 ? 'must not be empty' : `must be at least ${min} characters`)
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => !CONTROL.test(s), {
+      message: 'must be one line without control characters (NUL, line breaks, tabs)',
+    });
+}
+
+/** `handle/label`: how a participant is named everywhere (spec §1). */
 export const ACTOR = z
   .string()
-  .max(100, 'an actor is at most 100 characters')
-  .regex(/^[a-z0-9-]+\/[^/]+$/, 'an actor looks like handle/label, e.g. ana/claude-2')
-  .refine((s) => !CONTROL.test(s), { message: 'an actor has no control characters' });
+  .max(97, 'an actor is at most 97 characters (handle/label)')
+  .refine(
+    (s) => {
+      const slash = s.indexOf('/');
+      return (
+        slash > 0 &&
+        HANDLE.safeParse(s.slice(0, slash)).success &&
+        LABEL.safeParse(s.slice(slash + 1)).success
+      );
+    },
+    { message: 'an actor is handle/label, e.g. ana/claude-2 (see list_participants)' },
+  );
 
 /** Ids of rows: positive integers. */
 export const ID = z

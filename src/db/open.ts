@@ -9,6 +9,8 @@ import { openStorage, type Storage } from './pool.js';
 // `baton migrate`), require them current (serve on an external database), or leave them.
 
 export interface OpenDatabase {
+  /** The connection string in use, for connections outside the pool (the ledger listener). */
+  url: string;
   storage: Storage;
   embedded: EmbeddedServer | undefined;
   close(): Promise<void>;
@@ -43,5 +45,5 @@ export async function openDatabase(
     await close().catch(() => {});
     throw err;
   }
-  return { storage, embedded, close };
+  return { url, storage, embedded, close };
 }

@@ -182,6 +182,47 @@ export interface LeasesTable {
   expires_at: Timestamp;
 }
 
+export interface LanesTable {
+  project_id: string;
+  name: string;
+  first_used_at: DefaultTimestamp;
+}
+
+export interface PostsTable {
+  project_id: string;
+  id: Generated<string> & Id;
+  sender_participation_id: string;
+  sender_actor: string;
+  to_participation_id: string | null;
+  to_actor: string | null;
+  to_lane: string | null;
+  broadcast: Generated<boolean>;
+  subject: string | null;
+  body: string;
+  ref: string | null;
+  tag: string | null;
+  reply_to: string | null;
+  thread_id: string | null;
+  idempotency_key: string | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface PostRecipientsTable {
+  project_id: string;
+  post_id: string;
+  participation_id: string;
+  delivered_at: Timestamp | null;
+  acked_at: Timestamp | null;
+}
+
+export interface CursorsTable {
+  project_id: string;
+  participation_id: string;
+  name: string;
+  last_seq: Generated<string>;
+  updated_at: DefaultTimestamp;
+}
+
 export interface Database {
   tasks: TasksTable;
   task_deps: TaskDepsTable;
@@ -199,4 +240,8 @@ export interface Database {
   claims: ClaimsTable;
   lease_fencing: LeaseFencingTable;
   leases: LeasesTable;
+  lanes: LanesTable;
+  posts: PostsTable;
+  post_recipients: PostRecipientsTable;
+  cursors: CursorsTable;
 }

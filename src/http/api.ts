@@ -3,7 +3,7 @@ import { AppError } from '../errors.js';
 import type { McpDeps } from '../mcp/transport.js';
 import { callTool } from '../mcp/dispatch.js';
 import { authenticate, rateLimitMessage } from './auth.js';
-import { BodyTooLarge, readBody, sendError, sendJson } from './request.js';
+import { abortOnDisconnect, BodyTooLarge, readBody, sendError, sendJson } from './request.js';
 
 // POST /api/v1/tools/<name>: every tool as plain JSON for hooks, scripts and curl. Same auth,
 // same validation and the same dispatcher as MCP; errors map to statuses through ERROR_STATUS.
@@ -69,7 +69,7 @@ export async function handleToolApi(
       new AppError('invalid_argument', "the body must be a JSON object of the tool's arguments"),
     );
   }
-  const outcome = await callTool(deps, auth.ctx, tool, args);
+  const outcome = await callTool(deps, auth.ctx, tool, args, abortOnDisconnect(res));
   if (outcome.ok) return sendJson(res, 200, outcome.result);
   sendError(res, outcome.error);
 }

@@ -66,6 +66,18 @@ export function sendError(
   sendJson(res, status, { error: error.toJSON() }, headers);
 }
 
+/**
+ * Aborts when the connection closes before the response was sent: the client gave up, so work
+ * that only waits (a long-poll) can stop.
+ */
+export function abortOnDisconnect(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
 export function clientAddress(req: IncomingMessage, config: Readonly<Config>): string {
   const peer = normaliseIp(req.socket.remoteAddress ?? '');
   const forwarded = req.headers['x-forwarded-for'];

@@ -113,8 +113,13 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
         if (!server.listening) return resolve();
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
         force.unref();
+        // A keep-alive connection whose request finishes during the grace period (a long-poll
+        // ended by shutdown) goes idle afterwards; close those as they appear, not at the end.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        sweep.unref();
         server.close(() => {
           clearTimeout(force);
+          clearInterval(sweep);
           resolve();
         });
         server.closeIdleConnections();

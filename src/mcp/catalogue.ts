@@ -15,24 +15,28 @@ export interface Catalogue {
 }
 
 /**
- * Every byte of tools/list is paid for in the context of every session (spec §12 budgets the
- * catalogue), so the JSON Schema is trimmed of what says nothing: the $schema tag, zod's
- * safe-integer bounds, zero minimum lengths, and `additionalProperties` (unknown arguments are
- * still refused, with a message naming the allowed ones).
+ * tools/list is paid for in every session's context (spec §12: the full catalogue within 12 KB,
+ * the core profile within 5 KB), so the advertised schema drops what tells the model little: the
+ * $schema tag, `additionalProperties: false`, integer bounds that are only JavaScript's safe
+ * range, minimum lengths of 0 or 1, and length limits of one-line values (names, refs, tags),
+ * which no sensible value reaches. Limits on free text (a post's body) stay visible. Validation is
+ * unchanged: the zod schema still enforces all of it, and its errors say which argument broke
+ * which limit (and unknown arguments are refused with the allowed ones named).
  */
-function compactSchema(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(compactSchema);
+function compact(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(compact);
   if (typeof node !== 'object' || node === null) return node;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(node)) {
     if (key === '$schema' || key === 'additionalProperties') continue;
+    if (key === 'minLength' && (value === 0 || value === 1)) continue;
+    if (key === 'maxLength' && typeof value === 'number' && value < 1000) continue;
     if (
       (key === 'maximum' || key === 'minimum') &&
       Math.abs(value as number) === Number.MAX_SAFE_INTEGER
     )
       continue;
-    if (key === 'minLength' && value === 0) continue;
-    out[key] = compactSchema(value);
+    out[key] = compact(value);
   }
   return out;
 }
@@ -51,7 +55,7 @@ function describe(tool: ToolDef) {
     name: tool.name,
     title: tool.title,
     description: tool.description,
-    inputSchema: compactSchema(z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' })),
+    inputSchema: compact(z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' })),
     annotations: compactAnnotations(tool.annotations),
   };
 }

@@ -2,29 +2,52 @@ import type { z } from 'zod';
 import type { Config } from '../config.js';
 import { AppError, invalid, toAppError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { watchProject, type LedgerListener } from '../db/notify.js';
 import { transact, type Db } from '../db/pool.js';
+import { countUnacked } from '../db/posts.js';
 import type { Ctx, ToolDef } from '../tools/types.js';
 import type { Metrics } from '../http/metrics.js';
 
 // The one dispatcher behind both edges (MCP tools/call and POST /api/v1/tools/<name>): validate
 // once, check admin rights, run the handler in one transaction with {trx, ctx}, and turn every
 // failure into an AppError. Handlers never parse input and never open transactions.
+//
+// Two things every tool gets from here: write results carry `unread` (spec §6), counted in the
+// same transaction; and long-polling tools wait between short transactions, never inside one.
 
 export interface DispatchDeps {
   db: Db;
   config: Readonly<Config>;
   log: Logger;
+  /** Wake-ups for long-polls: committed ledger events, per project. */
+  listener: LedgerListener;
   metrics?: Metrics;
 }
 
 export type CallOutcome =
   { ok: true; result: Record<string, unknown> } | { ok: false; error: AppError };
 
+export async function callTool(
+  deps: DispatchDeps,
+  ctx: Ctx,
+  tool: ToolDef,
+  rawArgs: unknown,
+  /** Aborted when the client goes away; a long-poll then stops waiting. */
+  signal?: AbortSignal,
+): Promise<CallOutcome> {
+  const started = process.hrtime.bigint();
+  const outcome = await runTool(deps, ctx, tool, rawArgs, signal);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  deps.metrics?.observeTool(tool.name, seconds, outcome.ok ? undefined : outcome.error.code);
+  return outcome;
+}
+
 async function runTool(
   deps: DispatchDeps,
   ctx: Ctx,
   tool: ToolDef,
   rawArgs: unknown,
+  signal: AbortSignal | undefined,
 ): Promise<CallOutcome> {
   const parsed = tool.input.safeParse(rawArgs ?? {});
   if (!parsed.success) return { ok: false, error: validationError(tool, parsed.error) };
@@ -37,10 +60,20 @@ async function runTool(
       ),
     };
   }
+  const args = parsed.data;
+  const runOnce = () =>
+    transact(deps.db, async (trx) => {
+      const result = await tool.handler({ trx, ctx, config: deps.config }, args);
+      if (tool.annotations.readOnlyHint) return result;
+      const unread = await countUnacked(trx, ctx.projectId, ctx.participationId);
+      return unread > 0 ? { ...result, unread } : result;
+    });
   try {
-    const result = await transact(deps.db, (trx) =>
-      tool.handler({ trx, ctx, config: deps.config }, parsed.data),
-    );
+    const seconds = tool.longPoll?.seconds(args) ?? 0;
+    const result =
+      tool.longPoll && seconds > 0
+        ? await longPoll(deps.listener, ctx.projectId, seconds, tool.longPoll.idle, runOnce, signal)
+        : await runOnce();
     return { ok: true, result };
   } catch (err) {
     const error = toAppError(err);
@@ -55,17 +88,33 @@ async function runTool(
   }
 }
 
-export async function callTool(
-  deps: DispatchDeps,
-  ctx: Ctx,
-  tool: ToolDef,
-  rawArgs: unknown,
-): Promise<CallOutcome> {
-  const started = process.hrtime.bigint();
-  const outcome = await runTool(deps, ctx, tool, rawArgs);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  deps.metrics?.observeTool(tool.name, seconds, outcome.ok ? undefined : outcome.error.code);
-  return outcome;
+/**
+ * Runs the handler until it has something to say or the time is up. Between runs it holds no
+ * connection and no transaction: it waits on the ledger listener for a commit in this project.
+ * The watch starts before the first run, so an event committed between a run's read and the wait
+ * still wakes it; a woken run reads in a new transaction, which sees that commit.
+ */
+async function longPoll(
+  listener: LedgerListener,
+  projectId: string,
+  seconds: number,
+  idle: (result: Record<string, unknown>) => boolean,
+  runOnce: () => Promise<Record<string, unknown>>,
+  signal: AbortSignal | undefined,
+): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + seconds * 1000;
+  const watch = watchProject(listener, projectId);
+  try {
+    for (;;) {
+      const result = await runOnce();
+      const left = deadline - Date.now();
+      if (!idle(result) || left <= 0) return result;
+      // Timed out, aborted (nobody to answer) or shutting down: the idle result stands.
+      if ((await watch.next(left, signal)) !== 'woken') return result;
+    }
+  } finally {
+    watch.close();
+  }
 }
 
 function validationError(tool: ToolDef, error: z.ZodError): AppError {

@@ -7,7 +7,7 @@ import {
 import { AppError } from '../errors.js';
 import { closeSession, insertSession } from '../db/sessions.js';
 import { authenticate, rateLimitMessage, type AuthDeps } from '../http/auth.js';
-import { BodyTooLarge, readBody, sendJson, sendRaw } from '../http/request.js';
+import { abortOnDisconnect, BodyTooLarge, readBody, sendJson, sendRaw } from '../http/request.js';
 import type { Catalogue, Profile } from './catalogue.js';
 import { callTool, type DispatchDeps } from './dispatch.js';
 import { INSTRUCTIONS, SERVER_INFO } from './instructions.js';
@@ -145,9 +145,10 @@ export async function handleMcpPost(
 
   const headers: Record<string, string> = {};
   const replies: string[] = [];
+  const signal = abortOnDisconnect(res);
   for (const m of messages) {
     if (m.method === undefined || m.id === undefined) continue; // responses and notifications
-    replies.push(await handleRequest(m, req, auth, deps, headers));
+    replies.push(await handleRequest(m, req, auth, deps, headers, signal));
   }
   if (replies.length === 0) {
     res.writeHead(202, headers).end();
@@ -183,6 +184,7 @@ async function handleRequest(
   auth: Authenticated,
   deps: McpDeps,
   headers: Record<string, string>,
+  signal: AbortSignal,
 ): Promise<string> {
   const params = (typeof m.params === 'object' && m.params !== null ? m.params : {}) as Record<
     string,
@@ -197,7 +199,7 @@ async function handleRequest(
     case 'tools/list':
       return rpcResult(m.id, deps.catalogue.listJson[profileOf(req)]);
     case 'tools/call':
-      return toolsCall(m, params, req, auth, deps);
+      return toolsCall(m, params, req, auth, deps, signal);
     default:
       return rpcError(m.id, -32601, `Method not found: ${m.method}`);
   }
@@ -255,13 +257,14 @@ async function toolsCall(
   req: IncomingMessage,
   auth: Authenticated,
   deps: McpDeps,
+  signal: AbortSignal,
 ): Promise<string> {
   const name = params.name;
   const tool = typeof name === 'string' ? deps.catalogue.byName.get(name) : undefined;
   if (!tool || !deps.catalogue.inProfile(profileOf(req), tool.name)) {
     return rpcError(m.id, -32602, `Unknown tool: ${String(name).slice(0, 100)}`);
   }
-  const outcome = await callTool(deps, auth.ctx, tool, params.arguments);
+  const outcome = await callTool(deps, auth.ctx, tool, params.arguments, signal);
   const structured = outcome.ok ? outcome.result : { error: outcome.error.toJSON() };
   const text = JSON.stringify(structured);
   return rpcResult(

@@ -20,12 +20,23 @@ import {
   task_ship,
   task_start,
 } from './tasks.js';
+import { ack, post, read_posts } from './handoffs.js';
+import { query_events, whats_new } from './ledger.js';
+import { register, set_liveness_window, who_is_active } from './presence.js';
 import type { ToolDef } from './types.js';
 
 // The one list of tools. A new tool is defined in tools/<area>.ts and added here.
 export const TOOLS: readonly ToolDef[] = [
   whoami,
   list_participants,
+  register,
+  who_is_active,
+  set_liveness_window,
+  post,
+  read_posts,
+  ack,
+  whats_new,
+  query_events,
   claim,
   seed_sequence,
   latest_claims,

@@ -42,6 +42,15 @@ export interface ToolDef<S extends z.ZodObject = z.ZodObject> {
   /** Project admins only; everyone else gets `forbidden` before the handler runs. */
   admin?: boolean;
   handler: (env: ToolEnv, args: z.output<S>) => Promise<Record<string, unknown>>;
+  /**
+   * Long-polling. When the call asks to wait (`seconds(args)` > 0) and the handler's result is
+   * `idle`, the dispatcher waits, outside any transaction, until the project's ledger moves or
+   * the time is up, then runs the handler again in a fresh transaction.
+   */
+  longPoll?: {
+    seconds: (args: z.output<S>) => number;
+    idle: (result: Record<string, unknown>) => boolean;
+  };
 }
 
 /** Keeps the schema's type attached to the handler's arguments. */

@@ -4,6 +4,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { seedToken, type SeedInput, type SeedResult } from '../../src/auth/provision.js';
 import { freePort } from '../../src/db/embedded.js';
+import { createLedgerListener, type LedgerListener } from '../../src/db/notify.js';
 import { openStorage, type Storage } from '../../src/db/pool.js';
 import { createHttpServer, type BatonHttp } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
@@ -20,6 +21,13 @@ export interface TestBaton {
   mcpUrl: string;
   config: Readonly<Config>;
   storage: Storage;
+  listener: LedgerListener;
+  /**
+   * Resolves once no client request is in flight and the server's pool is idle: every
+   * fire-and-forget write a request started (liveness) has landed. A barrier for tests that
+   * inspect or rewrite those rows.
+   */
+  settle(): Promise<void>;
   /** Mints a token (creating owner, project and participant as needed). */
   seed(input?: Partial<SeedInput>): Promise<SeedResult>;
   connect(token: string, opts?: { profile?: 'core' }): Promise<Client>;
@@ -51,21 +59,42 @@ export async function startTestBaton(
   });
   const log = createLogger(config.logLevel);
   const storage = openStorage({ url, max: config.poolMax, log });
+  const listener = createLedgerListener({ url, log, minDelayMs: 20, maxDelayMs: 200 });
+  await listener.start();
   const http: BatonHttp = createHttpServer({
     db: storage.db,
     config,
     log,
+    listener,
     catalogue: opts.catalogue ?? getCatalogue(),
     metrics: new Metrics(storage),
   });
   await http.listen(port, '127.0.0.1');
   const clients: Client[] = [];
+  // The SDK client sends some requests without awaiting them (the GET that probes for a
+  // stream after initialization), so settle() counts what its clients have in flight.
+  let inflight = 0;
+  const trackedFetch: typeof fetch = async (input, init) => {
+    inflight++;
+    try {
+      return await fetch(input, init);
+    } finally {
+      inflight--;
+    }
+  };
   return {
     database,
     baseUrl: `http://127.0.0.1:${port}`,
     mcpUrl: `http://127.0.0.1:${port}/mcp`,
     config,
     storage,
+    listener,
+    settle: async () => {
+      const { pool } = storage;
+      // Look only after a macrotask: a request the client is about to send has started by then.
+      do await new Promise((r) => setTimeout(r, 5));
+      while (inflight > 0 || pool.waitingCount > 0 || pool.idleCount < pool.totalCount);
+    },
     seed: (input = {}) =>
       seedToken(storage.db, {
         email: 'owner@example.test',
@@ -78,6 +107,7 @@ export async function startTestBaton(
       const url = new URL(`http://127.0.0.1:${port}/mcp${o.profile ? `?tools=${o.profile}` : ''}`);
       const transport = new StreamableHTTPClientTransport(url, {
         requestInit: { headers: { Authorization: `Bearer ${token}` } },
+        fetch: trackedFetch,
       });
       await client.connect(transport);
       clients.push(client);
@@ -85,7 +115,9 @@ export async function startTestBaton(
     },
     close: async () => {
       await Promise.allSettled(clients.map((c) => c.close()));
-      await http.close(1000);
+      const stopped = http.close(1000);
+      await listener.close();
+      await stopped;
       await storage.close();
       await database?.drop();
     },
@@ -113,4 +145,19 @@ export function useTestBaton(opts: TestBatonOptions = {}): TestBaton {
 export async function call(client: Client, name: string, args: Record<string, unknown> = {}) {
   const r = await client.callTool({ name, arguments: args });
   return { isError: r.isError === true, body: r.structuredContent as Record<string, unknown> };
+}
+
+/** The structured result of a call that must succeed; a tool error fails the test with its message. */
+export async function callOk(client: Client, name: string, args: Record<string, unknown> = {}) {
+  const r = await call(client, name, args);
+  if (r.isError) throw new Error(`${name} failed: ${JSON.stringify(r.body.error)}`);
+  return r.body;
+}
+
+/** The error object of a call that must fail. */
+export async function callErr(client: Client, name: string, args: Record<string, unknown> = {}) {
+  const r = await call(client, name, args);
+  if (!r.isError)
+    throw new Error(`${name} succeeded, expected an error: ${JSON.stringify(r.body)}`);
+  return r.body.error as { code: string; message: string } & Record<string, unknown>;
 }

@@ -1,0 +1,141 @@
+import { sql, type RawBuilder } from 'kysely';
+import type { Executor, Trx } from './pool.js';
+
+// Reading the ledger: filtered queries newest first (query_events), and named cursors that hand
+// out every event exactly once, oldest first (whats_new). Appending lives in ledger.ts.
+
+export interface EventRow {
+  seq: string;
+  type: string;
+  actor: string;
+  at: Date;
+  task_id: string | null;
+  post_id: string | null;
+  lease_id: string | null;
+  sequence: string | null;
+  ref: string | null;
+  tag: string | null;
+  data: Record<string, unknown>;
+}
+
+const COLUMNS = sql`seq, type, actor, at, task_id, post_id, lease_id, sequence, ref, tag, data`;
+
+export interface EventFilter {
+  type?: string;
+  actor?: string;
+  sequence?: string;
+  ref?: string;
+  tag?: string;
+  taskId?: number;
+  /** at >= since */
+  since?: Date;
+  /** at < until */
+  until?: Date;
+  afterSeq?: number;
+  /** Exclusive; the page cursor and before_seq both land here. */
+  beforeSeq?: number;
+  limit: number;
+}
+
+/** Exact-match filters, newest first. Each filter column has an index leading (project_id, col). */
+export async function queryEvents(
+  db: Executor,
+  projectId: string,
+  f: EventFilter,
+): Promise<EventRow[]> {
+  const where: RawBuilder<unknown>[] = [sql`project_id = ${projectId}`];
+  if (f.type !== undefined) where.push(sql`type = ${f.type}`);
+  if (f.actor !== undefined) where.push(sql`actor = ${f.actor}`);
+  if (f.sequence !== undefined) where.push(sql`sequence = ${f.sequence}`);
+  if (f.ref !== undefined) where.push(sql`ref = ${f.ref}`);
+  if (f.tag !== undefined) where.push(sql`tag = ${f.tag}`);
+  if (f.taskId !== undefined) where.push(sql`task_id = ${f.taskId}`);
+  if (f.since !== undefined) where.push(sql`at >= ${f.since}`);
+  if (f.until !== undefined) where.push(sql`at < ${f.until}`);
+  if (f.afterSeq !== undefined) where.push(sql`seq > ${f.afterSeq}`);
+  if (f.beforeSeq !== undefined) where.push(sql`seq < ${f.beforeSeq}`);
+  const { rows } = await sql<EventRow>`
+    select ${COLUMNS} from events
+    where ${sql.join(where, sql` and `)}
+    order by seq desc
+    limit ${f.limit}`.execute(db);
+  return rows;
+}
+
+/**
+ * Events after a position, oldest first. seq is dense and commit-ordered (0002_ledger.sql), so
+ * "seq > last" never skips an event that commits later.
+ */
+export async function eventsAfter(
+  db: Executor,
+  projectId: string,
+  afterSeq: string,
+  limit: number,
+): Promise<EventRow[]> {
+  const { rows } = await sql<EventRow>`
+    select ${COLUMNS} from events
+    where project_id = ${projectId} and seq > ${afterSeq}
+    order by seq
+    limit ${limit}`.execute(db);
+  return rows;
+}
+
+/** A cursor's position without locking it (whats_new with advance: false). */
+export async function readCursor(
+  db: Executor,
+  projectId: string,
+  me: string,
+  name: string,
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('cursors')
+    .select('last_seq')
+    .where('project_id', '=', projectId)
+    .where('participation_id', '=', me)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  return row?.last_seq;
+}
+
+/**
+ * A cursor's position, locked until commit: two calls on the same cursor at once take turns, so
+ * the second starts where the first left off and no event is handed out twice.
+ */
+export async function lockCursor(
+  trx: Trx,
+  projectId: string,
+  me: string,
+  name: string,
+): Promise<string | undefined> {
+  const { rows } = await sql<{ last_seq: string }>`
+    select last_seq from cursors
+    where project_id = ${projectId} and participation_id = ${me} and name = ${name}
+    for no key update`.execute(trx);
+  return rows[0]?.last_seq;
+}
+
+/** Creates a cursor at the beginning of the ledger; a concurrent creation wins harmlessly. */
+export async function createCursor(trx: Trx, projectId: string, me: string, name: string) {
+  await sql`
+    insert into cursors (project_id, participation_id, name) values (${projectId}, ${me}, ${name})
+    on conflict do nothing`.execute(trx);
+}
+
+export async function countCursors(db: Executor, projectId: string, me: string): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from cursors
+    where project_id = ${projectId} and participation_id = ${me}`.execute(db);
+  return rows[0]?.n ?? 0;
+}
+
+export async function moveCursor(
+  trx: Trx,
+  projectId: string,
+  me: string,
+  name: string,
+  lastSeq: string,
+) {
+  await sql`
+    update cursors set last_seq = ${lastSeq}, updated_at = now()
+    where project_id = ${projectId} and participation_id = ${me} and name = ${name}`.execute(trx);
+}

@@ -1,0 +1,217 @@
+import pg from 'pg';
+import type { Logger } from '../log.js';
+import { EVENTS_CHANNEL } from './ledger.js';
+
+// Ledger wake-ups, across processes. Every append notifies EVENTS_CHANNEL at commit (see
+// ledger.ts); one dedicated connection per process LISTENs and fans each notification out to the
+// in-process subscribers of that project. Waiting readers therefore hold no pool connection and
+// no transaction, and a commit made through another Baton process on the same database wakes
+// them too.
+//
+// The connection is outside the pool on purpose: a pooled client is handed to other work and
+// recycled, and LISTEN belongs to one session. When it is lost, it reconnects with backoff and
+// then tells every subscriber to resync, since notifications sent while it was away are gone.
+
+export type Wake =
+  | { kind: 'event'; projectId: string; seq: string }
+  /** The listener reconnected; anything may have happened meanwhile. */
+  | { kind: 'resync' }
+  /** The listener is shutting down; stop waiting. */
+  | { kind: 'closed' };
+
+export type Subscriber = (wake: Wake) => void;
+
+export interface LedgerListener {
+  /** Resolves once LISTEN is in place; rejects when the first connection fails. */
+  start(): Promise<void>;
+  /** Calls fn for every committed event of the project until the returned function is called. */
+  subscribe(projectId: string, fn: Subscriber): () => void;
+  /** Subscribers currently registered (for one project, or all). */
+  subscriberCount(projectId?: string): number;
+  readonly connected: boolean;
+  close(): Promise<void>;
+}
+
+export interface ListenerOptions {
+  url: string;
+  log: Logger;
+  /** Backoff bounds for reconnecting; tests shorten them. */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export function createLedgerListener(opts: ListenerOptions): LedgerListener {
+  const minDelay = opts.minDelayMs ?? 250;
+  const maxDelay = opts.maxDelayMs ?? 30_000;
+  const subscribers = new Map<string, Set<Subscriber>>();
+  let client: pg.Client | undefined;
+  let closed = false;
+  let failures = 0;
+  let retry: NodeJS.Timeout | undefined;
+
+  const deliver = (fn: Subscriber, wake: Wake) => {
+    try {
+      fn(wake);
+    } catch (err) {
+      opts.log.error({ err }, 'ledger subscriber failed');
+    }
+  };
+
+  const broadcast = (wake: Wake) => {
+    for (const set of subscribers.values()) for (const fn of [...set]) deliver(fn, wake);
+  };
+
+  const onNotification = (msg: pg.Notification) => {
+    if (msg.channel !== EVENTS_CHANNEL || !msg.payload) return;
+    const colon = msg.payload.indexOf(':');
+    const projectId = msg.payload.slice(0, colon);
+    const set = subscribers.get(projectId);
+    if (!set) return;
+    const wake: Wake = { kind: 'event', projectId, seq: msg.payload.slice(colon + 1) };
+    for (const fn of [...set]) deliver(fn, wake);
+  };
+
+  async function connect(): Promise<void> {
+    const c = new pg.Client({
+      connectionString: opts.url,
+      application_name: 'baton-listener',
+      // A half-open TCP connection must not leave waiters deaf forever.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
+    c.on('notification', onNotification);
+    // Both fire on a lost connection; `lost` acts once per client.
+    c.on('error', (err) => lost(c, err));
+    c.on('end', () => lost(c));
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${EVENTS_CHANNEL}`);
+    } catch (err) {
+      await c.end().catch(() => {});
+      throw err;
+    }
+    if (closed) {
+      await c.end().catch(() => {});
+      return;
+    }
+    client = c;
+    failures = 0;
+  }
+
+  function lost(c: pg.Client, err?: Error): void {
+    if (client !== c) return;
+    client = undefined;
+    c.end().catch(() => {});
+    if (closed) return;
+    opts.log.warn({ err }, 'ledger listener connection lost; reconnecting');
+    schedule();
+  }
+
+  function schedule(): void {
+    const delay = Math.min(maxDelay, minDelay * 2 ** failures);
+    failures++;
+    // Jitter, so many processes do not reconnect in lockstep after a database restart.
+    retry = setTimeout(reconnect, delay / 2 + Math.random() * (delay / 2));
+    retry.unref();
+  }
+
+  async function reconnect(): Promise<void> {
+    retry = undefined;
+    if (closed) return;
+    try {
+      await connect();
+    } catch (err) {
+      if (closed) return;
+      opts.log.warn({ err, attempt: failures }, 'ledger listener could not reconnect');
+      schedule();
+      return;
+    }
+    if (client) {
+      opts.log.info('ledger listener reconnected');
+      broadcast({ kind: 'resync' });
+    }
+  }
+
+  return {
+    start: () => connect(),
+    subscribe(projectId, fn) {
+      if (closed) {
+        queueMicrotask(() => deliver(fn, { kind: 'closed' }));
+        return () => {};
+      }
+      let set = subscribers.get(projectId);
+      if (!set) subscribers.set(projectId, (set = new Set()));
+      set.add(fn);
+      return () => {
+        const s = subscribers.get(projectId);
+        if (!s?.delete(fn)) return;
+        if (s.size === 0) subscribers.delete(projectId);
+      };
+    },
+    subscriberCount(projectId) {
+      if (projectId !== undefined) return subscribers.get(projectId)?.size ?? 0;
+      let n = 0;
+      for (const s of subscribers.values()) n += s.size;
+      return n;
+    },
+    get connected() {
+      return client !== undefined;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (retry) clearTimeout(retry);
+      broadcast({ kind: 'closed' });
+      subscribers.clear();
+      const c = client;
+      client = undefined;
+      await c?.end().catch(() => {});
+    },
+  };
+}
+
+export type WatchOutcome = 'woken' | 'timeout' | 'closed' | 'aborted';
+
+export interface ProjectWatch {
+  /**
+   * Waits for the next wake-up of the project. One that arrived since the watch began (or since
+   * the previous next()) counts, so nothing committed between a read and the wait is missed.
+   */
+  next(timeoutMs: number, signal?: AbortSignal): Promise<WatchOutcome>;
+  close(): void;
+}
+
+/** Start watching before the read whose emptiness you will wait on, then call next(). */
+export function watchProject(listener: LedgerListener, projectId: string): ProjectWatch {
+  let pending: 'woken' | 'closed' | undefined;
+  let settle: ((outcome: WatchOutcome) => void) | undefined;
+  const unsubscribe = listener.subscribe(projectId, (wake) => {
+    const outcome = wake.kind === 'closed' ? 'closed' : 'woken';
+    // 'closed' is final: it answers this wait and every later one.
+    if (outcome === 'closed' || !settle) pending = outcome;
+    settle?.(outcome);
+  });
+  return {
+    next(timeoutMs, signal) {
+      if (pending) {
+        const outcome = pending;
+        if (outcome === 'woken') pending = undefined;
+        return Promise.resolve(outcome);
+      }
+      if (signal?.aborted) return Promise.resolve('aborted');
+      return new Promise<WatchOutcome>((resolve) => {
+        const finish = (outcome: WatchOutcome) => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          settle = undefined;
+          resolve(outcome);
+        };
+        const onAbort = () => finish('aborted');
+        const timer = setTimeout(() => finish('timeout'), Math.max(0, timeoutMs));
+        signal?.addEventListener('abort', onAbort, { once: true });
+        settle = finish;
+      });
+    },
+    close: unsubscribe,
+  };
+}

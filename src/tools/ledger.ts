@@ -1,0 +1,150 @@
+import { z } from 'zod';
+import { invalid } from '../errors.js';
+import {
+  countCursors,
+  createCursor,
+  eventsAfter,
+  lockCursor,
+  moveCursor,
+  queryEvents,
+  readCursor,
+  type EventRow,
+} from '../db/events.js';
+import { advisoryXactLock } from '../db/locks.js';
+import type { Trx } from '../db/pool.js';
+import { line } from '../names.js';
+import { buildDigest } from './digest.js';
+import { decodeCursor, encodeCursor, ID, page, PAGE_CURSOR } from './pages.js';
+import { defineTool, type Ctx } from './types.js';
+
+// Reading the ledger: query_events for history, whats_new for "everything since I last looked".
+
+const SEQ = z.number().int().min(0);
+const MAX_CURSORS = 100;
+
+// ISO 8601 with an explicit zone (or a bare date, read as UTC), so a time never silently means
+// the server's local time.
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+const TIME = z
+  .string()
+  .max(40, 'a time is at most 40 characters')
+  .refine((s) => ISO_TIME.test(s) && !Number.isNaN(Date.parse(s)), {
+    message: 'must be an ISO 8601 time with a zone, e.g. 2025-01-31T09:00:00Z, or a date',
+  });
+
+export function eventView(e: EventRow): Record<string, unknown> {
+  return {
+    seq: Number(e.seq),
+    type: e.type,
+    actor: e.actor,
+    at: e.at.toISOString(),
+    ...(e.post_id !== null ? { post_id: Number(e.post_id) } : {}),
+    ...(e.task_id !== null ? { task_id: Number(e.task_id) } : {}),
+    ...(e.lease_id !== null ? { lease_id: Number(e.lease_id) } : {}),
+    ...(e.sequence !== null ? { sequence: e.sequence } : {}),
+    ...(e.ref !== null ? { ref: e.ref } : {}),
+    ...(e.tag !== null ? { tag: e.tag } : {}),
+    ...(Object.keys(e.data).length > 0 ? { data: e.data } : {}),
+  };
+}
+
+export const query_events = defineTool({
+  name: 'query_events',
+  title: 'Query events',
+  description:
+    'Ledger events newest first by exact filters; since/until are ISO times. Pass next_cursor as cursor to page.',
+  input: z.strictObject({
+    type: line(64).optional(),
+    actor: line(100).optional(),
+    sequence: line(64).optional(),
+    ref: line(500).optional(),
+    tag: line(64).optional(),
+    task_id: ID.optional(),
+    since: TIME.optional(),
+    until: TIME.optional(),
+    after_seq: SEQ.optional(),
+    before_seq: SEQ.optional(),
+    cursor: PAGE_CURSOR.optional(),
+    limit: z.number().int().min(1).max(1000).default(100),
+  }),
+  annotations: { readOnlyHint: true },
+  handler: async ({ trx, ctx }, a) => {
+    const fromCursor =
+      a.cursor === undefined ? undefined : Number(decodeCursor('events', a.cursor, 'query_events'));
+    const bounds = [a.before_seq, fromCursor].filter((n): n is number => n !== undefined);
+    const rows = await queryEvents(trx, ctx.projectId, {
+      type: a.type,
+      actor: a.actor,
+      sequence: a.sequence,
+      ref: a.ref,
+      tag: a.tag,
+      taskId: a.task_id,
+      since: a.since === undefined ? undefined : new Date(a.since),
+      until: a.until === undefined ? undefined : new Date(a.until),
+      afterSeq: a.after_seq,
+      beforeSeq: bounds.length > 0 ? Math.min(...bounds) : undefined,
+      limit: a.limit + 1,
+    });
+    const { items, more } = page(rows, a.limit);
+    const last = items.at(-1);
+    return {
+      events: items.map(eventView),
+      next_cursor: more && last ? encodeCursor('events', last.seq) : null,
+    };
+  },
+});
+
+const CURSOR_NAME = z.string().refine((s) => /^[A-Za-z0-9._:-]{1,64}$/.test(s), {
+  message: 'a cursor name is 1–64 of A-Z a-z 0-9 . _ : -',
+});
+
+/** Where the cursor stands; with `lock`, it is created if new and held until commit. */
+async function cursorPosition(trx: Trx, ctx: Ctx, name: string, lock: boolean): Promise<string> {
+  const { projectId, participationId: me } = ctx;
+  if (!lock) return (await readCursor(trx, projectId, me, name)) ?? '0';
+  const held = await lockCursor(trx, projectId, me, name);
+  if (held !== undefined) return held;
+  // No row to lock yet: serialise creations so the cap holds under concurrent first calls.
+  await advisoryXactLock(trx, 'cursor-create', projectId, me);
+  if ((await countCursors(trx, projectId, me)) >= MAX_CURSORS) {
+    throw invalid(
+      `cursor: you already have ${MAX_CURSORS} cursors; reuse one of their names (e.g. "default")`,
+    );
+  }
+  await createCursor(trx, projectId, me, name);
+  return (await lockCursor(trx, projectId, me, name)) ?? '0';
+}
+
+export const whats_new = defineTool({
+  name: 'whats_new',
+  title: "What's new",
+  description:
+    'Events after your cursor, oldest first, plus a digest of what awaits you. wait_seconds long-polls for news.',
+  input: z.strictObject({
+    cursor: CURSOR_NAME.default('default'),
+    advance: z.boolean().default(true),
+    limit: z.number().int().min(1).max(500).default(100),
+    wait_seconds: z.number().int().min(0).max(60).default(0),
+  }),
+  // Not read-only: it advances the cursor.
+  annotations: { readOnlyHint: false },
+  handler: async ({ trx, ctx }, a) => {
+    const from = await cursorPosition(trx, ctx, a.cursor, a.advance);
+    const { items, more } = page(await eventsAfter(trx, ctx.projectId, from, a.limit + 1), a.limit);
+    const last = items.at(-1);
+    if (a.advance && last) {
+      await moveCursor(trx, ctx.projectId, ctx.participationId, a.cursor, last.seq);
+    }
+    return {
+      cursor: a.cursor,
+      last_seq: Number(a.advance && last ? last.seq : from),
+      events: items.map(eventView),
+      has_more: more,
+      digest: await buildDigest(trx, ctx),
+    };
+  },
+  longPoll: {
+    seconds: (a) => a.wait_seconds,
+    idle: (result) => (result.events as unknown[]).length === 0,
+  },
+});

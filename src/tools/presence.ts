@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { notFound } from '../errors.js';
+import { appendEvent } from '../db/ledger.js';
+import type { Executor } from '../db/pool.js';
+import {
+  activeParticipants,
+  knownLanes,
+  laneExists,
+  livenessWindow,
+  setLaneAndStatus,
+  setLivenessWindow,
+} from '../db/presence.js';
+import { LANE, line } from '../names.js';
+import { defineTool } from './types.js';
+
+// Presence: which lane I work in and what I am doing, and who else is around. Liveness itself is
+// refreshed by authentication on every call (debounced to one write per 10 s).
+
+const WINDOW_SECONDS = z.number().int().min(10).max(604_800);
+
+/** A lane nobody has ever been in is almost always a typo: say so, with the real ones. */
+export async function requireKnownLane(
+  db: Executor,
+  projectId: string,
+  lane: string,
+  field: string,
+): Promise<void> {
+  if (await laneExists(db, projectId, lane)) return;
+  const known = await knownLanes(db, projectId);
+  throw notFound(
+    `${field}: nobody has ever been in lane "${lane}"; ` +
+      (known.length ? `known lanes: ${known.join(', ')}` : 'no lanes yet (register sets one)'),
+  );
+}
+
+export const register = defineTool({
+  name: 'register',
+  title: 'Register',
+  description:
+    'Set your lane and status (what you are doing; omit to clear). Do it at session start and when switching work.',
+  input: z.strictObject({ lane: LANE, status: line(200).optional() }),
+  annotations: { readOnlyHint: false },
+  handler: async ({ trx, ctx }, { lane, status }) => {
+    const { previous_lane } = await setLaneAndStatus(
+      trx,
+      ctx.projectId,
+      ctx.participationId,
+      lane,
+      status ?? null,
+    );
+    await appendEvent(trx, ctx.projectId, {
+      type: 'register',
+      actor: ctx.actor,
+      participationId: ctx.participationId,
+      data: { lane, ...(status ? { status } : {}), previous_lane },
+    });
+    return { actor: ctx.actor, lane, status: status ?? null, previous_lane };
+  },
+});
+
+export const who_is_active = defineTool({
+  name: 'who_is_active',
+  title: 'Who is active',
+  description:
+    'Who was seen within the liveness window (or within_seconds): lane, status, last_seen. Filter by lane.',
+  input: z.strictObject({ lane: LANE.optional(), within_seconds: WINDOW_SECONDS.optional() }),
+  annotations: { readOnlyHint: true },
+  handler: async ({ trx, ctx }, { lane, within_seconds }) => {
+    if (lane !== undefined) await requireKnownLane(trx, ctx.projectId, lane, 'lane');
+    const window = within_seconds ?? (await livenessWindow(trx, ctx.projectId));
+    const rows = await activeParticipants(trx, ctx.projectId, ctx.participationId, {
+      lane,
+      withinSeconds: window,
+    });
+    return {
+      window_seconds: window,
+      active: rows.map((r) => ({
+        actor: r.actor,
+        kind: r.kind,
+        lane: r.lane,
+        status: r.status,
+        last_seen: r.last_seen_at.toISOString(),
+      })),
+    };
+  },
+});
+
+export const set_liveness_window = defineTool({
+  name: 'set_liveness_window',
+  title: 'Set liveness window',
+  description:
+    'Admins: seconds after its last call that a participant still counts as active (default 900).',
+  input: z.strictObject({ seconds: WINDOW_SECONDS }),
+  annotations: { readOnlyHint: false },
+  admin: true,
+  handler: async ({ trx, ctx }, { seconds }) => {
+    const previous = await setLivenessWindow(trx, ctx.projectId, seconds);
+    await appendEvent(trx, ctx.projectId, {
+      type: 'liveness_window_set',
+      actor: ctx.actor,
+      participationId: ctx.participationId,
+      data: { seconds, previous },
+    });
+    return { window_seconds: seconds, previous };
+  },
+});

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { buildCatalogue } from '../src/mcp/catalogue.js';
+import { CORE_TOOL_NAMES, TOOLS } from '../src/tools/index.js';
+
+// tools/list is paid for in every session's context (spec §12). These are the budgets for the
+// whole catalogue; each new tool has to fit in what is left.
+
+describe('tool catalogue', () => {
+  const catalogue = buildCatalogue();
+
+  it('fits the tools/list budgets: full ≤ 12 KB, core ≤ 5 KB of compact JSON', () => {
+    expect(Buffer.byteLength(catalogue.listJson.full)).toBeLessThanOrEqual(12 * 1024);
+    expect(Buffer.byteLength(catalogue.listJson.core)).toBeLessThanOrEqual(5 * 1024);
+    const core = (JSON.parse(catalogue.listJson.core) as { tools: { name: string }[] }).tools;
+    expect(core.map((t) => t.name).every((n) => CORE_TOOL_NAMES.has(n))).toBe(true);
+  });
+
+  it('keeps descriptions short and schemas lean', () => {
+    for (const tool of TOOLS) {
+      expect(tool.description.length, tool.name).toBeLessThanOrEqual(150);
+    }
+    const json = catalogue.listJson.full;
+    expect(json).not.toContain('additionalProperties');
+    expect(json).not.toContain(String(Number.MAX_SAFE_INTEGER));
+  });
+
+  it('still validates what it no longer advertises', () => {
+    const post = catalogue.byName.get('post');
+    const ok = { to_actor: 'ana/claude-1', body: 'hi' };
+    expect(post?.input.safeParse(ok).success).toBe(true);
+    expect(post?.input.safeParse({ ...ok, extra: 1 }).success).toBe(false);
+    expect(post?.input.safeParse({ ...ok, tag: 't'.repeat(65) }).success).toBe(false);
+    expect(post?.input.safeParse({ ...ok, reply_to: 2 ** 60 }).success).toBe(false);
+  });
+});
