@@ -62,7 +62,11 @@ function limitsOf(s: Schema): string {
   return out.join('; ');
 }
 
-function hints(a: Record<string, boolean>): string {
+function hints(a: {
+  readOnlyHint: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+}): string {
   if (a.readOnlyHint) return 'read-only';
   return [
     a.destructiveHint === false ? 'writes, not destructive' : 'writes, destructive',
@@ -101,7 +105,7 @@ export function renderToolsDoc(): string {
   for (const t of tools) {
     const def = catalogue.byName.get(t.name);
     const tags = [
-      hints(t.annotations),
+      def ? hints(def.annotations) : '',
       CORE_TOOL_NAMES.has(t.name) ? 'core' : '',
       def?.admin ? 'admin only' : '',
     ].filter(Boolean);

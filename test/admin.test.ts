@@ -52,10 +52,12 @@ describe('admin rights', () => {
       // Valid arguments, so that the refusal is about rights and not about input.
       const args: Record<string, unknown> =
         name === 'revoke_invite'
-          ? { invite_id: '1' }
-          : name.startsWith('admin_')
-            ? { participant: 'x' }
-            : {};
+          ? { invite_id: 1 }
+          : name === 'set_liveness_window'
+            ? { seconds: 900 }
+            : name.startsWith('admin_')
+              ? { participant: 'x' }
+              : {};
       const r = await call(client, name, args);
       expect(r.isError, name).toBe(true);
       expect((r.body.error as { code: string }).code, name).toBe('forbidden');

@@ -15,9 +15,9 @@ describe('MCP over Streamable HTTP', () => {
     for (const t of tools) {
       expect(t.title).toBeTruthy();
       expect(t.description).toBeTruthy();
-      expect(t.annotations).toBeDefined();
       expect(t.outputSchema).toBeUndefined();
     }
+    expect(tools.find((t) => t.name === 'whoami')?.annotations).toEqual({ readOnlyHint: true });
     const r = await client.callTool({ name: 'whoami', arguments: {} });
     expect(r.isError).toBeFalsy();
     expect(r.structuredContent).toEqual({

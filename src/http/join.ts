@@ -93,7 +93,7 @@ export async function handleJoin(
       type: 'invite_redeemed',
       actor: grant.actor,
       participationId: grant.participationId,
-      data: { invite_id: invite.id, uses_left: invite.uses_left - 1 },
+      data: { invite_id: Number(invite.id), uses_left: invite.uses_left - 1 },
     });
     return { token: grant.token, actor: grant.actor, project: invite.project_slug };
   });

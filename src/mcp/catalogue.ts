@@ -17,28 +17,41 @@ export interface Catalogue {
 /**
  * tools/list is paid for in every session's context (spec §12: the full catalogue within 12 KB,
  * the core profile within 5 KB), so the advertised schema drops what tells the model little: the
- * $schema tag, `additionalProperties: false`, integer bounds that are only JavaScript's safe
- * range, minimum lengths of 0 or 1, and length limits of one-line values (names, refs, tags),
- * which no sensible value reaches. Limits on free text (a post's body) stay visible. Validation is
- * unchanged: the zod schema still enforces all of it, and its errors say which argument broke
- * which limit (and unknown arguments are refused with the allowed ones named).
+ * $schema tag, `additionalProperties: false`, regex patterns of names (descriptions and errors
+ * give the shape), minimums of 0 or 1, maximums that only mean "very large", and length limits
+ * of one-line values (names, refs, tags), which no sensible value reaches. Limits on free text
+ * and real ranges (page sizes, TTLs) stay visible. Validation is unchanged: the zod schema still
+ * enforces all of it, its errors say which argument broke which limit, and unknown arguments are
+ * refused with the allowed ones named.
  */
 function compact(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(compact);
   if (typeof node !== 'object' || node === null) return node;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(node)) {
-    if (key === '$schema' || key === 'additionalProperties') continue;
-    if (key === 'minLength' && (value === 0 || value === 1)) continue;
-    if (key === 'maxLength' && typeof value === 'number' && value < 1000) continue;
-    if (
-      (key === 'maximum' || key === 'minimum') &&
-      Math.abs(value as number) === Number.MAX_SAFE_INTEGER
-    )
-      continue;
+    if (!advertised(key, value)) continue;
     out[key] = compact(value);
   }
   return out;
+}
+
+function advertised(key: string, value: unknown): boolean {
+  switch (key) {
+    case '$schema':
+    case 'additionalProperties':
+    case 'pattern':
+      return false;
+    case 'minLength':
+      return value !== 0 && value !== 1;
+    case 'maxLength':
+      return typeof value === 'number' && value >= 1000;
+    case 'minimum':
+      return value !== 0 && value !== 1 && value !== -Number.MAX_SAFE_INTEGER;
+    case 'maximum':
+      return typeof value === 'number' && value < 2 ** 31 - 1;
+    default:
+      return true;
+  }
 }
 
 /** Only hints that differ from MCP's defaults (readOnly false, destructive true, idempotent false). */
@@ -51,12 +64,13 @@ function compactAnnotations(a: ToolDef['annotations']): Record<string, boolean> 
 }
 
 function describe(tool: ToolDef) {
+  const annotations = compactAnnotations(tool.annotations);
   return {
     name: tool.name,
     title: tool.title,
     description: tool.description,
     inputSchema: compact(z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' })),
-    annotations: compactAnnotations(tool.annotations),
+    ...(Object.keys(annotations).length ? { annotations } : {}),
   };
 }
 

@@ -15,7 +15,7 @@ import { insertInvite, revokeInvite } from '../db/invites.js';
 import { appendEvent } from '../db/ledger.js';
 import type { Trx } from '../db/pool.js';
 import { mintToken } from '../auth/tokens.js';
-import { LABEL, LANE } from '../names.js';
+import { ID, LABEL, LANE } from '../names.js';
 import { defineTool, type Ctx } from './types.js';
 
 // Project administration. Every tool here is admin-only (the dispatcher refuses others with
@@ -23,12 +23,7 @@ import { defineTool, type Ctx } from './types.js';
 // in the ledger without the token or code it hands out.
 
 const KIND = z.enum(['agent', 'human']);
-const TTL_DAYS = z
-  .number()
-  .int()
-  .min(1)
-  .max(3650)
-  .describe('token lifetime in days; default: no expiry');
+const TTL_DAYS = z.number().int().min(1).max(3650);
 
 async function lockedParticipation(trx: Trx, ctx: Ctx, label: string) {
   const p = await findParticipationByLabel(trx, ctx.projectId, label, { lock: true });
@@ -41,9 +36,8 @@ const expiry = (days: number | undefined) =>
 
 export const admin_provision = defineTool({
   name: 'admin_provision',
-  title: 'Provision a participant',
-  description:
-    'Admin: create (or reuse) a participant in this project and mint it a new token; existing tokens stay. Returns the token once with a set-up block.',
+  title: 'Provision',
+  description: 'Admin: add (or reuse) a participant and mint it a token, shown once.',
   input: z.strictObject({
     participant: LABEL,
     kind: KIND.optional(),
@@ -93,8 +87,7 @@ export const admin_provision = defineTool({
 export const admin_rotate = defineTool({
   name: 'admin_rotate',
   title: 'Rotate tokens',
-  description:
-    "Admin: mint a participant's new token and revoke its old ones in one step (never zero valid tokens). Returns the new token once.",
+  description: "Admin: replace a participant's tokens with a new one, atomically.",
   input: z.strictObject({ participant: LABEL, ttl_days: TTL_DAYS.optional() }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
   admin: true,
@@ -126,8 +119,7 @@ export const admin_rotate = defineTool({
 export const admin_revoke = defineTool({
   name: 'admin_revoke',
   title: 'Revoke tokens',
-  description:
-    'Admin: revoke every token of a participant in this project and end its sessions. History stays.',
+  description: "Admin: revoke a participant's tokens and end its sessions.",
   input: z.strictObject({ participant: LABEL }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
   admin: true,
@@ -152,8 +144,7 @@ export const admin_revoke = defineTool({
 export const create_invite = defineTool({
   name: 'create_invite',
   title: 'Create an invite',
-  description:
-    'Admin: a code a new agent redeems at POST /join for its own token. Optional fixed name, kind, lane, admin; uses (default 1), ttl_hours (default 24). The code is shown once.',
+  description: 'Admin: a code redeemed at POST /join for a token; optional name, lane, uses, ttl.',
   input: z.strictObject({
     participant: LABEL.optional(),
     kind: KIND.optional(),
@@ -191,7 +182,7 @@ export const create_invite = defineTool({
       actor: ctx.actor,
       participationId: ctx.participationId,
       data: {
-        invite_id: invite.id,
+        invite_id: Number(invite.id),
         participant: a.participant ?? null,
         kind: a.kind ?? 'agent',
         lane: a.lane ?? null,
@@ -219,18 +210,14 @@ export const create_invite = defineTool({
 export const revoke_invite = defineTool({
   name: 'revoke_invite',
   title: 'Revoke an invite',
-  description:
-    'Admin: end an invite of this project early, by its code or by the invite_id in its invite_created event.',
+  description: 'Admin: end an invite early, by code or invite_id.',
   input: z
     .strictObject({
       code: z
         .string()
         .regex(INVITE_PATTERN, 'an invite code looks like baton_inv_ followed by 43 characters')
         .optional(),
-      invite_id: z
-        .string()
-        .regex(/^[1-9][0-9]{0,17}$/, 'an invite_id is a positive integer')
-        .optional(),
+      invite_id: ID.optional(),
     })
     .refine((a) => (a.code === undefined) !== (a.invite_id === undefined), {
       message: 'give exactly one of code or invite_id',
@@ -238,8 +225,7 @@ export const revoke_invite = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
   admin: true,
   handler: async ({ trx, ctx }, a) => {
-    const by =
-      a.code !== undefined ? { codeHash: hashToken(a.code) } : { id: a.invite_id as string };
+    const by = a.code !== undefined ? { codeHash: hashToken(a.code) } : { id: String(a.invite_id) };
     const ended = await revokeInvite(trx, ctx.projectId, by);
     if (!ended) {
       throw notFound(
@@ -250,7 +236,7 @@ export const revoke_invite = defineTool({
       type: 'invite_revoked',
       actor: ctx.actor,
       participationId: ctx.participationId,
-      data: { invite_id: ended.id, uses_left: ended.uses_left },
+      data: { invite_id: Number(ended.id), uses_left: ended.uses_left },
     });
     return { revoked: true, uses_left: ended.uses_left };
   },

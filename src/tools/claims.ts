@@ -68,7 +68,7 @@ export const claim = defineTool({
   name: 'claim',
   title: 'Claim a number',
   description:
-    'Take the next number of a sequence (made on first claim), e.g. before naming ADR-0042: never given twice, no gaps.',
+    'Take the next number of a sequence (e.g. before naming ADR-0042). Never twice, no gaps.',
   input: z.strictObject({
     sequence: NEW_SEQUENCE,
     note: NOTE.optional(),
@@ -120,8 +120,7 @@ export const claim = defineTool({
 export const seed_sequence = defineTool({
   name: 'seed_sequence',
   title: 'Seed a sequence',
-  description:
-    "Set a sequence's last used number (next claim: current+1), prefix and pad. Anyone may create one; admins re-seed.",
+  description: "Set a sequence's last used number, prefix and pad. Admins only once it exists.",
   input: z.strictObject({
     sequence: NEW_SEQUENCE,
     current: z.number().int().min(0).max(MAX_NUMBER),
@@ -185,8 +184,8 @@ export const seed_sequence = defineTool({
 
 export const who_claimed = defineTool({
   name: 'who_claimed',
-  title: 'Who claimed a number',
-  description: 'Who claimed a number of a sequence, when, with which note and ref.',
+  title: 'Who claimed',
+  description: 'Who claimed a number, when, with which note and ref.',
   input: z.strictObject({ sequence: SEQUENCE, number: NUMBER }),
   annotations: { readOnlyHint: true },
   handler: async ({ trx, ctx }, args) => {
@@ -206,7 +205,7 @@ export const who_claimed = defineTool({
 export const latest_claims = defineTool({
   name: 'latest_claims',
   title: 'Latest claims',
-  description: 'Recent claims, newest first, of one sequence or of all.',
+  description: 'Recent claims, newest first, of one sequence or all.',
   input: z.strictObject({
     sequence: SEQUENCE.optional(),
     limit: z.number().int().min(1).max(200).optional(),
@@ -230,8 +229,7 @@ const LIST_LIMIT = 200;
 export const list_sequences = defineTool({
   name: 'list_sequences',
   title: 'List sequences',
-  description:
-    'Sequences by name with last number, next formatted id and last claim. Page with after.',
+  description: 'Sequences with last number and next formatted id.',
   input: z.strictObject({ after: SEQUENCE.optional() }),
   annotations: { readOnlyHint: true },
   handler: async ({ trx, ctx }, args) => {

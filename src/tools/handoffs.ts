@@ -37,8 +37,7 @@ const oneAddress = (a: { to_actor?: string; to_lane?: string; broadcast?: boolea
 export const post = defineTool({
   name: 'post',
   title: 'Post',
-  description:
-    'Hand off to to_actor, to_lane or broadcast. ref anchors it (PR, commit, file); reply_to threads it; recipients ack.',
+  description: 'Hand off to to_actor, to_lane or broadcast; ref anchors it, reply_to threads it.',
   input: z
     .strictObject({
       to_actor: ACTOR.optional(),
@@ -185,8 +184,7 @@ function postView(p: PostRow, deliveredNow: Date | undefined) {
 export const read_posts = defineTool({
   name: 'read_posts',
   title: 'Read posts',
-  description:
-    'Posts, newest first. to_me: your inbox; unacked_only: still to ack; sent: your posts with receipts. Marks delivery.',
+  description: 'Posts, newest first. to_me: inbox; unacked_only; sent: yours with receipts.',
   input: z.strictObject({
     to_me: z.boolean().optional(),
     to_lane: LANE.optional(),
@@ -259,8 +257,7 @@ export const read_posts = defineTool({
 export const ack = defineTool({
   name: 'ack',
   title: 'Ack posts',
-  description:
-    'Acknowledge posts to you (post_id or post_ids) once handled. Only recipients can; repeats are harmless.',
+  description: 'Acknowledge posts to you (post_id or post_ids) once handled.',
   input: z
     .strictObject({
       post_id: ID.optional(),

@@ -5,8 +5,7 @@ import { defineTool } from './types.js';
 export const whoami = defineTool({
   name: 'whoami',
   title: 'Who am I',
-  description:
-    'Your identity in this project: actor (handle/label), kind, project, lane and whether you are an admin.',
+  description: 'Your identity here: actor (handle/label), kind, project, lane, admin.',
   input: z.strictObject({}),
   annotations: { readOnlyHint: true },
   handler: async ({ ctx }) => ({
@@ -23,8 +22,7 @@ export const whoami = defineTool({
 export const list_participants = defineTool({
   name: 'list_participants',
   title: 'List participants',
-  description:
-    'The project roster: every actor with kind, lane, admin flag, whether active within the liveness window, and last_seen.',
+  description: 'The roster: actor, kind, lane, admin, active, last_seen, signing key.',
   input: z.strictObject({}),
   annotations: { readOnlyHint: true },
   handler: async ({ trx, ctx }) => {

@@ -52,9 +52,8 @@ const leaseView = (r: LeaseRow) => ({
 
 export const lease = defineTool({
   name: 'lease',
-  title: 'Lease a surface',
-  description:
-    'Hold a path, dir/, glob (src/**) or lane:x before editing; exclusive (default) or shared. Lease again to renew.',
+  title: 'Lease',
+  description: 'Hold a path, dir/, glob or lane:x before editing. Lease again to renew.',
   input: z.strictObject({
     surface: SURFACE,
     mode: z.enum(['exclusive', 'shared']).optional(),
@@ -74,9 +73,8 @@ export const lease = defineTool({
 
 export const release = defineTool({
   name: 'release',
-  title: 'Release a lease',
-  description:
-    "Release your lease by surface or lease_id. An admin may force another's (recorded).",
+  title: 'Release',
+  description: 'Release your lease by surface or lease_id. Admins may force.',
   input: z.strictObject({
     surface: z.string().max(MAX_SURFACE_LENGTH, SURFACE_LENGTH_RULE).optional(),
     lease_id: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
@@ -107,9 +105,8 @@ function parseSurfaceArg(s: string): string {
 
 export const who_holds = defineTool({
   name: 'who_holds',
-  title: 'Who holds what',
-  description:
-    'Live leases; with surface, those overlapping it; with actor (handle/label), theirs.',
+  title: 'Who holds',
+  description: 'Live leases; with surface, those overlapping it; with actor, theirs.',
   input: z.strictObject({
     surface: SURFACE.optional(),
     actor: text(100, 1).optional(),
@@ -132,8 +129,7 @@ export const who_holds = defineTool({
 export const check_paths = defineTool({
   name: 'check_paths',
   title: 'Check paths',
-  description:
-    "For concrete paths you will change, others' live leases covering each (none: free).",
+  description: "Others' live leases covering each of these paths.",
   input: z.strictObject({
     paths: z.array(surfaceOf(parsePath)).min(1).max(1000),
   }),

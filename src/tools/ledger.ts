@@ -51,8 +51,7 @@ export function eventView(e: EventRow): Record<string, unknown> {
 export const query_events = defineTool({
   name: 'query_events',
   title: 'Query events',
-  description:
-    'Ledger events newest first by exact filters; since/until are ISO times. Pass next_cursor as cursor to page.',
+  description: 'Ledger events, newest first, by exact filters; page with next_cursor.',
   input: z.strictObject({
     type: line(64).optional(),
     actor: line(100).optional(),
@@ -119,7 +118,7 @@ export const whats_new = defineTool({
   name: 'whats_new',
   title: "What's new",
   description:
-    'Events after your cursor, oldest first, plus a digest of what awaits you. wait_seconds long-polls for news.',
+    'Events after your cursor plus a digest of what awaits you; wait_seconds long-polls.',
   input: z.strictObject({
     cursor: CURSOR_NAME.default('default'),
     advance: z.boolean().default(true),

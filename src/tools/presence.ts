@@ -36,8 +36,7 @@ export async function requireKnownLane(
 export const register = defineTool({
   name: 'register',
   title: 'Register',
-  description:
-    'Set your lane and status (what you are doing; omit to clear). Do it at session start and when switching work.',
+  description: 'Set your lane and status (what you are doing). Do it at session start.',
   input: z.strictObject({ lane: LANE, status: line(200).optional() }),
   annotations: { readOnlyHint: false },
   handler: async ({ trx, ctx }, { lane, status }) => {
@@ -61,8 +60,7 @@ export const register = defineTool({
 export const who_is_active = defineTool({
   name: 'who_is_active',
   title: 'Who is active',
-  description:
-    'Who was seen within the liveness window (or within_seconds): lane, status, last_seen. Filter by lane.',
+  description: 'Who was seen within the liveness window (or within_seconds), by lane.',
   input: z.strictObject({ lane: LANE.optional(), within_seconds: WINDOW_SECONDS.optional() }),
   annotations: { readOnlyHint: true },
   handler: async ({ trx, ctx }, { lane, within_seconds }) => {
@@ -87,9 +85,8 @@ export const who_is_active = defineTool({
 
 export const set_liveness_window = defineTool({
   name: 'set_liveness_window',
-  title: 'Set liveness window',
-  description:
-    'Admins: seconds after its last call that a participant still counts as active (default 900).',
+  title: 'Liveness window',
+  description: 'Admin: how long after its last call a participant counts as active.',
   input: z.strictObject({ seconds: WINDOW_SECONDS }),
   annotations: { readOnlyHint: false },
   admin: true,

@@ -53,8 +53,7 @@ function decodeCursor(cursor: string): string {
 export const list_tasks = defineTool({
   name: 'list_tasks',
   title: 'List tasks',
-  description:
-    'Tasks oldest first, filtered by status, owner (handle/label), lane or ready_only; pass next_cursor back as cursor for more.',
+  description: 'Tasks oldest first by status, owner, lane or ready_only; page with next_cursor.',
   input: z.strictObject({
     status: STATUS.optional(),
     owner: ACTOR.optional(),
@@ -92,7 +91,7 @@ export const list_tasks = defineTool({
 export const task_get = defineTool({
   name: 'task_get',
   title: 'Get a task',
-  description: 'One task with its dependencies, blockers and history from the ledger.',
+  description: 'A task with its dependencies, blockers and history.',
   input: z.strictObject({ task_id: ID }),
   annotations: { readOnlyHint: true },
   handler: async ({ trx, ctx }, a) => {

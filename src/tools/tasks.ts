@@ -104,8 +104,7 @@ const TASK_ID = z.strictObject({ task_id: ID });
 export const task_create = defineTool({
   name: 'task_create',
   title: 'Create a task',
-  description:
-    'Add a task. owner (handle/label) assigns it; depends_on lists task ids that must be done first; parent nests it. Returns {task}.',
+  description: 'Add a task; owner assigns it, depends_on must be done first, parent nests it.',
   input: z.strictObject({
     title: text(200, 1),
     detail: text(16_000).optional(),
@@ -158,7 +157,7 @@ export const task_create = defineTool({
 export const task_assign = defineTool({
   name: 'task_assign',
   title: 'Assign a task',
-  description: 'Give an open or assigned task to an owner (handle/label).',
+  description: 'Give an open or assigned task to an owner.',
   input: z.strictObject({ task_id: ID, owner: ACTOR }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
   handler: async ({ trx, ctx }, a) => {
@@ -184,8 +183,7 @@ export const task_assign = defineTool({
 export const task_start = defineTool({
   name: 'task_start',
   title: 'Start a task',
-  description:
-    'Start a ready task: yours, or an unassigned one (you become its owner). Refused while dependencies are not done or blockers are open.',
+  description: 'Start a ready task that is yours or unassigned.',
   input: TASK_ID,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
   handler: async ({ trx, ctx }, a) => {
@@ -219,8 +217,7 @@ export const task_start = defineTool({
 export const task_block = defineTool({
   name: 'task_block',
   title: 'Block a task',
-  description:
-    'Record a blocker on a task, optionally waiting on another task (on). An in-progress task becomes blocked. No self-blocks or cycles.',
+  description: 'Record a blocker, optionally on another task. No self-blocks or cycles.',
   input: z.strictObject({ task_id: ID, on: ID.optional(), reason: text(2000, 1) }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
   handler: async ({ trx, ctx }, a) => {
@@ -259,8 +256,7 @@ export const task_block = defineTool({
 export const task_resolve = defineTool({
   name: 'task_resolve',
   title: 'Resolve blockers',
-  description:
-    'Resolve one blocker (blocker_id) or all open blockers of a task; a blocked task with none left returns to in_progress.',
+  description: 'Resolve one or all blockers; a blocked task with none left resumes.',
   input: z.strictObject({ task_id: ID, blocker_id: ID.optional() }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
   handler: async ({ trx, ctx }, a) => {
@@ -305,8 +301,7 @@ async function afterBlockersResolved(
 export const task_ship = defineTool({
   name: 'task_ship',
   title: 'Ship a task',
-  description:
-    'Mark your in-progress task done, with an optional ref (PR, commit). Blockers waiting on it are resolved; dependents may become ready.',
+  description: 'Mark your in-progress task done (ref: PR, commit); unblocks what waited on it.',
   input: z.strictObject({ task_id: ID, ref: text(500, 1).optional() }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
   handler: async ({ trx, ctx }, a) => {
@@ -347,8 +342,7 @@ export const task_ship = defineTool({
 export const task_cancel = defineTool({
   name: 'task_cancel',
   title: 'Cancel a task',
-  description:
-    'Cancel a task that is not done, with a reason. Its owner, its creator or an admin may.',
+  description: 'Cancel a task that is not done, with a reason.',
   input: z.strictObject({ task_id: ID, reason: text(2000, 1) }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
   handler: async ({ trx, ctx }, a) => {
@@ -367,8 +361,7 @@ export const task_cancel = defineTool({
 export const task_reopen = defineTool({
   name: 'task_reopen',
   title: 'Reopen a task',
-  description:
-    'Reopen a done or cancelled task; it returns to assigned (if it has an owner) or open.',
+  description: 'Reopen a done or cancelled task.',
   input: TASK_ID,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
   handler: async ({ trx, ctx }, a) => {
@@ -384,9 +377,9 @@ export const task_reopen = defineTool({
 
 export const task_claim_next = defineTool({
   name: 'task_claim_next',
-  title: 'Claim the next ready task',
+  title: 'Claim next task',
   description:
-    'Atomically take the oldest ready task (in lane) that is unassigned or yours, and start it. Held while you stay active (lease_seconds, default 1800). Returns {task} or {task: null}.',
+    'Take and start the oldest ready task (in lane) that is free or yours; held while you stay active.',
   input: z.strictObject({
     lane: LANE.optional(),
     lease_seconds: z.number().int().min(30).max(86_400).optional(),
