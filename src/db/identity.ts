@@ -285,17 +285,3 @@ export async function closeSessionsOf(trx: Trx, projectId: string, participation
     .where('closed_at', 'is', null)
     .execute();
 }
-
-/** The participation of an actor (`handle/label`) in this project. */
-export async function findParticipationByActor(db: Executor, projectId: string, actor: string) {
-  const slash = actor.indexOf('/');
-  if (slash < 0) return undefined;
-  const { rows } = await sql<{ id: string }>`
-    select pa.id from participations pa
-    join participants p on p.id = pa.participant_id
-    join owners o on o.id = p.owner_id
-    where pa.project_id = ${projectId} and o.handle = ${actor.slice(0, slash)} and p.label = ${actor.slice(slash + 1)}`.execute(
-    db,
-  );
-  return rows[0]?.id;
-}

@@ -1,16 +1,18 @@
+import { latestClaims } from '../db/claims.js';
+import { liveLeases } from '../db/leases.js';
 import { countUnacked, latestUnacked } from '../db/posts.js';
+import { myOpenTasks } from '../db/status.js';
 import type { Trx } from '../db/pool.js';
 import type { Ctx } from './types.js';
 
-// The whats_new digest: what the caller should have in mind besides the new events. Each part
-// is a query or two of its own; the spec's other parts join this list as their tables land:
-//   live_leases:   my live leases (leases)
-//   my_tasks:      tasks assigned to me that are not done (tasks)
-//   latest_claims: the newest claim of each sequence (claims)
+// The whats_new digest: what the caller should have in mind besides the new events: my
+// unacked posts, my live leases, my unfinished tasks, and the latest claims. Each part is a
+// query or two of its own.
 
 type DigestPart = (trx: Trx, ctx: Ctx) => Promise<unknown>;
 
 const SHOWN_UNACKED = 5;
+const SHOWN = 10;
 
 // An excerpt here is a pointer, not a delivery: the sender's receipt says delivered only once
 // read_posts has returned the whole post to the recipient.
@@ -32,6 +34,29 @@ const PARTS: Record<string, DigestPart> = {
       })),
     };
   },
+  live_leases: async (trx, ctx) =>
+    (await liveLeases(trx, ctx.projectId, { participationId: ctx.participationId }))
+      .slice(0, SHOWN)
+      .map((l) => ({
+        lease_id: Number(l.id),
+        surface: l.surface,
+        mode: l.mode,
+        expires_at: l.expires_at,
+      })),
+  my_tasks: async (trx, ctx) =>
+    (await myOpenTasks(trx, ctx.projectId, ctx.participationId, SHOWN)).map((t) => ({
+      task_id: Number(t.id),
+      title: t.title,
+      status: t.status,
+      lane: t.lane,
+    })),
+  latest_claims: async (trx, ctx) =>
+    (await latestClaims(trx, ctx.projectId, { limit: 5 })).map((c) => ({
+      sequence: c.sequence,
+      formatted: c.formatted,
+      by: c.actor,
+      at: c.at,
+    })),
 };
 
 export async function buildDigest(trx: Trx, ctx: Ctx): Promise<Record<string, unknown>> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { invalid, notFound } from '../errors.js';
-import { findParticipationByActor } from '../db/identity.js';
+import { findParticipationByActor } from '../db/presence.js';
 import type { Executor } from '../db/pool.js';
 import {
   blockers,
@@ -67,7 +67,7 @@ export const list_tasks = defineTool({
     const limit = a.limit ?? 50;
     let ownerParticipationId: string | undefined;
     if (a.owner) {
-      ownerParticipationId = await findParticipationByActor(trx, ctx.projectId, a.owner);
+      ownerParticipationId = (await findParticipationByActor(trx, ctx.projectId, a.owner))?.id;
       if (!ownerParticipationId)
         throw notFound(`${a.owner} is not a participant of this project; see list_participants`);
     }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
-import { findParticipationByActor } from '../db/identity.js';
+import { findParticipationByActor } from '../db/presence.js';
 import { appendEvent } from '../db/ledger.js';
 import { advisoryXactLock } from '../db/locks.js';
 import type { Trx } from '../db/pool.js';
@@ -77,9 +77,10 @@ function mayManage(ctx: Ctx, task: TaskRow): boolean {
 }
 
 async function ownerId(trx: Trx, ctx: Ctx, actor: string): Promise<string> {
-  const id = await findParticipationByActor(trx, ctx.projectId, actor);
-  if (!id) throw notFound(`${actor} is not a participant of this project; see list_participants`);
-  return id;
+  const found = await findParticipationByActor(trx, ctx.projectId, actor);
+  if (!found)
+    throw notFound(`${actor} is not a participant of this project; see list_participants`);
+  return found.id;
 }
 
 const event = (
