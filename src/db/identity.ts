@@ -213,12 +213,14 @@ export interface RosterRow {
   is_admin: boolean;
   last_seen_at: Date | null;
   active: boolean;
+  signing_jwk: Record<string, unknown> | null;
+  signing_kid: string | null;
 }
 
 /** The project's roster; `active` uses the project's liveness window. */
 export async function listParticipants(db: Db | Trx, projectId: string): Promise<RosterRow[]> {
   const { rows } = await sql<RosterRow>`
-    select o.handle, p.label, p.kind, pa.lane, pa.is_admin, pa.last_seen_at,
+    select o.handle, p.label, p.kind, pa.lane, pa.is_admin, pa.last_seen_at, pa.signing_jwk, pa.signing_kid,
            coalesce(pa.last_seen_at > now() - make_interval(secs => pr.liveness_window_seconds), false) as active
     from participations pa
     join projects pr on pr.id = pa.project_id
@@ -283,5 +285,35 @@ export async function closeSessionsOf(trx: Trx, projectId: string, participation
     .where('project_id', '=', projectId)
     .where('participation_id', '=', participationId)
     .where('closed_at', 'is', null)
+    .execute();
+}
+
+export async function signingKeyOf(db: Executor, projectId: string, participationId: string) {
+  const row = await db
+    .selectFrom('participations')
+    .select(['signing_jwk', 'signing_kid'])
+    .where('project_id', '=', projectId)
+    .where('id', '=', participationId)
+    .executeTakeFirst();
+  return row?.signing_jwk && row.signing_kid
+    ? { jwk: row.signing_jwk, kid: row.signing_kid }
+    : undefined;
+}
+
+export async function setSigningKey(
+  trx: Trx,
+  projectId: string,
+  participationId: string,
+  jwk: object,
+  kid: string,
+) {
+  await trx
+    .updateTable('participations')
+    .set({
+      signing_jwk: JSON.stringify(jwk) as unknown as Record<string, unknown>,
+      signing_kid: kid,
+    })
+    .where('project_id', '=', projectId)
+    .where('id', '=', participationId)
     .execute();
 }

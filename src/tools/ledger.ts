@@ -12,9 +12,9 @@ import {
 } from '../db/events.js';
 import { advisoryXactLock } from '../db/locks.js';
 import type { Trx } from '../db/pool.js';
-import { line } from '../names.js';
+import { ID, line } from '../names.js';
 import { buildDigest } from './digest.js';
-import { decodeCursor, encodeCursor, ID, page, PAGE_CURSOR } from './pages.js';
+import { decodeCursor, encodeCursor, page, PAGE_CURSOR } from './pages.js';
 import { defineTool, type Ctx } from './types.js';
 
 // Reading the ledger: query_events for history, whats_new for "everything since I last looked".
@@ -51,7 +51,7 @@ export function eventView(e: EventRow): Record<string, unknown> {
 export const query_events = defineTool({
   name: 'query_events',
   title: 'Query events',
-  description: 'Ledger events, newest first, by exact filters; page with next_cursor.',
+  description: 'Ledger events, newest first, by exact filters.',
   input: z.strictObject({
     type: line(64).optional(),
     actor: line(100).optional(),
