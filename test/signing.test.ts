@@ -19,7 +19,11 @@ async function keys() {
 }
 
 /** What a careful client does: sort the content's keys (RFC 8785) and sign the bytes. */
-async function sign(content: Record<string, unknown>, privateKey: CryptoKey, kid?: string) {
+async function sign(
+  content: Record<string, unknown>,
+  privateKey: Parameters<CompactSign['sign']>[0],
+  kid?: string,
+) {
   return new CompactSign(new TextEncoder().encode(canonicalJson(content)))
     .setProtectedHeader({ alg: 'EdDSA', ...(kid ? { kid } : {}) })
     .sign(privateKey);
