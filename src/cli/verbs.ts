@@ -2,6 +2,7 @@ import type { Verb } from './common.js';
 import { bootstrapOwner, seedTokenVerb } from './identity.js';
 import { migrate } from './migrate.js';
 import { exportVerb, importVerb } from './portability.js';
+import { pruneVerb } from './prune.js';
 import { serve } from './serve.js';
 
 // The one list of `baton` verbs.
@@ -12,4 +13,5 @@ export const VERBS: readonly Verb[] = [
   seedTokenVerb,
   exportVerb,
   importVerb,
+  pruneVerb,
 ];

@@ -22,6 +22,7 @@ export interface AuthRow {
   /** Present when a session id was given and it exists in this project. */
   session_participation_id: string | null;
   session_closed: boolean | null;
+  session_last_seen_at: Date | null;
 }
 
 /**
@@ -42,7 +43,7 @@ export async function resolveToken(
            t.revoked_at is not null as revoked, t.expires_at,
            coalesce(t.expires_at <= now(), false) as expired,
            s.participation_id as session_participation_id,
-           (s.closed_at is not null) as session_closed
+           (s.closed_at is not null) as session_closed, s.last_seen_at as session_last_seen_at
     from tokens t
     join participations pa on pa.project_id = t.project_id and pa.id = t.participation_id
     join projects pr on pr.id = pa.project_id
