@@ -119,7 +119,11 @@ export async function projectsBySlug(db: Executor, slug: string) {
 }
 
 /** Removes the project's events up to and including `throughSeq` (after they were exported). */
-export async function trimEvents(db: Executor, projectId: string, throughSeq: number): Promise<number> {
+export async function trimEvents(
+  db: Executor,
+  projectId: string,
+  throughSeq: number,
+): Promise<number> {
   const r = await db
     .deleteFrom('events')
     .where('project_id', '=', projectId)
