@@ -61,9 +61,19 @@ function deep(depth: number): unknown {
 
 function hostile(): fc.Arbitrary<unknown> {
   return fc.oneof(
-    fc.constantFrom<unknown>(...HOSTILE_STRINGS, ...HOSTILE_NUMBERS, null, true, [], {}, [1, 'a'], {
-      nested: { deep: [null] },
-    }),
+    fc.constantFrom<unknown>(
+      ...HOSTILE_STRINGS,
+      ...HOSTILE_NUMBERS,
+      null,
+      true,
+      [],
+      {},
+      [1, 'a'],
+      deep(64),
+      deep(400),
+    ),
+    fc.string({ unit: 'binary', maxLength: 30 }), // lone surrogates and every code point
+    fc.object({ maxDepth: 4 }),
     fc.string({ maxLength: 80 }),
     fc.string({ unit: 'grapheme', maxLength: 40 }),
     fc.integer(),
