@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db, Executor, Trx } from './pool.js';
+import { transact, type Db, type Executor, type Trx } from './pool.js';
 
 // Owners, projects, participants, participations and tokens.
 
@@ -54,22 +54,29 @@ export async function resolveToken(
   return rows[0];
 }
 
-/** Liveness and token use, written at most once per 10 s per participation (spec §7 Presence). */
+/**
+ * Liveness and token use, written at most once per 10 s per participation (spec §7 Presence).
+ * They are approximate by nature, so the write does not wait for its WAL flush: a crash can lose
+ * the last few seconds of "last seen", nothing else.
+ */
 export async function touchParticipation(
-  db: Executor,
+  db: Db,
   projectId: string,
   participationId: string,
   tokenId: string,
 ) {
-  await sql`
-    with pa as (
-      update participations set last_seen_at = now()
-      where project_id = ${projectId} and id = ${participationId}
-        and (last_seen_at is null or last_seen_at < now() - interval '10 seconds')
-    )
-    update tokens set last_used_at = now()
-    where project_id = ${projectId} and id = ${tokenId}
-      and (last_used_at is null or last_used_at < now() - interval '10 seconds')`.execute(db);
+  await transact(db, async (trx) => {
+    await sql`set local synchronous_commit = off`.execute(trx);
+    await sql`
+      with pa as (
+        update participations set last_seen_at = now()
+        where project_id = ${projectId} and id = ${participationId}
+          and (last_seen_at is null or last_seen_at < now() - interval '10 seconds')
+      )
+      update tokens set last_used_at = now()
+      where project_id = ${projectId} and id = ${tokenId}
+        and (last_used_at is null or last_used_at < now() - interval '10 seconds')`.execute(trx);
+  });
 }
 
 export async function findOwnerByEmail(db: Executor, email: string) {
