@@ -22,7 +22,11 @@ function git(args) {
     execFile(
       'git',
       args,
-      { timeout: Math.max(timeLeft(), 100), maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' },
+      {
+        timeout: Math.max(Math.floor(timeLeft()), 100),
+        maxBuffer: 256 * 1024 * 1024,
+        encoding: 'utf8',
+      },
       (err, stdout) => (err ? reject(err) : resolve(stdout)),
     );
   });
@@ -82,6 +86,7 @@ async function checkClaims(api, root, numbered, added) {
         exclude: new Set(added),
         // Retrying the same commit gets the same number back.
         attempt: `commit:${head.trim()}`,
+        atCommit: true,
         override: overrideRequested(),
         notes,
       },

@@ -81,13 +81,21 @@ async function refuse(api, ctx, why) {
     .update(JSON.stringify([entry.sequence, found.number, path, ctx.attempt]))
     .digest('hex')}`;
   const mine = await claimFor(api, ctx, `claimed by the Baton kit after ${path} was refused`, key);
-  const rename = renumber(path, found.digits, mine);
   return {
     deny:
       `${path}: ${why}. Baton has just claimed ${mine} of \`${entry.sequence}\` for you: ` +
-      `name the file ${rename} instead (and use ${mine} wherever the document states its number).`,
+      useInstead(ctx, mine),
     detail: { ...detail, claimed_for_you: mine },
   };
+}
+
+/** What to do with the number claimed for the caller: before a write, or at a commit. */
+function useInstead(ctx, number) {
+  const to = renumber(ctx.path, ctx.found.digits, number);
+  const where = `and use ${number} wherever the document states its number`;
+  return ctx.atCommit
+    ? `git mv it to ${to} (${where}).`
+    : `name the file ${to} instead (${where}).`;
 }
 
 const heldBy = (c) => `${c.by}${typeof c.ref === 'string' && c.ref ? ` (for ${c.ref})` : ''}`;
@@ -95,7 +103,7 @@ const heldBy = (c) => `${c.by}${typeof c.ref === 'string' && c.ref ? ` (for ${c.
 /**
  * Decides one new file. ctx: {root, path (relative, "/"-separated), entry, found: {number,
  * digits}, me (actor), exclude (paths not to count when seeding), attempt (what makes a retry
- * the same attempt), override, notes}. Resolves to {} (allow) or {deny, detail}.
+ * the same attempt), atCommit, override, notes}. Resolves to {} (allow) or {deny, detail}.
  */
 export async function reconcile(api, ctx, held, known) {
   const { entry, found } = ctx;
@@ -148,13 +156,11 @@ export async function reconcile(api, ctx, held, known) {
     );
     return {};
   }
-  const rename = renumber(ctx.path, found.digits, got);
   return {
     deny:
       `${ctx.path}: ${winner ? winner.by : 'another participant'} claimed ${found.number} of ` +
       `\`${sequence}\` a moment before you. Baton has just claimed ${got} of \`${sequence}\` for ` +
-      `you: name the file ` +
-      `${rename} instead (and use ${got} wherever the document states its number).`,
+      `you: ${useInstead(ctx, got)}`,
     detail: { path: ctx.path, sequence, number: found.number, claimed_for_you: got },
   };
 }
