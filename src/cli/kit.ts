@@ -85,23 +85,40 @@ function copyHooks(root: string, report: string[]): void {
   if (changed > 0) report.push(`copied ${changed} hook script(s) into ${HOOKS_DIR}/`);
 }
 
-/** The git hook, chaining whatever pre-commit hook was there before. */
-function installGitHook(root: string, report: string[]): void {
+interface GitHook {
+  hook: string;
+  local: string;
+  shown: string;
+  /** A pre-commit hook that is not Baton's is there: it becomes pre-commit.local. */
+  chain: boolean;
+}
+
+/** Where the git hook goes (core.hooksPath and linked worktrees included), and what is there. */
+function locateGitHook(root: string): GitHook | undefined {
   const hooksPath = git(root, ['rev-parse', '--git-path', 'hooks']);
-  if (hooksPath === undefined) {
-    report.push('skipped the git pre-commit hook: not a git repository');
-    return;
-  }
+  if (hooksPath === undefined) return undefined;
   const dir = path.resolve(root, hooksPath);
   const hook = path.join(dir, 'pre-commit');
   const local = path.join(dir, LOCAL_HOOK);
   const shown = path.relative(root, hook) || hook;
-  if (fs.existsSync(hook) && !fs.readFileSync(hook, 'utf8').includes(PRE_COMMIT_MARKER)) {
-    if (fs.existsSync(local)) {
-      throw new KitFileError(
-        `${shown} is not Baton's and ${LOCAL_HOOK} exists beside it; merge them into ${LOCAL_HOOK} and run again`,
-      );
-    }
+  const chain = fs.existsSync(hook) && !fs.readFileSync(hook, 'utf8').includes(PRE_COMMIT_MARKER);
+  if (chain && fs.existsSync(local)) {
+    throw new KitFileError(
+      `${shown} is not Baton's and ${LOCAL_HOOK} exists beside it; merge them into ${LOCAL_HOOK} and run again`,
+    );
+  }
+  return { hook, local, shown, chain };
+}
+
+/** The git hook, chaining whatever pre-commit hook was there before. */
+function installGitHook(root: string, report: string[]): void {
+  const found = locateGitHook(root);
+  if (found === undefined) {
+    report.push('skipped the git pre-commit hook: not a git repository');
+    return;
+  }
+  const { hook, local, shown, chain } = found;
+  if (chain) {
     fs.renameSync(hook, local);
     report.push(`kept the existing pre-commit hook as ${LOCAL_HOOK}; it runs first`);
   }
@@ -236,6 +253,10 @@ export async function installKit(
   }
   // Inside a git repository the kit belongs at its root, where the hooks look for it.
   const root = git(dir, ['rev-parse', '--show-toplevel']) ?? path.resolve(dir);
+  // Everything that can refuse is checked before anything is written.
+  mergeSettings(readJson(path.join(root, '.claude', 'settings.json'), '.claude/settings.json'));
+  mergeMcp(readJson(path.join(root, '.mcp.json'), '.mcp.json'), DEFAULT_URL, '');
+  locateGitHook(root);
   const report: string[] = [];
   copyHooks(root, report);
   installGitHook(root, report);

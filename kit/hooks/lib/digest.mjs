@@ -48,7 +48,8 @@ function eventLine(e) {
   if (e.tag) parts.push(`tag ${e.tag}`);
   for (const id of ['post_id', 'task_id', 'lease_id'])
     if (e[id] !== undefined) parts.push(`${id} ${e[id]}`);
-  if (e.data) parts.push(clip(JSON.stringify(e.data), 200));
+  const data = Object.entries(e.data ?? {}).filter(([, v]) => v !== null && v !== undefined);
+  if (data.length > 0) parts.push(clip(JSON.stringify(Object.fromEntries(data)), 200));
   return `- ${parts.join(' · ')}`;
 }
 
