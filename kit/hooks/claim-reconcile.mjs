@@ -28,7 +28,9 @@ await runHook(HOOK, async (state) => {
 
   state.root = findRoot(process.env.CLAUDE_PROJECT_DIR || cwd);
   const relative = path.relative(state.root, absolute);
-  if (relative.startsWith('..') || path.isAbsolute(relative)) return {};
+  if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+    return {};
+  }
   const rel = relative.split(path.sep).join('/');
   state.detail = { paths: [rel] };
 

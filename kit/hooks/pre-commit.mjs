@@ -99,11 +99,31 @@ async function checkClaims(api, root, numbered, added) {
   return refusals;
 }
 
+const staged = async (against) =>
+  parseNameStatus(
+    await git(['diff', '--cached', '--name-status', '--no-renames', '-z', ...against]),
+  );
+
+/**
+ * What this commit itself changes. Concluding a merge, that is only what differs from both
+ * parents: files that arrive unchanged from the other branch were checked when they were
+ * committed there, and the other branch's new ADR is not a new number of the one merging it.
+ */
+async function ownChanges() {
+  const changes = await staged([]);
+  const mergeHead = (
+    await git(['rev-parse', '-q', '--verify', 'MERGE_HEAD']).catch(() => '')
+  ).trim();
+  if (!mergeHead || changes.length === 0) return changes;
+  const fromOther = new Map((await staged([mergeHead])).map((c) => [c.path, c.status]));
+  return changes
+    .filter((c) => fromOther.has(c.path))
+    .map((c) => (c.status === 'A' && fromOther.get(c.path) !== 'A' ? { ...c, status: 'M' } : c));
+}
+
 await runHook(HOOK, async (state) => {
   state.root = (await git(['rev-parse', '--show-toplevel'])).trim();
-  const changes = parseNameStatus(
-    await git(['diff', '--cached', '--name-status', '--no-renames', '-z']),
-  );
+  const changes = await ownChanges();
   if (changes.length === 0) return {};
   const paths = changes.map((c) => c.path);
   const added = changes.filter((c) => c.status === 'A').map((c) => c.path);

@@ -164,4 +164,31 @@ describe('claim check at commit', () => {
     expect(r.stderr).toMatch(`1 of \`adr\` is already claimed by ${ana.actor}`);
     expect(r.stderr).toMatch(`src/a.ts: held exclusively by ${ana.actor} (lease \`src/\`)`);
   });
+
+  it("concluding a merge checks only the merge's own changes, not what the other branch brought", async () => {
+    const ana = await who('cc-merge', 'ana');
+    const bo = await who('cc-merge', 'bo');
+    const repo = repoWithHook();
+    // ana's branch: a new ADR (its number claimed at her commit) and an edit of a file she holds.
+    repo.git('checkout', '-q', '-b', 'ana-work');
+    repo.write('docs/adr/0001-from-ana.md');
+    repo.write('src/held.ts');
+    repo.write('README.md', 'ana\n');
+    repo.git('add', '-A');
+    expect((await commit(repo, 'ana', ana)).code).toBe(0);
+    await ana.api('lease', { surface: 'src/held.ts' });
+    // bo's side conflicts in README.md, so git stops and bo concludes the merge with a commit.
+    repo.git('checkout', '-q', 'main');
+    repo.write('README.md', 'bo\n');
+    repo.git('add', '-A');
+    expect((await commit(repo, 'bo', bo)).code).toBe(0);
+    expect(() => repo.git('merge', '-q', 'ana-work')).toThrow();
+    repo.write('README.md', 'ana and bo\n');
+    repo.git('add', 'README.md');
+    const r = await commit(repo, 'merge ana-work', bo);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect((await ledger(baton, 'cc-merge', 'claim')).map((e) => [e.actor, e.data.number])).toEqual(
+      [[ana.actor, 1]],
+    );
+  });
 });
