@@ -177,6 +177,23 @@ describe('baton kit install', () => {
     );
   });
 
+  it('takes URL and token from BATON_URL and BATON_TOKEN when no flag gives them', async () => {
+    const bo = await baton.seed({ projectSlug: 'install-env', label: 'bo' });
+    const repo = makeRepo(null);
+    const r = await runCli(['kit', 'install', '--dir', repo.dir], {
+      ...gitEnv(repo.home),
+      BATON_URL: baton.mcpUrl,
+      BATON_TOKEN: bo.token,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(`Baton answers: you are ${bo.actor}`);
+    expect(r.stdout).not.toContain(bo.token);
+    expect(JSON.parse(repo.read('.mcp.json')).mcpServers.baton).toMatchObject({
+      url: baton.mcpUrl,
+      headers: { Authorization: `Bearer ${bo.token}` },
+    });
+  });
+
   it('keeps an existing baton.config.json and says what is wrong with it', async () => {
     const repo = makeRepo({ version: 2, sequences: [] });
     const before = repo.read('baton.config.json');
@@ -239,7 +256,7 @@ describe('baton kit install', () => {
   it('refuses bad input with one line and never echoes a token', async () => {
     const repo = makeRepo(null);
     const secretish = 'baton_short';
-    const cases: [string[], RegExp][] = [
+    const cases: [string[], RegExp, Record<string, string>?][] = [
       [['kit'], /^baton kit: usage: baton kit install/],
       [['kit', 'frobnicate'], /^baton kit: unknown subcommand "frobnicate"; try baton kit install/],
       [['kit', 'install', '--dir', path.join(repo.dir, 'nope')], /--dir: .* is not a directory/],
@@ -249,9 +266,14 @@ describe('baton kit install', () => {
       ],
       [['kit', 'install', '--dir', repo.dir, '--token', secretish], /--token is not a Baton token/],
       [['kit', 'install', '--bogus'], /Unknown option '--bogus'/],
+      [
+        ['kit', 'install', '--dir', repo.dir],
+        /BATON_TOKEN is not a Baton token/,
+        { BATON_TOKEN: secretish },
+      ],
     ];
-    for (const [args, message] of cases) {
-      const r = await runCli(args, gitEnv(repo.home));
+    for (const [args, message, env] of cases) {
+      const r = await runCli(args, { ...gitEnv(repo.home), ...env });
       expect([args, r.code]).toEqual([args, 2]);
       expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(message);

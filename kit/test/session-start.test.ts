@@ -74,7 +74,11 @@ describe('session start', () => {
     const ana = await who('ss-many', 'ana');
     const bo = await who('ss-many', 'bo');
     for (let i = 0; i < 45; i++) {
-      await bo.api('claim', { sequence: 'adr', ref: `docs/adr/${'x'.repeat(300)}-${i}.md` });
+      await bo.api('claim', {
+        sequence: 'adr',
+        ref: `docs/adr/${'x'.repeat(300)}-${i}.md`,
+        note: 'n'.repeat(400),
+      });
     }
     const context = contextOf((await sessionStart(makeRepo(), ana)).stdout);
     expect(context.length).toBeLessThanOrEqual(9000);

@@ -142,15 +142,12 @@ interface Connection {
   authorization: string;
 }
 
-/**
- * URL and token: flags, then the environment, then what .mcp.json already says. BATON_URL and
- * BATON_TOKEN are the hooks' client-side variables (spec §11), not the server's configuration.
- */
-function installMcp(root: string, flags: { url?: string; token?: string }, report: string[]) {
+/** URL and token as given (flags, then the environment), else what .mcp.json already says. */
+function installMcp(root: string, flags: Flags, report: string[]) {
   const file = path.join(root, '.mcp.json');
   const current = readJson(file, '.mcp.json');
-  const url = flags.url ?? process.env.BATON_URL ?? currentUrl(current) ?? DEFAULT_URL;
-  const token = flags.token ?? process.env.BATON_TOKEN;
+  const url = flags.url ?? currentUrl(current) ?? DEFAULT_URL;
+  const token = flags.token;
   const authorization =
     token !== undefined
       ? `Bearer ${token}`
@@ -224,32 +221,45 @@ async function checkConnection(conn: Connection): Promise<string> {
       body: '{}',
       signal: AbortSignal.timeout(3000),
     });
-    const body = (await res.json()) as {
+    const body = (await res.json().catch(() => ({}))) as {
       actor?: string;
       project?: string;
       error?: { message?: string };
     };
     if (res.ok && body.actor)
       return `Baton answers: you are ${body.actor} in project "${body.project}"`;
-    return `warning: Baton refused the token (HTTP ${res.status}${body.error?.message ? `: ${body.error.message}` : ''})`;
+    const said = body.error?.message ? `: ${body.error.message}` : '';
+    return `warning: Baton did not accept the token (HTTP ${res.status}${said}); the hooks let work through until it does`;
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
     return `warning: Baton did not answer at ${conn.url} (${cause}); the hooks let work through until it does`;
   }
 }
 
+interface Flags {
+  url?: string;
+  token?: string;
+  /** Where url and token came from, for messages: a flag or an environment variable. */
+  urlFrom?: string;
+  tokenFrom?: string;
+}
+
 export async function installKit(
   dir: string,
-  flags: { url?: string; token?: string },
+  flags: Flags,
 ): Promise<{ root: string; report: string[]; check: string }> {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     throw new UsageError(`--dir: ${dir} is not a directory`);
   }
   if (flags.url !== undefined && !/^https?:\/\/[^/]+(\/.*)?\/mcp\/?(\?.*)?$/.test(flags.url)) {
-    throw new UsageError('--url is the MCP URL of Baton, e.g. http://127.0.0.1:8787/mcp');
+    throw new UsageError(
+      `${flags.urlFrom ?? '--url'} is the MCP URL of Baton, e.g. http://127.0.0.1:8787/mcp`,
+    );
   }
   if (flags.token !== undefined && !TOKEN.test(flags.token)) {
-    throw new UsageError('--token is not a Baton token (baton_ and 43 more characters)');
+    throw new UsageError(
+      `${flags.tokenFrom ?? '--token'} is not a Baton token (baton_ and 43 more characters)`,
+    );
   }
   // Inside a git repository the kit belongs at its root, where the hooks look for it.
   const root = git(dir, ['rev-parse', '--show-toplevel']) ?? path.resolve(dir);
@@ -294,9 +304,15 @@ export const kitVerb: Verb = {
         `unknown subcommand "${String(a.positionals[0]).slice(0, 40)}"; try baton kit install`,
       );
     }
+    // BATON_URL and BATON_TOKEN are the hooks' client-side variables (spec §11), read here as
+    // defaults for the flags; they are not the server's configuration.
+    const url = a.values.url as string | undefined;
+    const token = a.values.token as string | undefined;
     const { root, report, check } = await installKit(path.resolve(String(a.values.dir ?? '.')), {
-      url: a.values.url as string | undefined,
-      token: a.values.token as string | undefined,
+      url: url ?? (process.env.BATON_URL || undefined),
+      urlFrom: url === undefined ? 'BATON_URL' : '--url',
+      token: token ?? (process.env.BATON_TOKEN || undefined),
+      tokenFrom: token === undefined ? 'BATON_TOKEN' : '--token',
     });
     const lines = report.length > 0 ? report : ['everything was already in place'];
     process.stdout.write(
