@@ -87,9 +87,9 @@ describe('with Baton out of reach, every hook allows', () => {
     HOOKS.forEach((hook, i) => {
       const r = results[i] as Ran;
       expectAllowed(hook, r, repos[i] as Repo, /no answer within the 1\.5 s budget/);
-      // Measured from spawn to exit, so it includes starting Node: generous, but far below any
-      // network timeout and far below Claude Code's own hook timeout.
-      expect(r.ms, hook).toBeLessThan(2500);
+      // The hook counts its 1.5 s from its own start; this is from spawn to exit, with half a
+      // second to spare for a loaded machine, and far below any network timeout.
+      expect(r.ms, hook).toBeLessThan(2000);
     });
     expect(hanging.requests).toBeGreaterThanOrEqual(HOOKS.length);
   });

@@ -103,44 +103,57 @@ export async function runHook(hook, body) {
     notePending(hook, state.root, reason, state.detail);
     return { stdout: state.failOpenOutput(reason) };
   };
+  let decided = false;
+  const decide = (outcome) => {
+    if (decided) return;
+    decided = true;
+    finish(hook, state, outcome);
+  };
   // The backstop: fetches stop at the budget on their own, but nothing else may outlast it.
   const watchdog = setTimeout(
-    () => finish(hook, state, failOpen('no decision within the 1.5 s budget')),
+    () => decide(failOpen('no decision within the 1.5 s budget')),
     Math.max(0, BUDGET_MS - 50 - performance.now()),
   );
   let outcome;
   try {
     outcome = (await body(state)) ?? {};
   } catch (err) {
-    outcome = failOpen(describe(err));
+    outcome = decided ? {} : failOpen(describe(err));
   }
   clearTimeout(watchdog);
-  finish(hook, state, outcome);
+  decide(outcome);
 }
 
 function finish(hook, state, outcome) {
-  if (outcome.deny !== undefined) {
-    if (!overrideRequested()) {
-      process.stderr.write(outcome.deny.trimEnd() + '\n');
-      process.exit(DENY_EXIT);
-    }
-    const logged = appendLog(state.root, 'overrides.log', {
-      hook,
-      refused: outcome.deny,
-      ...outcome.detail,
-    });
-    warn(
-      hook,
-      'BATON_OVERRIDE is set: allowed what Baton refused' +
-        (logged ? ' (recorded in .baton/overrides.log)' : '') +
-        ':\n' +
-        outcome.deny.trimEnd(),
-    );
-    process.exit(0);
+  if (outcome.deny === undefined) return leave(0, outcome.stdout);
+  if (!overrideRequested()) {
+    process.stderr.write(outcome.deny.trimEnd() + '\n');
+    return leave(DENY_EXIT);
   }
-  if (outcome.stdout) process.stdout.write(outcome.stdout);
-  // Explicitly: a kept-alive socket must not hold the process open past its decision.
-  process.exit(0);
+  const logged = appendLog(state.root, 'overrides.log', {
+    hook,
+    refused: outcome.deny,
+    ...outcome.detail,
+  });
+  warn(
+    hook,
+    'BATON_OVERRIDE is set: allowed what Baton refused' +
+      (logged ? ' (recorded in .baton/overrides.log)' : '') +
+      ':\n' +
+      outcome.deny.trimEnd(),
+  );
+  leave(0);
+}
+
+/**
+ * Exits once the output is flushed (writes to a pipe are asynchronous on some systems, so an
+ * immediate exit could cut the refusal short), and soon in any case: a kept-alive socket or a
+ * request still in flight must not hold the decision back.
+ */
+function leave(code, stdout) {
+  if (stdout) process.stdout.write(stdout);
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 200).unref();
 }
 
 export { warn };
