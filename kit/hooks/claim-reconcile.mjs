@@ -17,6 +17,21 @@ import { lookUp, reconcile, whoAmI } from './lib/reconcile.mjs';
 
 const HOOK = 'claim-reconcile';
 
+/** `file` relative to `root`, "/"-separated, or undefined when it lies outside. */
+function inside(root, file) {
+  const relative = path.relative(root, file);
+  const out =
+    relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative);
+  return out ? undefined : relative.split(path.sep).join('/');
+}
+
+/** The real path of a file that may not exist yet: its nearest existing ancestor resolved. */
+function real(file) {
+  const parent = path.dirname(file);
+  if (fs.existsSync(file) || parent === file) return fs.realpathSync(file);
+  return path.join(real(parent), path.basename(file));
+}
+
 await runHook(HOOK, async (state) => {
   const input = await readHookInput();
   const file = input.tool_input?.file_path;
@@ -27,11 +42,8 @@ await runHook(HOOK, async (state) => {
   if (fs.existsSync(absolute)) return {};
 
   state.root = findRoot(process.env.CLAUDE_PROJECT_DIR || cwd);
-  const relative = path.relative(state.root, absolute);
-  if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
-    return {};
-  }
-  const rel = relative.split(path.sep).join('/');
+  const rel = inside(state.root, absolute) ?? inside(real(state.root), real(absolute));
+  if (rel === undefined) return {};
   state.detail = { paths: [rel] };
 
   let config;

@@ -217,6 +217,22 @@ describe('claim reconcile before a write', () => {
     expect((await bo.api('who_claimed', { sequence: 'adr', number: 1 })).body.by).toBe(bo.actor);
   });
 
+  it('sees through a symlinked project directory', async () => {
+    const bo = await who('cr-symlink', 'bo');
+    const repo = makeRepo();
+    const link = path.join(repo.home, 'linked');
+    fs.symlinkSync(repo.dir, link);
+    const r = await run(process.execPath, [hookScript('claim-reconcile')], {
+      cwd: repo.dir,
+      env: hookEnv(repo, bo, { CLAUDE_PROJECT_DIR: link }),
+      stdin: writeCall(repo, 'docs/adr/0001-a.md'),
+    });
+    expect(r.code).toBe(0);
+    expect((await bo.api('who_claimed', { sequence: 'adr', number: 1 })).body.ref).toBe(
+      'docs/adr/0001-a.md',
+    );
+  });
+
   it('uses the project directory Claude Code names, wherever the session stands', async () => {
     const bo = await who('cr-subdir', 'bo');
     const repo = makeRepo();
