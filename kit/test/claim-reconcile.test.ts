@@ -66,6 +66,9 @@ describe('claim reconcile before a write', () => {
     const again = await claimReconcile(repo, 'docs/adr/0007-queues.md', bo);
     expect(again.code).toBe(2);
     expect(Number(CLAIMED_FOR_YOU.exec(again.stderr)?.[1])).toBe(8);
+    // Writing the file under the number it was given goes through, claiming nothing more.
+    const renamed = await claimReconcile(repo, 'docs/adr/0008-queues.md', bo);
+    expect([renamed.code, renamed.stderr]).toEqual([0, '']);
     expect(await claimsOf('cr-taken')).toEqual([
       [ana.actor, 7, 'docs/adr/0007-caching.md'],
       [bo.actor, 8, 'docs/adr/0007-queues.md'],
