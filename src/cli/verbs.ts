@@ -1,5 +1,6 @@
 import type { Verb } from './common.js';
 import { bootstrapOwner, seedTokenVerb } from './identity.js';
+import { kitVerb } from './kit.js';
 import { migrate } from './migrate.js';
 import { exportVerb, importVerb } from './portability.js';
 import { pruneVerb } from './prune.js';
@@ -14,4 +15,5 @@ export const VERBS: readonly Verb[] = [
   exportVerb,
   importVerb,
   pruneVerb,
+  kitVerb,
 ];
