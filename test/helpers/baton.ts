@@ -44,6 +44,8 @@ export interface TestBatonOptions {
   poolMax?: number;
   /** A fixed port, to stop a server and start another in its place. */
   port?: number;
+  /** Where the ledger listener connects, when not to the database URL itself (a proxy). */
+  listenerUrl?: string;
   /** The ledger listener's reconnect backoff (default 20–200 ms). */
   listenerDelayMs?: { min: number; max: number };
   streamHeartbeatMs?: number;
@@ -68,7 +70,7 @@ export async function startTestBaton(
   const log = createLogger(config.logLevel);
   const storage = openStorage({ url, max: config.poolMax, log });
   const listener = createLedgerListener({
-    url,
+    url: opts.listenerUrl ?? url,
     log,
     minDelayMs: opts.listenerDelayMs?.min ?? 20,
     maxDelayMs: opts.listenerDelayMs?.max ?? 200,
