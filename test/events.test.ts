@@ -1,7 +1,7 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useTestBaton } from './helpers/baton.js';
 import { ledger, makeAgent } from './helpers/agents.js';
-import { readSse, type SseEvent } from './helpers/sse.js';
+import { eventually, readSse, type SseEvent } from './helpers/sse.js';
 
 // GET /api/v1/events: a project's ledger as Server-Sent Events (spec §5).
 
@@ -17,7 +17,7 @@ describe('GET /api/v1/events', () => {
     const stream = await readSse(eventsUrl(), bearer(ana.token));
     expect(stream.status).toBe(200);
     expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    await vi.waitFor(() => expect(stream.lastId()).toBeDefined());
+    await eventually(() => expect(stream.lastId()).toBeDefined());
 
     await other.call('register', { lane: 'secret-lane' });
     await ana.call('register', { lane: 'docs', status: 'writing' });

@@ -1,14 +1,14 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startEmbedded, type EmbeddedServer } from '../src/db/embedded.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { openStorage } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
 import { call, callOk, startTestBaton, type TestBaton } from './helpers/baton.js';
 import { tcpProxy, type TcpProxy } from './helpers/proxy.js';
-import { channelInbox, channelOf, rawSession, readSse } from './helpers/sse.js';
+import { channelInbox, channelOf, eventually, rawSession, readSse } from './helpers/sse.js';
 
 // Two Baton processes (two servers with their own pools and ledger listeners) on one
 // PostgreSQL of this file's own, which the test stops and starts under them. The listener of
@@ -53,7 +53,7 @@ describe('push across processes', () => {
     const onA = await a.connect(sender.token);
     const onB = await b.connect(recipient.token);
     const inbox = channelInbox(onB);
-    await vi.waitFor(() => expect(b.streams.count('mcp')).toBe(1), { timeout: 10_000 });
+    await eventually(() => expect(b.streams.count('mcp')).toBe(1), 10_000);
     const post = async (body: string) =>
       String((await callOk(onA, 'post', { to_actor: recipient.actor, body })).post_id);
 
@@ -77,14 +77,11 @@ describe('push across processes', () => {
     pg = await startEmbedded({ dataDir, log, fast: true, port });
     // The database is back for A's pool at once; B's listener is still away.
     const during: string[] = [];
-    await vi.waitFor(
-      async () => {
-        const r = await call(onA, 'post', { to_actor: recipient.actor, body: 'during the outage' });
-        expect(r.isError, JSON.stringify(r.body)).toBe(false);
-        during.push(String(r.body.post_id));
-      },
-      { timeout: 20_000, interval: 200 },
-    );
+    await eventually(async () => {
+      const r = await call(onA, 'post', { to_actor: recipient.actor, body: 'during the outage' });
+      expect(r.isError, JSON.stringify(r.body)).toBe(false);
+      during.push(String(r.body.post_id));
+    }, 20_000);
     during.push(await post('also during the outage'));
     expect(b.listener.connected).toBe(false);
     expect(inbox.received.map((c) => c.meta.post_id)).toEqual([first]);
@@ -110,7 +107,7 @@ describe('push across processes', () => {
       String((await callOk(onA, 'post', { to_actor: reader.actor, body })).post_id);
 
     const onFirst = await readSse(a.mcpUrl, headers);
-    await vi.waitFor(() => expect(onFirst.lastId()).toBeDefined());
+    await eventually(() => expect(onFirst.lastId()).toBeDefined());
     const one = await post('one');
     await onFirst.waitFor(1);
     // Process A shuts its streams (as on shutdown); the client moves to B.

@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { callOk, useTestBaton, type TestBaton } from './helpers/baton.js';
 import { makeAgent, projectId, type Agent } from './helpers/agents.js';
-import { channelInbox, channelOf, rawSession, readSse } from './helpers/sse.js';
+import { channelInbox, channelOf, eventually, rawSession, readSse } from './helpers/sse.js';
 
 // Push on the session's GET stream (spec §10), through the official SDK client, which opens
 // that stream itself after initialize, and through raw SSE where ids and resumption matter.
@@ -11,7 +11,7 @@ const baton = useTestBaton();
 
 /** Waits until this server holds n push streams (the SDK opens its GET after initialize). */
 async function streamsOpen(b: TestBaton, n: number) {
-  await vi.waitFor(() => expect(b.streams.count('mcp')).toBe(n), { timeout: 10_000 });
+  await eventually(() => expect(b.streams.count('mcp')).toBe(n), 10_000);
 }
 
 async function receipt(sender: Agent, postId: number) {
@@ -49,7 +49,7 @@ describe('push to an open MCP session', () => {
       meta: { kind: 'post', post_id: String(postId), from: bo.actor, ref: 'PR#12', tag: 'review' },
     });
     // The sender's receipt: delivered by the push alone (ana never read it), and not acked.
-    await vi.waitFor(async () =>
+    await eventually(async () =>
       expect(await receipt(bo, postId)).toEqual({
         delivered: [ana.actor],
         acked: [],
@@ -166,7 +166,7 @@ describe('the GET stream itself', () => {
     const first = await readSse(baton.mcpUrl, headers);
     expect(first.status).toBe(200);
     expect(first.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    await vi.waitFor(() => expect(first.lastId()).toBeDefined());
+    await eventually(() => expect(first.lastId()).toBeDefined());
     const posted: string[] = [];
     const post = async (body: string) =>
       posted.push(String((await callOk(bo.client, 'post', { to_actor: ana.actor, body })).post_id));
@@ -197,7 +197,7 @@ describe('the GET stream itself', () => {
 
     // A Last-Event-ID beyond the head resumes at the head instead of skipping what comes next.
     const far = await readSse(baton.mcpUrl, { ...headers, 'last-event-id': '999999999' });
-    await vi.waitFor(() => expect(far.lastId()).toBeDefined());
+    await eventually(() => expect(far.lastId()).toBeDefined());
     await post('six');
     expect(channelOf((await far.waitFor(1))[0] as never).meta.post_id).toBe(posted[5]);
     far.close();
@@ -214,7 +214,7 @@ describe('the GET stream itself', () => {
 
     const stream = await readSse(baton.mcpUrl, headers);
     // The id-only event that places the stream in the ledger comes after the backlog.
-    await vi.waitFor(() => expect(stream.lastId()).toBeDefined());
+    await eventually(() => expect(stream.lastId()).toBeDefined());
     expect(stream.events).toHaveLength(1);
     const [first] = stream.events;
     expect(first?.id).toBeUndefined();
@@ -224,7 +224,7 @@ describe('the GET stream itself', () => {
 
     // Delivered by that push: a second fresh stream has nothing to catch up on.
     const second = await readSse(baton.mcpUrl, headers);
-    await vi.waitFor(() => expect(second.lastId()).toBeDefined());
+    await eventually(() => expect(second.lastId()).toBeDefined());
     await bo.call('whoami');
     expect(second.events).toEqual([]);
     second.close();
@@ -263,10 +263,10 @@ describe('the GET stream itself', () => {
     const headers = { authorization: `Bearer ${ana.token}`, 'mcp-session-id': session };
 
     const replaced = await readSse(baton.mcpUrl, headers);
-    await vi.waitFor(() => expect(replaced.lastId()).toBeDefined());
+    await eventually(() => expect(replaced.lastId()).toBeDefined());
     const newer = await readSse(baton.mcpUrl, headers);
     await replaced.ended;
-    await vi.waitFor(() => expect(newer.lastId()).toBeDefined());
+    await eventually(() => expect(newer.lastId()).toBeDefined());
 
     const del = await fetch(baton.mcpUrl, { method: 'DELETE', headers });
     expect(del.status).toBe(204);
@@ -274,7 +274,7 @@ describe('the GET stream itself', () => {
 
     const session2 = await rawSession(baton.mcpUrl, ana.token);
     const revoked = await readSse(baton.mcpUrl, { ...headers, 'mcp-session-id': session2 });
-    await vi.waitFor(() => expect(revoked.lastId()).toBeDefined());
+    await eventually(() => expect(revoked.lastId()).toBeDefined());
     await sql`update tokens set revoked_at = now()
               where project_id = ${await projectId(baton, 'push-end')}`.execute(baton.storage.db);
     await baton.streams.revalidate();

@@ -1,4 +1,5 @@
 import type { Verb } from './common.js';
+import { connectVerb } from './connect.js';
 import { bootstrapOwner, seedTokenVerb } from './identity.js';
 import { migrate } from './migrate.js';
 import { exportVerb, importVerb } from './portability.js';
@@ -12,4 +13,5 @@ export const VERBS: readonly Verb[] = [
   seedTokenVerb,
   exportVerb,
   importVerb,
+  connectVerb,
 ];

@@ -5,6 +5,11 @@ import { z } from 'zod';
 // Reading pushes the way clients do: the SDK client's notification handler, and a raw SSE
 // reader over fetch (for Last-Event-ID, ids and ends, which the SDK keeps to itself).
 
+/** vi.waitFor with a generous deadline: arrival may take a while on a loaded machine. */
+export function eventually<T>(fn: () => T | Promise<T>, timeout = 15_000): Promise<T> {
+  return vi.waitFor(fn, { timeout, interval: 20 });
+}
+
 export const ChannelNotification = z.object({
   method: z.literal('notifications/claude/channel'),
   params: z.object({ content: z.string(), meta: z.record(z.string(), z.string()) }),
