@@ -39,8 +39,8 @@ class LedgerStream implements LiveStream {
 
   async catchUp(io: StreamIo): Promise<void> {
     if (!this.started && this.fromHead) {
-      this.started = true;
       this.from = await ledgerHead(io.db, this.grant.projectId);
+      this.started = true;
       this.sse.mark(this.from);
       return;
     }

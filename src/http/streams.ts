@@ -120,21 +120,25 @@ export class StreamHub {
     this.opts.metrics?.streamsOpen.inc({ kind: stream.kind });
     stream.sse.onClose(() => this.remove(g, stream));
     this.startHeartbeat();
-    try {
-      await stream.catchUp(this.io);
-      for (;;) {
-        if (stream.sse.closed) return;
+    // A failed read (the database is away) is retried with backoff while the client waits on
+    // an open stream, rather than cut: clients give up on a stream that keeps failing to open.
+    for (let failures = 0, caughtUp = false; !stream.sse.closed; ) {
+      try {
+        if (!caughtUp) await stream.catchUp(this.io);
+        caughtUp = true;
         while (g.running) await g.running;
+        if (stream.sse.closed) return;
         if (g.head === undefined || g.head <= stream.from) {
           g.head ??= stream.from;
           stream.live = true;
           return;
         }
-        await stream.catchUp(this.io);
+        caughtUp = false; // the group has read further meanwhile: catch up again
+      } catch (err) {
+        const delay = Math.min(5_000, 100 * 2 ** failures++);
+        this.opts.log.warn({ err, delay }, 'a stream could not catch up; retrying');
+        await new Promise((r) => setTimeout(r, delay).unref());
       }
-    } catch (err) {
-      this.opts.log.warn({ err }, 'a stream could not catch up; closing it so its client resumes');
-      stream.sse.end();
     }
   }
 

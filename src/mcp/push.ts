@@ -45,17 +45,20 @@ export class McpPushStream implements LiveStream {
 
   async catchUp(io: StreamIo): Promise<void> {
     const projectId = this.grant.projectId;
+    // `started` is set only once the starting point is known, so a failed first read is
+    // simply tried again.
     if (!this.started) {
-      this.started = true;
       if (this.resumeAfter === undefined) {
         const backlog = await undeliveredPosts(io.db, projectId, this.me.participationId, BACKLOG);
         const out = this.select(backlog.rows).map(({ seq: _seq, ...o }) => o);
         await io.send(this, out, false);
         this.from = backlog.head;
+        this.started = true;
         this.sse.mark(this.from);
         return;
       }
       this.from = this.resumeAfter;
+      this.started = true;
     }
     for (;;) {
       const page = await pushesAfter(io.db, projectId, this.me, this.from, PAGE);
