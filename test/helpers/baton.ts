@@ -33,7 +33,12 @@ export interface TestBaton {
   settle(): Promise<void>;
   /** Mints a token (creating owner, project and participant as needed). */
   seed(input?: Partial<SeedInput>): Promise<SeedResult>;
-  connect(token: string, opts?: { profile?: 'core' }): Promise<Client>;
+  /**
+   * An SDK client with its own session. It opens the session's push stream (GET) as the SDK
+   * does, unless `push: false`: then it behaves as a client that never listens (it is told
+   * the server offers no stream), for tests of the pull path (read_posts, long-polls).
+   */
+  connect(token: string, opts?: { profile?: 'core'; push?: boolean }): Promise<Client>;
   close(): Promise<void>;
 }
 
@@ -122,9 +127,11 @@ export async function startTestBaton(
     connect: async (token, o = {}) => {
       const client = new Client({ name: 'baton-test', version: '1.0.0' });
       const url = new URL(`http://127.0.0.1:${port}/mcp${o.profile ? `?tools=${o.profile}` : ''}`);
+      const noStream: typeof fetch = async (input, init) =>
+        init?.method === 'GET' ? new Response(null, { status: 405 }) : trackedFetch(input, init);
       const transport = new StreamableHTTPClientTransport(url, {
         requestInit: { headers: { Authorization: `Bearer ${token}` } },
-        fetch: trackedFetch,
+        fetch: o.push === false ? noStream : trackedFetch,
       });
       await client.connect(transport);
       clients.push(client);
