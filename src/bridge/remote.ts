@@ -200,6 +200,7 @@ export class Remote {
     }
     const type = res.headers.get('content-type') ?? '';
     if (res.status === 200 && type.startsWith('text/event-stream') && res.body) {
+      if (this.closed) return controller.abort();
       this.stream?.abort();
       this.stream = controller;
       void this.read(res.body as unknown as AsyncIterable<Uint8Array>, controller);

@@ -115,6 +115,7 @@ export class StreamHub {
 
   /** Registers the stream, catches it up and makes it live; it ends on failure or shutdown. */
   async open(stream: LiveStream): Promise<void> {
+    if (this.closed) return stream.sse.end();
     const g = this.groupOf(stream.grant.projectId);
     g.streams.add(stream);
     this.opts.metrics?.streamsOpen.inc({ kind: stream.kind });
@@ -122,7 +123,7 @@ export class StreamHub {
     this.startHeartbeat();
     // A failed read (the database is away) is retried with backoff while the client waits on
     // an open stream, rather than cut: clients give up on a stream that keeps failing to open.
-    for (let failures = 0, caughtUp = false; !stream.sse.closed; ) {
+    for (let failures = 0, caughtUp = false; !stream.sse.closed;) {
       try {
         if (!caughtUp) await stream.catchUp(this.io);
         caughtUp = true;
