@@ -1,6 +1,7 @@
 // Reading Server-Sent Events from a fetch body, as the HTML standard describes the format:
 // lines ending in LF, CR or CRLF; a blank line ends a message; `:` starts a comment; `id`,
-// `event`, `data` and `retry` fields, the first space after the colon dropped.
+// `event` and `data` fields (`retry` is left to the caller's own backoff), the first space after
+// the colon dropped.
 
 export interface SseMessage {
   /** The id field of this message, when it had one. */
@@ -19,13 +20,12 @@ export async function* sseMessages(
   let buffer = '';
   let current: SseMessage = {};
   let hasField = false;
-  for await (const chunk of body) {
-    onActivity();
-    buffer += decoder.decode(chunk, { stream: true });
+  const take = function* (atEnd: boolean): Generator<SseMessage> {
     for (;;) {
       const end = buffer.search(/\r\n|\r|\n/);
-      // A lone CR at the very end may be the first half of a CRLF still in flight.
-      if (end < 0 || (buffer[end] === '\r' && end === buffer.length - 1)) break;
+      if (end < 0) return;
+      // A CR at the very end may be the first half of a CRLF still in flight.
+      if (!atEnd && buffer[end] === '\r' && end === buffer.length - 1) return;
       const line = buffer.slice(0, end);
       buffer = buffer.slice(end + (buffer.startsWith('\r\n', end) ? 2 : 1));
       if (line === '') {
@@ -49,5 +49,13 @@ export async function* sseMessages(
         hasField = true;
       }
     }
+  };
+  for await (const chunk of body) {
+    onActivity();
+    buffer += decoder.decode(chunk, { stream: true });
+    yield* take(false);
   }
+  // At the end, a final CR ends its line; a message without its blank line is dropped.
+  buffer += decoder.decode();
+  yield* take(true);
 }
