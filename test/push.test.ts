@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { callOk, useTestBaton, type TestBaton } from './helpers/baton.js';
+import { callOk, useTestBaton } from './helpers/baton.js';
 import { makeAgent, projectId, type Agent } from './helpers/agents.js';
 import { channelInbox, channelOf, eventually, rawSession, readSse } from './helpers/sse.js';
 
@@ -9,9 +9,12 @@ import { channelInbox, channelOf, eventually, rawSession, readSse } from './help
 
 const baton = useTestBaton();
 
-/** Waits until this server holds n push streams (the SDK opens its GET after initialize). */
-async function streamsOpen(b: TestBaton, n: number) {
-  await eventually(() => expect(b.streams.count('mcp')).toBe(n), 10_000);
+/** Waits until the agents' SDK clients have opened their push streams (after initialize). */
+async function listening(...agents: Agent[]) {
+  for (const a of agents) {
+    const session = (a.client.transport as { sessionId?: string }).sessionId;
+    await eventually(() => expect(baton.streams.count('mcp', session)).toBe(1));
+  }
 }
 
 async function receipt(sender: Agent, postId: number) {
@@ -29,10 +32,9 @@ describe('push to an open MCP session', () => {
   });
 
   it('delivers a post as notifications/claude/channel, recorded delivered but not acked', async () => {
-    const before = baton.streams.count('mcp');
     const ana = await makeAgent(baton, 'push-basic', 'basic-ana');
     const inbox = channelInbox(ana.client);
-    await streamsOpen(baton, before + 1);
+    await listening(ana);
     const bo = await makeAgent(baton, 'push-basic', 'basic-bo');
 
     const sent = await bo.call('post', {
@@ -69,12 +71,11 @@ describe('push to an open MCP session', () => {
   });
 
   it('pushes lane and broadcast posts to their recipients only, never to the sender', async () => {
-    const before = baton.streams.count('mcp');
     const [ana, bo, cy] = await Promise.all(
       ['lane-ana', 'lane-bo', 'lane-cy'].map((l) => makeAgent(baton, 'push-lanes', l)),
     );
     const inboxes = [ana, bo, cy].map((a) => channelInbox((a as Agent).client));
-    await streamsOpen(baton, before + 3);
+    await listening(ana as Agent, bo as Agent, cy as Agent);
     await (bo as Agent).call('register', { lane: 'docs' });
     await (cy as Agent).call('register', { lane: 'docs' });
 
@@ -107,11 +108,10 @@ describe('push to an open MCP session', () => {
   });
 
   it('tells the previous holder when an expired lease is taken over', async () => {
-    const before = baton.streams.count('mcp');
     const ana = await makeAgent(baton, 'push-leases', 'lease-ana');
     const inbox = channelInbox(ana.client);
     const bo = await makeAgent(baton, 'push-leases', 'lease-bo');
-    await streamsOpen(baton, before + 2);
+    await listening(ana, bo);
     const held = await ana.call('lease', { surface: 'src/db/**', ttl_seconds: 60 });
     const leaseId = held.body.lease_id as number;
     await sql`update leases set expires_at = now() - interval '1 second'
@@ -131,12 +131,11 @@ describe('push to an open MCP session', () => {
   });
 
   it('tells the new owner when a task is assigned to it, and nobody of their own acts', async () => {
-    const before = baton.streams.count('mcp');
     const ana = await makeAgent(baton, 'push-tasks', 'task-ana');
     const bo = await makeAgent(baton, 'push-tasks', 'task-bo');
     const toAna = channelInbox(ana.client);
     const toBo = channelInbox(bo.client);
-    await streamsOpen(baton, before + 2);
+    await listening(ana, bo);
 
     const created = await ana.call('task_create', { title: 'Write the upgrade notes' });
     const taskId = (created.body.task as { task_id: number }).task_id;
@@ -201,6 +200,34 @@ describe('the GET stream itself', () => {
     await post('six');
     expect(channelOf((await far.waitFor(1))[0] as never).meta.post_id).toBe(posted[5]);
     far.close();
+  });
+
+  it('the SDK client, its stream cut, reconnects with Last-Event-ID and misses nothing', async () => {
+    const ana = await makeAgent(baton, 'push-sdk-resume', 'sdk-ana');
+    const bo = await makeAgent(baton, 'push-sdk-resume', 'sdk-bo');
+    const inbox = channelInbox(ana.client);
+    await listening(ana, bo);
+    const post = async (body: string) =>
+      String((await callOk(bo.client, 'post', { to_actor: ana.actor, body })).post_id);
+    const first = await post('before the cut');
+    await inbox.next((c) => c.meta.post_id === first);
+
+    // Another stream on ana's session replaces the SDK's (as a reconnect would), then goes away.
+    const session = (ana.client.transport as { sessionId?: string }).sessionId as string;
+    const usurper = await readSse(baton.mcpUrl, {
+      authorization: `Bearer ${ana.token}`,
+      'mcp-session-id': session,
+    });
+    await eventually(() => expect(usurper.lastId()).toBeDefined());
+    const during = await post('while the SDK is away');
+    await usurper.waitFor(1);
+    usurper.close();
+    const after = await post('before it is back');
+
+    // The SDK reconnects by itself (after the server's retry delay) with its Last-Event-ID.
+    await inbox.next((c) => c.meta.post_id === after);
+    await bo.call('whoami');
+    expect(inbox.received.map((c) => c.meta.post_id)).toEqual([first, during, after]);
   });
 
   it('a new stream first pushes the posts never delivered, once', async () => {

@@ -89,10 +89,14 @@ export class StreamHub {
     this.io = { db: opts.db, send: (s, out, live) => this.send(s, out, live) };
   }
 
-  count(kind?: LiveStream['kind']): number {
+  /** Streams open here, of a kind, or of one MCP session. */
+  count(kind?: LiveStream['kind'], sessionId?: string): number {
     let n = 0;
-    for (const g of this.groups.values())
-      for (const s of g.streams) if (!kind || s.kind === kind) n++;
+    for (const g of this.groups.values()) {
+      for (const s of g.streams) {
+        if ((!kind || s.kind === kind) && (!sessionId || s.grant.sessionId === sessionId)) n++;
+      }
+    }
     return n;
   }
 
