@@ -1,11 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pushesAfter, undeliveredPosts, type FeedRow, type Reader } from '../db/push.js';
-import type { StreamGrant } from '../db/push.js';
+import {
+  pushesAfter,
+  undeliveredPosts,
+  type FeedRow,
+  type Reader,
+  type StreamGrant,
+} from '../db/push.js';
 import { authenticate, rateLimitMessage } from '../http/auth.js';
 import { sendRaw } from '../http/request.js';
 import { SseResponse } from '../http/sse.js';
-import type { LiveStream, Outgoing, StreamHub, StreamIo } from '../http/streams.js';
-import { MAX_STREAMS_PER_PARTICIPATION } from '../http/streams.js';
+import {
+  MAX_STREAMS_PER_PARTICIPATION,
+  type LiveStream,
+  type Outgoing,
+  type StreamHub,
+  type StreamIo,
+} from '../http/streams.js';
 import { checkSession, rpcError, SESSION_ID, sessionHeader, type McpDeps } from './transport.js';
 
 // Push (spec §10): GET /mcp opens the session's server-to-client stream, and Baton writes a
