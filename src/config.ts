@@ -171,6 +171,45 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   });
 }
 
+/**
+ * `baton connect` runs on the client's machine, not as the server: it reads only BATON_URL and
+ * BATON_TOKEN (flags win), which are therefore not in CONFIG_VARIABLES.
+ */
+export interface BridgeSettings {
+  url: URL;
+  token: string;
+}
+
+export function loadBridgeSettings(
+  flags: { url?: string; token?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): BridgeSettings {
+  const problems: string[] = [];
+  const urlText = (flags.url ?? env.BATON_URL ?? '').trim();
+  const token = (flags.token ?? env.BATON_TOKEN ?? '').trim();
+  let url: URL | undefined;
+  if (urlText === '') {
+    problems.push('give the MCP URL with --url or BATON_URL (e.g. http://127.0.0.1:8787/mcp)');
+  } else {
+    try {
+      url = new URL(urlText);
+    } catch {
+      problems.push(
+        'BATON_URL is not a URL; give the full MCP URL, e.g. http://127.0.0.1:8787/mcp',
+      );
+    }
+    if (url && (!/^https?:$/.test(url.protocol) || !url.pathname.endsWith('/mcp'))) {
+      problems.push('BATON_URL must be the http(s) MCP URL, ending in /mcp');
+    }
+  }
+  if (token === '') problems.push('give the token with BATON_TOKEN (or --token)');
+  else if (!/^[\x21-\x7e]{1,512}$/.test(token)) {
+    problems.push('BATON_TOKEN must be the token itself (no spaces), as printed by seed-token');
+  }
+  if (problems.length > 0 || !url) throw new ConfigError(problems);
+  return { url, token };
+}
+
 function parseCidr(
   text: string,
 ): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {

@@ -6,12 +6,15 @@ import { callErr, callOk, useTestBaton } from './helpers/baton.js';
 const baton = useTestBaton();
 
 let projects = 0;
-/** A fresh project per test, and agents in it with their own sessions. */
+/**
+ * A fresh project per test, and agents in it with their own sessions. They do not listen for
+ * pushes, so delivery here is what read_posts records (push.test.ts covers delivery by push).
+ */
 function project() {
   const slug = `handoffs-${++projects}`;
   return async (label: string, lane?: string) => {
     const seeded = await baton.seed({ projectSlug: slug, label });
-    const client = await baton.connect(seeded.token);
+    const client = await baton.connect(seeded.token, { push: false });
     if (lane) await callOk(client, 'register', { lane });
     return { client, actor: seeded.actor, token: seeded.token };
   };

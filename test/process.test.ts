@@ -7,6 +7,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/db/embedded.js';
 import { CLI, postgresProcessesUnder, start, type Running } from './helpers/process.js';
+import { eventually, readSse } from './helpers/sse.js';
 
 // The real thing: `npm start` on a fresh data directory with no DATABASE_URL, as a new user runs it.
 
@@ -78,6 +79,13 @@ describe('npm start on a fresh machine', () => {
     expect(second.stdout()).not.toMatch(/baton_[A-Za-z0-9_-]{43}/);
     expect(await whoami(mcpUrl, token as string)).toMatchObject({ actor: 'admin/lead' });
 
+    // An open event stream does not hold up the shutdown: it is ended, and its client resumes.
+    const stream = await readSse(`http://127.0.0.1:${port}/api/v1/events`, {
+      authorization: `Bearer ${token}`,
+    });
+    expect(stream.status).toBe(200);
+    await eventually(() => expect(stream.lastId()).toBeDefined());
+
     const body = JSON.stringify({});
     const inFlight = new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = http.request(
@@ -111,6 +119,7 @@ describe('npm start on a fresh machine', () => {
       new Promise<'late'>((r) => setTimeout(() => r('late'), 5_000)),
     ]);
     expect(outcome).toEqual({ code: 0, signal: null });
+    await stream.ended;
     expect(postgresProcessesUnder(dataDir)).toEqual([]);
     expect(second.stdout()).toMatch(/shutting down/);
   });

@@ -214,12 +214,14 @@ describe('whats_new under concurrency', () => {
   });
 });
 
+// Long-polling is the baseline for clients that do not listen for pushes (spec §10); these
+// clients open no push stream, so the listener's subscribers are the long-polls alone.
 describe('long-polling', () => {
   it('a whats_new waiting 30 s returns soon after another agent posts, with that post', async () => {
     const ana = await baton.seed({ projectSlug: 'wn-wait', label: 'wait-ana' });
     const bo = await baton.seed({ projectSlug: 'wn-wait', label: 'wait-bo' });
-    const a = await baton.connect(ana.token);
-    const b = await baton.connect(bo.token);
+    const a = await baton.connect(ana.token, { push: false });
+    const b = await baton.connect(bo.token, { push: false });
     await drain(a);
     const projectId = await projectIdOf(baton, 'wn-wait');
 
@@ -242,7 +244,7 @@ describe('long-polling', () => {
 
   it('returns empty at the deadline when nothing happens', async () => {
     const { token } = await baton.seed({ projectSlug: 'wn-quiet', label: 'quiet' });
-    const client = await baton.connect(token);
+    const client = await baton.connect(token, { push: false });
     await drain(client);
     const started = Date.now();
     const page = await whatsNew(client, { wait_seconds: 2 });
@@ -253,8 +255,8 @@ describe('long-polling', () => {
   it('events in other projects do not end the wait', async () => {
     const ana = await baton.seed({ projectSlug: 'wn-mine', label: 'mine-ana' });
     const eve = await baton.seed({ projectSlug: 'wn-theirs', label: 'theirs-eve' });
-    const a = await baton.connect(ana.token);
-    const e = await baton.connect(eve.token);
+    const a = await baton.connect(ana.token, { push: false });
+    const e = await baton.connect(eve.token, { push: false });
     await drain(a);
     const waiting = whatsNew(a, { wait_seconds: 2 });
     await callOk(e, 'register', { lane: 'elsewhere' });
@@ -268,7 +270,7 @@ describe('long-polling', () => {
       const waiters = await Promise.all(
         Array.from({ length: 12 }, async (_, i) => {
           const { token } = await small.seed({ projectSlug: 'tiny', label: `waiter-${i}` });
-          const c = await small.connect(token);
+          const c = await small.connect(token, { push: false });
           await drain(c);
           return c;
         }),
@@ -282,7 +284,7 @@ describe('long-polling', () => {
       expect(small.listener.subscriberCount(projectId)).toBe(12);
 
       // Twelve waiters on a pool of three, and a write still goes straight through.
-      const client = await small.connect(poster.token);
+      const client = await small.connect(poster.token, { push: false });
       const sent = await callOk(client, 'post', { broadcast: true, body: 'all hands' });
       for (const page of await Promise.all(polls)) {
         expect(page.events.map((e) => e.post_id)).toEqual([sent.post_id]);
@@ -299,8 +301,8 @@ describe('long-polling', () => {
     try {
       const ana = await one.seed({ projectSlug: 'shared', label: 'on-one' });
       const bo = await two.seed({ projectSlug: 'shared', label: 'on-two' });
-      const a = await one.connect(ana.token);
-      const b = await two.connect(bo.token);
+      const a = await one.connect(ana.token, { push: false });
+      const b = await two.connect(bo.token, { push: false });
       await drain(a);
       const started = Date.now();
       const waiting = whatsNew(a, { wait_seconds: 30 });
@@ -319,7 +321,7 @@ describe('long-polling', () => {
   it('a long-poll whose client went away stops waiting and consumes nothing', async () => {
     const ana = await baton.seed({ projectSlug: 'wn-gone', label: 'gone-ana' });
     const bo = await baton.seed({ projectSlug: 'wn-gone', label: 'gone-bo' });
-    const a = await baton.connect(ana.token);
+    const a = await baton.connect(ana.token, { push: false });
     await drain(a);
     const projectId = await projectIdOf(baton, 'wn-gone');
 
@@ -335,7 +337,7 @@ describe('long-polling', () => {
     await request;
     await vi.waitFor(() => expect(baton.listener.subscriberCount(projectId)).toBe(0));
 
-    const sent = await callOk(await baton.connect(bo.token), 'post', {
+    const sent = await callOk(await baton.connect(bo.token, { push: false }), 'post', {
       to_actor: ana.actor,
       body: 'are you there?',
     });

@@ -1,4 +1,5 @@
 import type { Verb } from './common.js';
+import { connectVerb } from './connect.js';
 import { bootstrapOwner, seedTokenVerb } from './identity.js';
 import { kitVerb } from './kit.js';
 import { migrate } from './migrate.js';
@@ -16,4 +17,5 @@ export const VERBS: readonly Verb[] = [
   importVerb,
   pruneVerb,
   kitVerb,
+  connectVerb,
 ];

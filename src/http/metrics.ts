@@ -17,6 +17,9 @@ export class Metrics {
   private readonly toolSeconds: client.Histogram<'tool'>;
   private readonly requests: client.Counter<'route' | 'status'>;
   readonly sessionsInitialized: client.Counter;
+  readonly streamsOpen: client.Gauge<'kind'>;
+  private readonly streamMessages: client.Counter<'kind'>;
+  private readonly pushLag: client.Histogram;
 
   constructor(storage: Pick<Storage, 'pool' | 'db'>) {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
@@ -52,6 +55,24 @@ export class Metrics {
       help: 'MCP sessions opened on this process.',
       registers: [this.registry],
     });
+    this.streamsOpen = new client.Gauge({
+      name: 'baton_streams_open',
+      help: 'Event streams open on this process: mcp (push on GET /mcp) and events (GET /api/v1/events).',
+      labelNames: ['kind'],
+      registers: [this.registry],
+    });
+    this.streamMessages = new client.Counter({
+      name: 'baton_stream_messages_total',
+      help: 'Messages written to event streams, by kind (post, lease_lost, task_assigned, event).',
+      labelNames: ['kind'],
+      registers: [this.registry],
+    });
+    this.pushLag = new client.Histogram({
+      name: 'baton_push_lag_seconds',
+      help: 'Time from an event being committed to its message on a live stream (fan-out lag).',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [this.registry],
+    });
     new client.Gauge({
       name: 'baton_db_pool_connections',
       help: 'Database pool connections by state (total, idle, waiting for a connection).',
@@ -80,6 +101,12 @@ export class Metrics {
     this.toolCalls.inc({ tool, outcome: errorCode ? 'error' : 'ok' });
     if (errorCode) this.toolErrors.inc({ tool, code: errorCode });
     this.toolSeconds.observe({ tool }, seconds);
+  }
+
+  /** One stream message; lag only for live ones (a replay is late by design). */
+  observePush(kind: string, lagSeconds: number | null): void {
+    this.streamMessages.inc({ kind });
+    if (lagSeconds !== null) this.pushLag.observe(Math.max(0, lagSeconds));
   }
 
   observeRequest(route: string, status: number): void {

@@ -1,18 +1,22 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppError, toAppError } from '../errors.js';
-import { handleMcpDelete, handleMcpGet, handleMcpPost, type McpDeps } from '../mcp/transport.js';
+import { handleMcpGet } from '../mcp/push.js';
+import { handleMcpDelete, handleMcpPost, type McpDeps } from '../mcp/transport.js';
 import { handleToolApi, matchToolPath } from './api.js';
+import { handleEvents } from './events.js';
 import { handleHealthz, handleReadyz } from './health.js';
 import { handleJoin } from './join.js';
 import { handleMetrics, routeOf } from './metrics.js';
 import { handleResourceMetadata } from './metadata.js';
 import { RateLimiter } from './ratelimit.js';
 import { requestIdOf, sendError, sendJson } from './request.js';
+import { StreamHub } from './streams.js';
 
 export interface AppDeps extends McpDeps {
   /** Per client address on /join: 10 a minute (spec §8). */
   joinLimiter: RateLimiter;
+  streams: StreamHub;
 }
 
 // The hand-rolled HTTP server: one routing table, a request id on every response and log line,
@@ -20,6 +24,8 @@ export interface AppDeps extends McpDeps {
 
 export interface BatonHttp {
   server: http.Server;
+  /** The event streams open on this process. */
+  streams: StreamHub;
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Stops accepting, lets in-flight requests finish for up to graceMs, then cuts the rest. */
   close(graceMs?: number): Promise<void>;
@@ -28,13 +34,24 @@ export interface BatonHttp {
 const CORS_HEADERS =
   'authorization, content-type, mcp-session-id, mcp-protocol-version, last-event-id, x-request-id';
 
-export type ServerDeps = Omit<McpDeps, 'tokenLimiter'>;
+export type ServerDeps = Omit<McpDeps, 'tokenLimiter' | 'streams'> & {
+  /** Heartbeat of event streams; tests shorten it. */
+  streamHeartbeatMs?: number;
+};
 
 export function createHttpServer(input: ServerDeps): BatonHttp {
+  const streams = new StreamHub({
+    db: input.db,
+    listener: input.listener,
+    log: input.log,
+    metrics: input.metrics,
+    heartbeatMs: input.streamHeartbeatMs,
+  });
   const deps: AppDeps = {
     ...input,
     tokenLimiter: new RateLimiter(input.config.rateLimit, input.config.rateLimit * 5),
     joinLimiter: new RateLimiter(10 / 60, 10),
+    streams,
   };
   const server = http.createServer({
     headersTimeout: 10_000, // a client must send its headers within 10 s
@@ -104,6 +121,7 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
 
   return {
     server,
+    streams,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -114,6 +132,9 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
       }),
     close: (graceMs = 4_000) =>
       new Promise((resolve) => {
+        // Streams never finish by themselves: end them first, so their clients reconnect (to
+        // another process) and resume, and the server can close within the grace period.
+        streams.close();
         if (!server.listening) return resolve();
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
         force.unref();
@@ -140,8 +161,9 @@ async function route(
   const pathname = (req.url ?? '/').split('?')[0] as string;
   const isMcp = pathname === '/mcp';
   const toolName = matchToolPath(pathname);
+  const isEvents = pathname === '/api/v1/events';
 
-  if (isMcp || toolName !== undefined) {
+  if (isMcp || isEvents || toolName !== undefined) {
     if (!originAllowed(req, deps)) {
       return sendError(
         res,
@@ -164,6 +186,7 @@ async function route(
     );
   }
   if (toolName !== undefined) return handleToolApi(req, res, deps, requestId, toolName);
+  if (isEvents) return handleEvents(req, res, deps, requestId);
   if (pathname === '/join') return handleJoin(req, res, deps);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return sendError(

@@ -4,25 +4,28 @@ import {
   LATEST_PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
-import { AppError } from '../errors.js';
 import { closeSession, insertSession } from '../db/sessions.js';
 import { authenticate, rateLimitMessage, type AuthDeps } from '../http/auth.js';
-import { abortOnDisconnect, BodyTooLarge, readBody, sendJson, sendRaw } from '../http/request.js';
+import { abortOnDisconnect, BodyTooLarge, readBody, sendRaw } from '../http/request.js';
 import type { Catalogue, Profile } from './catalogue.js';
 import { callTool, type DispatchDeps } from './dispatch.js';
 import { INSTRUCTIONS, SERVER_INFO } from './instructions.js';
 import type { AuthRow } from '../db/identity.js';
 import type { Ctx } from '../tools/types.js';
+import type { StreamHub } from '../http/streams.js';
 
 // MCP Streamable HTTP, served without per-session server objects (spec §12): a session is one
 // database row bound to the participation that opened it, so any Baton process can serve any
-// request, and an idle session costs no memory here. POSTs are answered with one JSON body.
+// request, and an idle session costs no memory here. POSTs are answered with one JSON body; GET
+// opens the session's push stream (push.ts).
 
 export interface McpDeps extends DispatchDeps, AuthDeps {
   catalogue: Catalogue;
+  /** The live streams of this process (push, ledger subscriptions); set by the HTTP server. */
+  streams?: StreamHub;
 }
 
-interface Authenticated {
+export interface Authenticated {
   ctx: Ctx;
   row: AuthRow;
   /** Set when the token's bucket is empty: requests are answered with rate_limited. */
@@ -38,9 +41,9 @@ interface JsonRpcMessage {
   error?: unknown;
 }
 
-const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
+export const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
 
-const rpcError = (id: JsonRpcMessage['id'], code: number, message: string) =>
+export const rpcError = (id: JsonRpcMessage['id'], code: number, message: string) =>
   JSON.stringify({ jsonrpc: '2.0', id: id ?? null, error: { code, message } });
 
 const rpcResult = (id: JsonRpcMessage['id'], resultJson: string) =>
@@ -63,7 +66,7 @@ function isMessage(m: unknown): m is JsonRpcMessage {
   return 'id' in o && ('result' in o || 'error' in o);
 }
 
-function sessionHeader(req: IncomingMessage): string | undefined {
+export function sessionHeader(req: IncomingMessage): string | undefined {
   const v = req.headers['mcp-session-id'];
   return typeof v === 'string' ? v : undefined;
 }
@@ -157,7 +160,7 @@ export async function handleMcpPost(
   sendRaw(res, 200, batch ? `[${replies.join(',')}]` : (replies[0] as string), headers);
 }
 
-function checkSession(
+export function checkSession(
   auth: Authenticated,
 ): { status: number; code: number; message: string } | undefined {
   const owner = auth.row.session_participation_id;
@@ -245,7 +248,8 @@ async function initialize(
   deps.metrics?.sessionsInitialized.inc();
   return JSON.stringify({
     protocolVersion,
-    capabilities: { tools: { listChanged: false } },
+    // claude/channel: Claude Code listens for our pushes on the GET stream (spec §10).
+    capabilities: { tools: { listChanged: false }, experimental: { 'claude/channel': {} } },
     serverInfo: SERVER_INFO,
     instructions: INSTRUCTIONS,
   });
@@ -292,21 +296,6 @@ export async function handleMcpDelete(
   const refusal = checkSession(auth);
   if (refusal) return sendRaw(res, refusal.status, rpcError(null, refusal.code, refusal.message));
   await closeSession(deps.db, auth.ctx.projectId, auth.ctx.participationId, sessionId);
+  deps.streams?.endSession(auth.ctx.projectId, sessionId);
   res.writeHead(204).end();
-}
-
-/** The session's server-to-client stream is not offered yet; MCP clients treat 405 as "no stream". */
-export async function handleMcpGet(
-  req: IncomingMessage,
-  res: ServerResponse,
-  deps: McpDeps,
-  requestId: string,
-) {
-  const auth = await authenticate(req, res, deps, requestId, sessionHeader(req));
-  if (!auth.ok && !auth.limited) return;
-  const error = new AppError(
-    'invalid_argument',
-    'GET /mcp opens no stream on this server; send requests with POST',
-  );
-  sendJson(res, 405, { error: error.toJSON() }, { allow: 'POST, DELETE' });
 }

@@ -7,6 +7,7 @@ import { freePort } from '../../src/db/embedded.js';
 import { createLedgerListener, type LedgerListener } from '../../src/db/notify.js';
 import { openStorage, type Storage } from '../../src/db/pool.js';
 import { createHttpServer, type BatonHttp } from '../../src/http/server.js';
+import type { StreamHub } from '../../src/http/streams.js';
 import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/http/metrics.js';
 import { getCatalogue } from '../../src/main.js';
@@ -22,6 +23,8 @@ export interface TestBaton {
   config: Readonly<Config>;
   storage: Storage;
   listener: LedgerListener;
+  /** The event streams open on this server (push and ledger subscriptions). */
+  streams: StreamHub;
   /**
    * Resolves once no client request is in flight and the server's pool is idle: every
    * fire-and-forget write a request started (liveness) has landed. A barrier for tests that
@@ -30,7 +33,12 @@ export interface TestBaton {
   settle(): Promise<void>;
   /** Mints a token (creating owner, project and participant as needed). */
   seed(input?: Partial<SeedInput>): Promise<SeedResult>;
-  connect(token: string, opts?: { profile?: 'core' }): Promise<Client>;
+  /**
+   * An SDK client with its own session. It opens the session's push stream (GET) as the SDK
+   * does, unless `push: false`: then it behaves as a client that never listens (it is told
+   * the server offers no stream), for tests of the pull path (read_posts, long-polls).
+   */
+  connect(token: string, opts?: { profile?: 'core'; push?: boolean }): Promise<Client>;
   close(): Promise<void>;
 }
 
@@ -39,6 +47,13 @@ export interface TestBatonOptions {
   catalogue?: Catalogue;
   database?: { url: string };
   poolMax?: number;
+  /** A fixed port, to stop a server and start another in its place. */
+  port?: number;
+  /** Where the ledger listener connects, when not to the database URL itself (a proxy). */
+  listenerUrl?: string;
+  /** The ledger listener's reconnect backoff (default 20–200 ms). */
+  listenerDelayMs?: { min: number; max: number };
+  streamHeartbeatMs?: number;
 }
 
 let seedCounter = 0;
@@ -48,7 +63,7 @@ export async function startTestBaton(
 ): Promise<TestBaton & { database?: TestDatabase }> {
   const database = opts.database ? undefined : await createTestDatabase();
   const url = opts.database?.url ?? (database as TestDatabase).url;
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const config = loadConfig({
     DATABASE_URL: url,
     HOST: '127.0.0.1',
@@ -59,7 +74,12 @@ export async function startTestBaton(
   });
   const log = createLogger(config.logLevel);
   const storage = openStorage({ url, max: config.poolMax, log });
-  const listener = createLedgerListener({ url, log, minDelayMs: 20, maxDelayMs: 200 });
+  const listener = createLedgerListener({
+    url: opts.listenerUrl ?? url,
+    log,
+    minDelayMs: opts.listenerDelayMs?.min ?? 20,
+    maxDelayMs: opts.listenerDelayMs?.max ?? 200,
+  });
   await listener.start();
   const http: BatonHttp = createHttpServer({
     db: storage.db,
@@ -68,6 +88,7 @@ export async function startTestBaton(
     listener,
     catalogue: opts.catalogue ?? getCatalogue(),
     metrics: new Metrics(storage),
+    streamHeartbeatMs: opts.streamHeartbeatMs,
   });
   await http.listen(port, '127.0.0.1');
   const clients: Client[] = [];
@@ -89,6 +110,7 @@ export async function startTestBaton(
     config,
     storage,
     listener,
+    streams: http.streams,
     settle: async () => {
       const { pool } = storage;
       // Look only after a macrotask: a request the client is about to send has started by then.
@@ -105,9 +127,11 @@ export async function startTestBaton(
     connect: async (token, o = {}) => {
       const client = new Client({ name: 'baton-test', version: '1.0.0' });
       const url = new URL(`http://127.0.0.1:${port}/mcp${o.profile ? `?tools=${o.profile}` : ''}`);
+      const noStream: typeof fetch = async (input, init) =>
+        init?.method === 'GET' ? new Response(null, { status: 405 }) : trackedFetch(input, init);
       const transport = new StreamableHTTPClientTransport(url, {
         requestInit: { headers: { Authorization: `Bearer ${token}` } },
-        fetch: trackedFetch,
+        fetch: o.push === false ? noStream : trackedFetch,
       });
       await client.connect(transport);
       clients.push(client);

@@ -1,0 +1,252 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  pushesAfter,
+  undeliveredPosts,
+  type FeedRow,
+  type Reader,
+  type StreamGrant,
+} from '../db/push.js';
+import { authenticate, rateLimitMessage } from '../http/auth.js';
+import { sendRaw } from '../http/request.js';
+import { SseResponse } from '../http/sse.js';
+import {
+  MAX_STREAMS_PER_PARTICIPATION,
+  type LiveStream,
+  type Outgoing,
+  type StreamHub,
+  type StreamIo,
+} from '../http/streams.js';
+import { checkSession, rpcError, SESSION_ID, sessionHeader, type McpDeps } from './transport.js';
+
+// Push (spec §10): GET /mcp opens the session's server-to-client stream, and Baton writes a
+// `notifications/claude/channel` on it when a post reaches the session's participation, when
+// it loses a lease to a takeover after expiry, and when a task is given to it. A push records
+// the post's delivery; only the agent's own ack acknowledges it.
+//
+// Each message's SSE id is the ledger seq of the event behind it. A stream opened with
+// Last-Event-ID N replays what concerned this participation after N, then goes live; one opened
+// without it first pushes the posts to me that were never delivered (newest BACKLOG of them,
+// without ids: they precede the stream's position in the ledger), then an id-only event with the
+// current head, then live pushes.
+
+const PAGE = 200;
+const BACKLOG = 20;
+const CONTENT_CHARS = 280;
+
+export const CHANNEL_METHOD = 'notifications/claude/channel';
+
+export class McpPushStream implements LiveStream {
+  readonly kind = 'mcp';
+  readonly allTypes = false;
+  from = 0;
+  live = false;
+  private started = false;
+
+  constructor(
+    private readonly me: Reader,
+    readonly grant: StreamGrant,
+    readonly sse: SseResponse,
+    private readonly resumeAfter: number | undefined,
+  ) {}
+
+  get participationId(): string {
+    return this.me.participationId;
+  }
+
+  async catchUp(io: StreamIo): Promise<void> {
+    const projectId = this.grant.projectId;
+    // `started` is set only once the starting point is known, so a failed first read is
+    // simply tried again.
+    if (!this.started) {
+      if (this.resumeAfter === undefined) {
+        const backlog = await undeliveredPosts(io.db, projectId, this.me.participationId, BACKLOG);
+        const out = this.select(backlog.rows).map(({ seq: _seq, ...o }) => o);
+        await io.send(this, out, false);
+        this.from = backlog.head;
+        this.started = true;
+        this.sse.mark(this.from);
+        return;
+      }
+      this.from = this.resumeAfter;
+      this.started = true;
+    }
+    for (;;) {
+      const page = await pushesAfter(io.db, projectId, this.me, this.from, PAGE);
+      await io.send(this, this.select(page.rows), false);
+      const full = page.rows.length === PAGE;
+      // Assigned, not maxed: a Last-Event-ID beyond the head (a stale or foreign id) comes back
+      // to the head here, so later events are not skipped.
+      this.from = full ? Number(page.rows.at(-1)?.seq) : page.head;
+      if (!full) break;
+    }
+    this.sse.mark(this.from);
+  }
+
+  select(rows: readonly FeedRow[]): Outgoing[] {
+    const out: Outgoing[] = [];
+    for (const row of rows) {
+      const push = channelNotice(row, this.me);
+      if (!push) continue;
+      out.push({
+        seq: Number(row.seq),
+        data: JSON.stringify({ jsonrpc: '2.0', method: CHANNEL_METHOD, params: push.params }),
+        at: row.at,
+        kind: push.kind,
+        ...(push.delivers ? { delivers: push.delivers } : {}),
+      });
+    }
+    return out;
+  }
+}
+
+interface Notice {
+  kind: 'post' | 'lease_lost' | 'task_assigned';
+  params: { content: string; meta: Record<string, string> };
+  delivers?: { participationId: string; postId: string };
+}
+
+/** The push an event makes for one participation, if it concerns it. */
+export function channelNotice(row: FeedRow, me: Reader): Notice | undefined {
+  switch (row.type) {
+    case 'post': {
+      if (!row.recipients?.includes(me.participationId) || row.post_id === null) return undefined;
+      const to = row.to_lane ? `lane ${row.to_lane}` : row.broadcast ? 'everyone' : 'you';
+      const body = clip(row.excerpt ?? '', (row.body_length ?? 0) > CONTENT_CHARS);
+      const subject = typeof row.subject === 'string' ? `${row.subject} — ` : '';
+      return {
+        kind: 'post',
+        params: {
+          content: `${row.actor} to ${to}: ${subject}${body}`,
+          meta: meta({
+            kind: 'post',
+            post_id: row.post_id,
+            from: row.actor,
+            ref: row.ref,
+            tag: row.tag,
+          }),
+        },
+        delivers: { participationId: me.participationId, postId: row.post_id },
+      };
+    }
+    case 'lease_expired': {
+      if (row.participation_id !== me.participationId) return undefined;
+      const d = row.data as { surface?: string; taken_over_by?: string };
+      return {
+        kind: 'lease_lost',
+        params: {
+          content: `Your lease on ${d.surface} expired and was taken over by ${d.taken_over_by}; lease it again before you edit it.`,
+          meta: meta({
+            kind: 'lease_lost',
+            lease_id: row.lease_id,
+            surface: d.surface,
+            from: d.taken_over_by,
+          }),
+        },
+      };
+    }
+    case 'task_assigned':
+    case 'task_created': {
+      const owner = (row.data as { owner?: unknown }).owner;
+      if (owner !== me.actor || row.participation_id === me.participationId) return undefined;
+      const title = row.task_title === null ? '' : `: ${row.task_title}`;
+      return {
+        kind: 'task_assigned',
+        params: {
+          content: `${row.actor} assigned you task ${row.task_id}${title}. See it with task_get; start it with task_start.`,
+          meta: meta({
+            kind: 'task_assigned',
+            task_id: row.task_id,
+            from: row.actor,
+            ref: row.ref,
+          }),
+        },
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Channel meta values are strings; absent ones are left out. */
+function meta(fields: Record<string, string | null | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(fields)) if (v !== null && v !== undefined) out[k] = v;
+  return out;
+}
+
+function clip(text: string, longer: boolean): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > CONTENT_CHARS || longer ? `${flat.slice(0, CONTENT_CHARS)}…` : flat;
+}
+
+const LAST_EVENT_ID = /^\d{1,15}$/;
+
+/** The Last-Event-ID a client resumes from: absent, or a seq (a decimal integer). */
+export function lastEventIdOf(req: IncomingMessage): number | undefined | 'invalid' {
+  const v = req.headers['last-event-id'];
+  if (v === undefined || v === '') return undefined;
+  if (typeof v !== 'string' || !LAST_EVENT_ID.test(v)) return 'invalid';
+  return Number(v);
+}
+
+/** GET /mcp: the session's push stream. */
+export async function handleMcpGet(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: McpDeps & { streams: StreamHub },
+  requestId: string,
+) {
+  const accept = req.headers.accept ?? '';
+  if (!/text\/event-stream|\*\/\*/.test(accept)) {
+    return sendRaw(
+      res,
+      406,
+      rpcError(
+        null,
+        -32600,
+        'Not Acceptable: GET /mcp opens an event stream; send Accept: text/event-stream',
+      ),
+    );
+  }
+  const sessionId = sessionHeader(req);
+  if (sessionId === undefined || !SESSION_ID.test(sessionId)) {
+    return sendRaw(
+      res,
+      400,
+      rpcError(
+        null,
+        -32600,
+        'Bad Request: send the Mcp-Session-Id of your session (initialize one with POST)',
+      ),
+    );
+  }
+  const resume = lastEventIdOf(req);
+  if (resume === 'invalid') {
+    return sendRaw(
+      res,
+      400,
+      rpcError(null, -32600, 'Bad Request: Last-Event-ID must be an event id this stream sent'),
+    );
+  }
+  const auth = await authenticate(req, res, deps, requestId, sessionId);
+  if (!auth.ok) {
+    if (!auth.limited) return;
+    return sendRaw(res, 429, rpcError(null, -32000, rateLimitMessage(auth.retryAfter)), {
+      'retry-after': String(auth.retryAfter),
+    });
+  }
+  const refusal = checkSession(auth);
+  if (refusal) return sendRaw(res, refusal.status, rpcError(null, refusal.code, refusal.message));
+  const grant = { projectId: auth.ctx.projectId, tokenId: auth.row.token_id, sessionId };
+  const admitted = deps.streams.admit(grant, auth.ctx.participationId);
+  if (admitted !== 'ok') {
+    const message =
+      admitted === 'full'
+        ? `this identity already has ${MAX_STREAMS_PER_PARTICIPATION} streams open here; end sessions you no longer use`
+        : 'this server is shutting down; reconnect with Last-Event-ID to resume';
+    return sendRaw(res, admitted === 'full' ? 429 : 503, rpcError(null, -32000, message));
+  }
+  const sse = new SseResponse(req, res, { 'mcp-session-id': sessionId });
+  const me = { participationId: auth.ctx.participationId, actor: auth.ctx.actor };
+  await deps.streams.open(new McpPushStream(me, grant, sse, resume));
+}
