@@ -232,3 +232,8 @@ function isOrigin(text: string): boolean {
     return false;
   }
 }
+
+/** BATON_URL and BATON_TOKEN as client commands read them (`baton kit install` defaults). */
+export function clientEnv(env: NodeJS.ProcessEnv = process.env): { url?: string; token?: string } {
+  return { url: env.BATON_URL || undefined, token: env.BATON_TOKEN || undefined };
+}

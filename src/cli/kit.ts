@@ -1,3 +1,4 @@
+import { clientEnv } from '../config.js';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -309,9 +310,9 @@ export const kitVerb: Verb = {
     const url = a.values.url as string | undefined;
     const token = a.values.token as string | undefined;
     const { root, report, check } = await installKit(path.resolve(String(a.values.dir ?? '.')), {
-      url: url ?? (process.env.BATON_URL || undefined),
+      url: url ?? clientEnv().url,
       urlFrom: url === undefined ? 'BATON_URL' : '--url',
-      token: token ?? (process.env.BATON_TOKEN || undefined),
+      token: token ?? clientEnv().token,
       tokenFrom: token === undefined ? 'BATON_TOKEN' : '--token',
     });
     const lines = report.length > 0 ? report : ['everything was already in place'];
