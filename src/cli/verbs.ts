@@ -1,3 +1,4 @@
+import { adminLink } from './admin-link.js';
 import type { Verb } from './common.js';
 import { bootstrapOwner, seedTokenVerb } from './identity.js';
 import { migrate } from './migrate.js';
@@ -10,6 +11,7 @@ export const VERBS: readonly Verb[] = [
   migrate,
   bootstrapOwner,
   seedTokenVerb,
+  adminLink,
   exportVerb,
   importVerb,
 ];

@@ -1,5 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAdminHandler, type AdminHandler } from '../admin/router.js';
 import { AppError, toAppError } from '../errors.js';
 import { handleMcpDelete, handleMcpGet, handleMcpPost, type McpDeps } from '../mcp/transport.js';
 import { handleToolApi, matchToolPath } from './api.js';
@@ -13,6 +14,8 @@ import { requestIdOf, sendError, sendJson } from './request.js';
 export interface AppDeps extends McpDeps {
   /** Per client address on /join: 10 a minute (spec §8). */
   joinLimiter: RateLimiter;
+  /** The web admin and board (src/admin/). */
+  admin: AdminHandler;
 }
 
 // The hand-rolled HTTP server: one routing table, a request id on every response and log line,
@@ -35,6 +38,7 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
     ...input,
     tokenLimiter: new RateLimiter(input.config.rateLimit, input.config.rateLimit * 5),
     joinLimiter: new RateLimiter(10 / 60, 10),
+    admin: createAdminHandler(input),
   };
   const server = http.createServer({
     headersTimeout: 10_000, // a client must send its headers within 10 s
@@ -161,6 +165,9 @@ async function route(
   }
   if (toolName !== undefined) return handleToolApi(req, res, deps, requestId, toolName);
   if (pathname === '/join') return handleJoin(req, res, deps);
+  if (pathname === '/admin' || pathname.startsWith('/admin/')) {
+    return deps.admin(req, res, requestId);
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return sendError(
       res,
