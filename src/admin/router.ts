@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import { AppError, toAppError } from '../errors.js';
 import { createOidcClient } from '../auth/oidc.js';
 import { keyCache } from '../auth/secret.js';
+import { ownsPath } from '../db/admin.js';
 import { readSession, sameSecret } from '../auth/sessions.js';
 import type { LedgerListener } from '../db/notify.js';
 import type { Db } from '../db/pool.js';
@@ -141,6 +142,10 @@ async function dispatch(
         ),
       );
     }
+  }
+  // Another owner's ids answer 404 before anything else about the request is looked at.
+  if (session && names.length > 0 && !(await ownsPath(deps.db, session.ownerId, params))) {
+    throw new AppError('not_found', 'no such page');
   }
   try {
     await route.handle(c);

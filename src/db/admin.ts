@@ -370,3 +370,38 @@ export async function deleteParticipant(trx: Trx, ownerId: string, participantId
     .executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
 }
+
+export interface PathIds {
+  project?: string;
+  participation?: string;
+  invite?: string;
+  participant?: string;
+}
+
+/**
+ * Whether every id a path names belongs to this owner (participations and invites inside the
+ * named project). One query, run before a handler parses anything, so another owner's ids
+ * answer 404 whatever else the request holds.
+ */
+export async function ownsPath(db: Executor, ownerId: string, ids: PathIds): Promise<boolean> {
+  const project = ids.project ?? null;
+  const participation = ids.participation ?? null;
+  const invite = ids.invite ?? null;
+  const participant = ids.participant ?? null;
+  const { rows } = await sql<{ ok: boolean }>`
+    select
+      (${project}::bigint is null or exists (
+        select 1 from projects where id = ${project}::bigint and owner_id = ${ownerId}))
+      and (${participation}::bigint is null or exists (
+        select 1 from participations pa
+        join projects pr on pr.id = pa.project_id and pr.owner_id = ${ownerId}
+        where pa.project_id = ${project}::bigint and pa.id = ${participation}::bigint))
+      and (${invite}::bigint is null or exists (
+        select 1 from invites i
+        join projects pr on pr.id = i.project_id and pr.owner_id = ${ownerId}
+        where i.project_id = ${project}::bigint and i.id = ${invite}::bigint))
+      and (${participant}::bigint is null or exists (
+        select 1 from participants where id = ${participant}::bigint and owner_id = ${ownerId}))
+      as ok`.execute(db);
+  return rows[0]?.ok ?? false;
+}
