@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { seedToken } from '../src/auth/provision.js';
+import { appendEvents } from '../src/db/ledger.js';
+import { transact } from '../src/db/pool.js';
 import { callApi } from './helpers/agents.js';
 import { useTestBaton } from './helpers/baton.js';
 import { signIn, visibleText, type WebClient } from './helpers/web.js';
@@ -343,18 +345,36 @@ describe('the ledger page', () => {
       projectSlug: 'led',
       label: 'writer',
     });
-    for (let i = 0; i < 105; i++) await callApi(baton, agent.token, 'claim', { sequence: 'adr' });
+    // A few real acts, then enough ledger to need a second page, appended in one statement.
+    const task = await callApi(baton, agent.token, 'task_create', { title: 'Index the ledger' });
+    for (let i = 0; i < 5; i++) await callApi(baton, agent.token, 'claim', { sequence: 'adr' });
+    await transact(baton.storage.db, (trx) =>
+      appendEvents(
+        trx,
+        id,
+        Array.from({ length: 100 }, (_, i) => ({
+          type: 'claim',
+          actor: agent.actor,
+          sequence: 'imported',
+          data: { number: i + 1 },
+        })),
+      ),
+    );
     const all = await web.get(`/admin/projects/${id}/ledger`);
     expect(all.text.match(/<tr data-seq=/g)).toHaveLength(100);
     const older = /id="older" href="([^"]+)"/.exec(all.text)?.[1]?.replace(/&amp;/g, '&') as string;
     expect(older).toMatch(/\?before=\d+$/);
     const second = await web.get(older);
-    expect(second.text.match(/<tr data-seq=/g)).toHaveLength(7); // 2 events + 5 claims left
+    expect(second.text.match(/<tr data-seq=/g)).toHaveLength(8); // 3 events + 5 claims left
+    expect(second.text.match(/>adr<\/a>/g)).toHaveLength(5);
     const claims = await web.get(`/admin/projects/${id}/ledger?type=token_minted`);
     expect(claims.text.match(/<tr data-seq=/g)).toHaveLength(1);
     const byActor = await web.get(`/admin/projects/${id}/ledger?actor=ledger`);
     expect(visibleText(byActor.text)).toContain('project_created');
     expect(byActor.text.match(/<tr data-seq=/g)).toHaveLength(2);
+    const byTask = await web.get(`/admin/projects/${id}/ledger?task=${task.body.task.task_id}`);
+    expect(byTask.text.match(/<tr data-seq=/g)).toHaveLength(1);
+    expect(visibleText(byTask.text)).toContain('Index the ledger');
     const bad = await web.get(`/admin/projects/${id}/ledger?type=Not%20A%20Type`);
     expect(bad.status).toBe(400);
     expect(visibleText(bad.text)).toContain('Type: an event type, e.g. task_shipped');

@@ -112,7 +112,7 @@ function tasksSection(
       )}
     </div>
     ${taskGraph(tasks, edges)}
-    <div class="lanes board-lists">
+    <div class="board-lists">
       ${list(
         'In flight',
         'tasks-in-flight',

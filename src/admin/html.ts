@@ -52,15 +52,3 @@ export function html(strings: TemplateStringsArray, ...values: Interpolation[]):
 export function raw(text: string): SafeHtml {
   return new SafeHtml(text);
 }
-
-/** JSON for a <script type="application/json"> block: `<` cannot end the element early. */
-export function jsonForScript(value: unknown): SafeHtml {
-  return new SafeHtml(
-    JSON.stringify(value)
-      .replace(/</g, '\\u003c')
-      .replace(/>/g, '\\u003e')
-      .replace(/&/g, '\\u0026')
-      .replace(/\u2028/g, '\\u2028')
-      .replace(/\u2029/g, '\\u2029'),
-  );
-}

@@ -85,6 +85,7 @@ export function page(
 <meta charset="utf-8" />
 <meta name="viewport" content="width=device-width, initial-scale=1" />
 <title>${title} · Baton</title>
+<link rel="icon" href="data:," />
 <style nonce="${frame.nonce}">${STYLES}</style>
 </head>
 <body>

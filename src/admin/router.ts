@@ -85,7 +85,10 @@ async function dispatch(
     .map((c) => ({ c, m: c.pattern.exec(url.pathname) }))
     .filter((x) => x.m !== null);
   if (matches.length === 0) throw new AppError('not_found', 'no such page');
-  const hit = matches.find((x) => x.c.route.method === method);
+  // HEAD is answered like GET, except on a stream, which would never end.
+  const hit = matches.find(
+    (x) => x.c.route.method === method && !(req.method === 'HEAD' && x.c.route.stream),
+  );
   if (!hit) {
     res.setHeader('allow', [...new Set(matches.map((x) => x.c.route.method))].join(', '));
     return sendHtml(res, 405, nonce, errorDoc(frame, 405, 'This page does not take that method.'));

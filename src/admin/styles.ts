@@ -23,7 +23,7 @@ h1 { font-size: 1.5rem; margin: 0 0 .25rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.1rem; margin: 0 0 .75rem; }
 h3 { font-size: .95rem; margin: 1rem 0 .5rem; }
 .sub { color: var(--muted); margin: 0 0 1.25rem; }
-.sub a { margin-right: 1rem; }
+.sub a, .sub strong { margin-right: 1rem; }
 section.card { background: var(--card); border: 1px solid var(--line); border-radius: 8px;
   padding: 1rem 1.25rem; margin-bottom: 1.25rem; }
 table { width: 100%; border-collapse: collapse; font-size: .92rem; }
@@ -46,6 +46,7 @@ button, .button { font: inherit; font-size: .88rem; padding: .35rem .8rem; borde
 button.primary, .button.primary { background: var(--accent); border-color: var(--accent);
   color: #fff; }
 button.danger { color: var(--danger); border-color: #e4b4ae; }
+button:disabled { opacity: .45; cursor: default; }
 .flash { padding: .6rem 1rem; border-radius: 6px; margin-bottom: 1rem; overflow-wrap: anywhere; }
 .flash.error { background: #fdecea; border: 1px solid #f1b5ae; color: #7a1b12; }
 .flash.notice { background: #e8f5ee; border: 1px solid #a9d8bf; color: #0f5132; }
@@ -91,7 +92,10 @@ pre { background: #f1f3f6; border: 1px solid var(--line); border-radius: 6px; pa
 ol.events { list-style: none; padding: 0; margin: 0; font-size: .88rem; }
 ol.events li { padding: .35rem 0; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
 ol.events .seq { color: var(--muted); font-variant-numeric: tabular-nums; margin-right: .4rem; }
-.lanes { display: grid; gap: .5rem; }
+.board-lists { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 1rem; }
+.board-lists ul { margin: 0; padding-left: 1.1rem; }
+ul.presence { list-style: none; padding: 0; margin: 0; }
+ul.presence li { padding: .25rem 0; }
 .post { border-left: 3px solid #c3cad3; padding: .2rem .6rem; margin-bottom: .6rem; }
 .post .excerpt { white-space: pre-wrap; overflow-wrap: anywhere; }
 `);
