@@ -401,6 +401,13 @@ describe('the board over HTTP', () => {
     expect(board.text).toMatch(new RegExp(edge));
     expect(board.headers.get('content-security-policy')).toMatch(/script-src 'nonce-[^']+'/);
 
+    const cookie = `baton_admin=${web.cookies.get('baton_admin')}`;
+    const head = await fetch(`${baton.baseUrl}/admin/projects/${id}/board/events`, {
+      method: 'HEAD',
+      headers: { cookie },
+    });
+    expect(head.status).toBe(405); // a stream answered to HEAD would never end
+
     const controller = new AbortController();
     const res = await fetch(`${baton.baseUrl}/admin/projects/${id}/board/events`, {
       headers: { cookie: `baton_admin=${web.cookies.get('baton_admin')}` },

@@ -23,13 +23,7 @@ export function tokenCard(
     <section class="card" id="handout">
       <div class="flash notice" role="status">
         <strong>Shown once.</strong> Copy the token now: Baton keeps only its hash and cannot show
-        it
-        again.${
-          t.replaced !== undefined
-            ? html` The previous ${t.replaced === 1 ? 'token stops' : `${t.replaced} tokens stop`}
-              working now.`
-            : ''
-        }
+        it again.${t.replaced === undefined ? '' : replacedNote(t.replaced)}
       </div>
       <h3>Token</h3>
       <pre class="secret" id="token">${t.token}</pre>
@@ -74,4 +68,11 @@ curl -s -X POST ${url} -H 'content-type: application/json' -d '${payload}'</pre>
       <p><a class="button" href="${projectPath(project)}#invites">Done, back to the project</a></p>
     </section>`;
   return page(c, 'Invite', body);
+}
+
+function replacedNote(n: number): string {
+  if (n === 0) return ' It had no live token to replace.';
+  return n === 1
+    ? ' The previous token stops working now.'
+    : ` The previous ${n} tokens stop working now.`;
 }

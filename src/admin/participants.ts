@@ -9,7 +9,7 @@ import {
   releaseTasksOf,
   renameLeaseHolder,
   renameParticipant,
-} from '../db/admin.js';
+} from '../db/admin-participants.js';
 import { appendEvent } from '../db/ledger.js';
 import { transact } from '../db/pool.js';
 import { LABEL } from '../names.js';

@@ -1,7 +1,7 @@
 import { notFound } from '../errors.js';
+import { ownerParticipants } from '../db/admin-participants.js';
 import {
   ownedProject,
-  ownerParticipants,
   projectInvites,
   projectRoster,
   type InviteEntry,
