@@ -282,6 +282,29 @@ describe('sessions', () => {
     }
   });
 
+  it('signs with BATON_SECRET when it is set, so the stored secret no longer counts', async () => {
+    const configured = await startTestBaton({
+      database: { url: baton.config.databaseUrl as string },
+      env: { BATON_SECRET: 'an operator-chosen secret of more than 32 characters' },
+    });
+    try {
+      const fromStored = await signInLink(baton, 'rotate@example.test');
+      const there = new WebClient(configured.baseUrl);
+      const refused = await there.get(fromStored.replace(baton.baseUrl, configured.baseUrl));
+      expect(refused.status).toBe(400);
+      const fromConfigured = await signInLink(configured, 'rotate@example.test');
+      const { done } = await useLink(fromConfigured, new WebClient(configured.baseUrl));
+      expect(done.status).toBe(303);
+      // A session of one secret is no session under the other.
+      const cookie = done.headers.getSetCookie().find((c) => c.startsWith('baton_admin='));
+      const elsewhere = new WebClient(baton.baseUrl);
+      elsewhere.cookies.set('baton_admin', (cookie as string).split(';')[0]?.slice(12) as string);
+      expect((await elsewhere.get('/admin/projects')).status).toBe(303);
+    } finally {
+      await configured.close();
+    }
+  });
+
   it('marks the cookie Secure when PUBLIC_URL is https', async () => {
     const secure = await startTestBaton({
       database: { url: baton.config.databaseUrl as string },

@@ -128,7 +128,7 @@ async function dispatch(
         errorDoc(
           frame,
           403,
-          'This form was not sent from a Baton page (Origin check), so it was refused.',
+          'This form was not sent from a page of this Baton (Origin check), so it was refused. If you opened Baton at another address than PUBLIC_URL, use that address or ask the operator to set PUBLIC_URL.',
         ),
       );
     }
