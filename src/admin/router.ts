@@ -146,7 +146,7 @@ async function dispatch(
       );
     }
   }
-  // Another owner's ids answer 404 before anything else about the request is looked at.
+  // Another owner's ids answer 404 before a handler runs or reads the form's fields.
   if (session && names.length > 0 && !(await ownsPath(deps.db, session.ownerId, params))) {
     throw new AppError('not_found', 'no such page');
   }
