@@ -63,6 +63,7 @@ const envSchema = z
       .default('info'),
     BATON_RATE_LIMIT: intVar('BATON_RATE_LIMIT', 0, 1_000_000).default(100),
     BATON_METRICS_TOKEN: optionalText,
+    BATON_PRUNE_INTERVAL_HOURS: intVar('BATON_PRUNE_INTERVAL_HOURS', 0, 8760).default(0),
     BATON_BOOTSTRAP: z
       .enum(['', '0', '1'], 'BATON_BOOTSTRAP must be 1 or 0')
       .optional()
@@ -117,6 +118,7 @@ export interface Config {
   rateLimit: number;
   metricsToken: string | undefined;
   bootstrap: boolean;
+  pruneIntervalHours: number;
 }
 
 export class ConfigError extends Error {
@@ -165,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     rateLimit: e.BATON_RATE_LIMIT,
     metricsToken: e.BATON_METRICS_TOKEN,
     bootstrap: e.BATON_BOOTSTRAP,
+    pruneIntervalHours: e.BATON_PRUNE_INTERVAL_HOURS,
   });
 }
 

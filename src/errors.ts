@@ -85,7 +85,9 @@ export function toAppError(err: unknown): AppError {
   }
   if (
     err instanceof Error &&
-    /Connection terminated|timeout exceeded when trying to connect/i.test(err.message)
+    /Connection terminated|timeout exceeded when trying to connect|is not queryable|connection error/i.test(
+      err.message,
+    )
   ) {
     return new AppError('unavailable', 'the database is unreachable; retry shortly');
   }

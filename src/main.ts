@@ -7,6 +7,7 @@ import { createHttpServer } from './http/server.js';
 import type { Logger } from './log.js';
 import { buildCatalogue, type Catalogue } from './mcp/catalogue.js';
 import { Metrics } from './http/metrics.js';
+import { startPruneJob } from './db/prune.js';
 
 // The composition root: config → database → ledger listener → HTTP. Nothing else lives here.
 
@@ -49,6 +50,10 @@ export async function startBaton(
       metrics: new Metrics(database.storage),
     });
     const address = await http.listen(config.port, config.host);
+    const stopPruning =
+      config.pruneIntervalHours > 0
+        ? startPruneJob(database.storage.db, config.pruneIntervalHours, log)
+        : () => {};
     let closing: Promise<void> | undefined;
     return {
       address,
@@ -59,6 +64,7 @@ export async function startBaton(
         (closing ??= (async () => {
           // Stop accepting first; closing the listener then ends every long-poll at once, so
           // in-flight requests can finish well within the shutdown deadline.
+          stopPruning();
           const stopped = http.close();
           await listener.close();
           await stopped;

@@ -219,6 +219,27 @@ describe('provisioning and rotation', () => {
   });
 });
 
+describe('token use', () => {
+  it('records last_used_at, at most once per 10 s', async () => {
+    const a = await baton.seed({ projectSlug: 'used', label: 'user' });
+    const lastUsed = async () =>
+      (
+        await baton.storage.db
+          .selectFrom('tokens')
+          .select('last_used_at')
+          .where('token_hash', '=', sha(a.token))
+          .executeTakeFirstOrThrow()
+      ).last_used_at;
+    expect(await lastUsed()).toBeNull();
+    await api(a.token, 'whoami');
+    await expect.poll(lastUsed).not.toBeNull();
+    const first = await lastUsed();
+    for (let i = 0; i < 5; i++) await api(a.token, 'whoami');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await lastUsed()).toEqual(first); // debounced: no second write within 10 s
+  });
+});
+
 describe('invites', () => {
   it('redeems exactly its uses under 20 concurrent redeemers', async () => {
     const admin = await baton.seed({ projectSlug: 'inv', label: 'boss', admin: true });
@@ -309,6 +330,7 @@ describe('the ledger of administration', () => {
     const inv = await api(admin.token, 'create_invite', { uses: 2 });
     const j = await join({ code: inv.body.code, name: 'joined' }, '192.0.2.20');
     await api(admin.token, 'revoke_invite', { code: inv.body.code });
+    await api(admin.token, 'set_liveness_window', { seconds: 600 });
     const project = await baton.storage.db
       .selectFrom('projects')
       .select('id')
@@ -329,6 +351,7 @@ describe('the ledger of administration', () => {
       'invite_created',
       'invite_redeemed',
       'invite_revoked',
+      'liveness_window_set',
     ]);
     for (const e of events.filter((e) =>
       ['participant_provisioned', 'token_rotated', 'tokens_revoked'].includes(e.type),

@@ -7,6 +7,7 @@ import {
   projectEvents,
   projectHasEvents,
   projectsBySlug,
+  trimEvents,
   type PortableEvent,
 } from '../db/export.js';
 import { findProject, insertProject } from '../db/identity.js';
@@ -50,33 +51,50 @@ export const exportVerb: Verb = {
   name: 'export',
   summary: "write a project's ledger as JSON lines",
   usage:
-    'baton export --project <slug> [--owner <handle|email>] [--out <file>]\n\nOne event per line, oldest first, to stdout or --out.',
+    'baton export --project <slug> [--owner <handle|email>] [--out <file> [--trim]]\n\n' +
+    'One event per line, oldest first, to stdout or --out (a new file). --trim then removes the\n' +
+    'exported events from the ledger; later events keep their seq.',
   async run(argv) {
     const a = parse(
       exportVerb,
       argv,
-      { project: { type: 'string' }, owner: { type: 'string' }, out: { type: 'string' } },
+      {
+        project: { type: 'string' },
+        owner: { type: 'string' },
+        out: { type: 'string' },
+        trim: { type: 'boolean' },
+      },
       { min: 0, max: 0 },
     );
     if (!a) return help(exportVerb);
     if (typeof a.values.project !== 'string') throw new UsageError('--project <slug> is required');
+    if (a.values.trim && typeof a.values.out !== 'string') {
+      throw new UsageError('--trim needs --out <file>, so the trimmed events are kept somewhere');
+    }
     return withDb(async (db) => {
       const project = await pickProject(
         db,
         a.values.project as string,
         a.values.owner as string | undefined,
       );
+      // Opened synchronously so an existing file is a clear one-line refusal, never overwritten.
       const out: NodeJS.WritableStream = a.values.out
-        ? fs.createWriteStream(a.values.out as string, { flags: 'wx' })
+        ? fs.createWriteStream('', { fd: fs.openSync(a.values.out as string, 'wx', 0o600) })
         : process.stdout;
       let n = 0;
+      let last = 0;
       for await (const e of projectEvents(db, project.id)) {
         if (!out.write(JSON.stringify(e) + '\n'))
           await new Promise<void>((r) => out.once('drain', () => r()));
         n++;
+        last = e.seq;
       }
       if (out !== process.stdout) await new Promise<void>((r) => out.end(() => r()));
       process.stderr.write(`exported ${n} event(s) of ${project.handle}/${project.slug}\n`);
+      if (a.values.trim && n > 0) {
+        const removed = await trimEvents(db, project.id, last);
+        process.stderr.write(`trimmed ${removed} event(s) through seq ${last} from the ledger\n`);
+      }
       return 0;
     });
   },

@@ -1,8 +1,10 @@
 import { adminLink } from './admin-link.js';
 import type { Verb } from './common.js';
 import { bootstrapOwner, seedTokenVerb } from './identity.js';
+import { kitVerb } from './kit.js';
 import { migrate } from './migrate.js';
 import { exportVerb, importVerb } from './portability.js';
+import { pruneVerb } from './prune.js';
 import { serve } from './serve.js';
 
 // The one list of `baton` verbs.
@@ -14,4 +16,6 @@ export const VERBS: readonly Verb[] = [
   adminLink,
   exportVerb,
   importVerb,
+  pruneVerb,
+  kitVerb,
 ];

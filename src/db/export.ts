@@ -117,3 +117,17 @@ export async function projectsBySlug(db: Executor, slug: string) {
     .where('projects.slug', '=', slug)
     .execute();
 }
+
+/** Removes the project's events up to and including `throughSeq` (after they were exported). */
+export async function trimEvents(
+  db: Executor,
+  projectId: string,
+  throughSeq: number,
+): Promise<number> {
+  const r = await db
+    .deleteFrom('events')
+    .where('project_id', '=', projectId)
+    .where('seq', '<=', String(throughSeq))
+    .executeTakeFirst();
+  return Number(r.numDeletedRows);
+}

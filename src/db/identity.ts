@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db, Executor, Trx } from './pool.js';
+import { transact, type Db, type Executor, type Trx } from './pool.js';
 
 // Owners, projects, participants, participations and tokens.
 
@@ -22,6 +22,7 @@ export interface AuthRow {
   /** Present when a session id was given and it exists in this project. */
   session_participation_id: string | null;
   session_closed: boolean | null;
+  session_last_seen_at: Date | null;
 }
 
 /**
@@ -42,7 +43,7 @@ export async function resolveToken(
            t.revoked_at is not null as revoked, t.expires_at,
            coalesce(t.expires_at <= now(), false) as expired,
            s.participation_id as session_participation_id,
-           (s.closed_at is not null) as session_closed
+           (s.closed_at is not null) as session_closed, s.last_seen_at as session_last_seen_at
     from tokens t
     join participations pa on pa.project_id = t.project_id and pa.id = t.participation_id
     join projects pr on pr.id = pa.project_id
@@ -53,22 +54,29 @@ export async function resolveToken(
   return rows[0];
 }
 
-/** Liveness and token use, written at most once per 10 s per participation (spec §7 Presence). */
+/**
+ * Liveness and token use, written at most once per 10 s per participation (spec §7 Presence).
+ * They are approximate by nature, so the write does not wait for its WAL flush: a crash can lose
+ * the last few seconds of "last seen", nothing else.
+ */
 export async function touchParticipation(
-  db: Executor,
+  db: Db,
   projectId: string,
   participationId: string,
   tokenId: string,
 ) {
-  await sql`
-    with pa as (
-      update participations set last_seen_at = now()
-      where project_id = ${projectId} and id = ${participationId}
-        and (last_seen_at is null or last_seen_at < now() - interval '10 seconds')
-    )
-    update tokens set last_used_at = now()
-    where project_id = ${projectId} and id = ${tokenId}
-      and (last_used_at is null or last_used_at < now() - interval '10 seconds')`.execute(db);
+  await transact(db, async (trx) => {
+    await sql`set local synchronous_commit = off`.execute(trx);
+    await sql`
+      with pa as (
+        update participations set last_seen_at = now()
+        where project_id = ${projectId} and id = ${participationId}
+          and (last_seen_at is null or last_seen_at < now() - interval '10 seconds')
+      )
+      update tokens set last_used_at = now()
+      where project_id = ${projectId} and id = ${tokenId}
+        and (last_used_at is null or last_used_at < now() - interval '10 seconds')`.execute(trx);
+  });
 }
 
 export async function findOwnerByEmail(db: Executor, email: string) {
@@ -213,12 +221,14 @@ export interface RosterRow {
   is_admin: boolean;
   last_seen_at: Date | null;
   active: boolean;
+  signing_jwk: Record<string, unknown> | null;
+  signing_kid: string | null;
 }
 
 /** The project's roster; `active` uses the project's liveness window. */
 export async function listParticipants(db: Db | Trx, projectId: string): Promise<RosterRow[]> {
   const { rows } = await sql<RosterRow>`
-    select o.handle, p.label, p.kind, pa.lane, pa.is_admin, pa.last_seen_at,
+    select o.handle, p.label, p.kind, pa.lane, pa.is_admin, pa.last_seen_at, pa.signing_jwk, pa.signing_kid,
            coalesce(pa.last_seen_at > now() - make_interval(secs => pr.liveness_window_seconds), false) as active
     from participations pa
     join projects pr on pr.id = pa.project_id
@@ -283,5 +293,35 @@ export async function closeSessionsOf(trx: Trx, projectId: string, participation
     .where('project_id', '=', projectId)
     .where('participation_id', '=', participationId)
     .where('closed_at', 'is', null)
+    .execute();
+}
+
+export async function signingKeyOf(db: Executor, projectId: string, participationId: string) {
+  const row = await db
+    .selectFrom('participations')
+    .select(['signing_jwk', 'signing_kid'])
+    .where('project_id', '=', projectId)
+    .where('id', '=', participationId)
+    .executeTakeFirst();
+  return row?.signing_jwk && row.signing_kid
+    ? { jwk: row.signing_jwk, kid: row.signing_kid }
+    : undefined;
+}
+
+export async function setSigningKey(
+  trx: Trx,
+  projectId: string,
+  participationId: string,
+  jwk: object,
+  kid: string,
+) {
+  await trx
+    .updateTable('participations')
+    .set({
+      signing_jwk: JSON.stringify(jwk) as unknown as Record<string, unknown>,
+      signing_kid: kid,
+    })
+    .where('project_id', '=', projectId)
+    .where('id', '=', participationId)
     .execute();
 }

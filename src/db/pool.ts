@@ -32,8 +32,14 @@ export function openStorage(opts: PoolOptions): Storage {
     application_name: opts.applicationName ?? 'baton',
     statement_timeout: 30_000,
   });
-  // An idle client losing its connection (database restart) must not crash the process.
+  // A connection lost under us (database restart) must not crash the process. pg emits the
+  // loss on the client: the pool listens while a client is idle, and this listener covers the
+  // time it is checked out (inside a transaction, between statements), where the failing query
+  // or the next one rejects and the request answers `unavailable`.
   pool.on('error', (err) => opts.log.warn({ err }, 'idle database connection lost'));
+  pool.on('connect', (client) => {
+    client.on('error', (err) => opts.log.warn({ err }, 'database connection lost'));
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   return {

@@ -19,6 +19,9 @@ export interface NewPost {
   replyTo: string | null;
   threadId: string | null;
   idempotencyKey: string | null;
+  /** A compact JWS the server verified against the sender's key, and that key's id. */
+  signature?: string | null;
+  signingKid?: string | null;
 }
 
 /** Returns the new id, or undefined when the sender already used this idempotency key. */
@@ -31,10 +34,10 @@ export async function insertPost(
   const { rows } = await sql<{ id: string }>`
     insert into posts (project_id, sender_participation_id, sender_actor, to_participation_id,
                        to_actor, to_lane, broadcast, subject, body, ref, tag, reply_to, thread_id,
-                       idempotency_key)
+                       idempotency_key, signature, signing_kid)
     values (${projectId}, ${p.senderId}, ${p.senderActor}, ${p.toParticipationId}, ${p.toActor},
             ${p.toLane}, ${p.broadcast}, ${p.subject}, ${p.body}, ${p.ref}, ${p.tag}, ${p.replyTo},
-            ${p.threadId}, ${p.idempotencyKey})
+            ${p.threadId}, ${p.idempotencyKey}, ${p.signature ?? null}, ${p.signingKid ?? null})
     on conflict (project_id, sender_participation_id, idempotency_key)
       where idempotency_key is not null do nothing
     returning id`.execute(trx);
@@ -149,6 +152,8 @@ export interface PostRow {
   recipient: boolean;
   delivered_at: Date | null;
   acked_at: Date | null;
+  signature: string | null;
+  signing_kid: string | null;
 }
 
 /** Posts newest first, each with my own receipt. Filters are and-ed. */
@@ -173,7 +178,7 @@ export async function listPosts(
   const join = f.toMe || f.unackedOnly ? sql`join` : sql`left join`;
   const { rows } = await sql<PostRow>`
     select p.id, p.sender_actor, p.to_actor, p.to_lane, p.broadcast, p.subject, p.body, p.ref,
-           p.tag, p.reply_to, p.thread_id, p.created_at,
+           p.tag, p.reply_to, p.thread_id, p.created_at, p.signature, p.signing_kid,
            (r.participation_id is not null) as recipient, r.delivered_at, r.acked_at
     from posts p
     ${join} post_recipients r

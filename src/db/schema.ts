@@ -205,6 +205,8 @@ export interface PostsTable {
   thread_id: string | null;
   idempotency_key: string | null;
   created_at: DefaultTimestamp;
+  signature: string | null;
+  signing_kid: string | null;
 }
 
 export interface PostRecipientsTable {

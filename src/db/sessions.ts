@@ -42,3 +42,13 @@ export async function closeSession(
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
+
+/** Marks a session as used; callers debounce (sessions idle for days are pruned). */
+export async function touchSession(db: Executor, projectId: string, id: string) {
+  await db
+    .updateTable('mcp_sessions')
+    .set({ last_seen_at: sql`now()` })
+    .where('project_id', '=', projectId)
+    .where('id', '=', id)
+    .execute();
+}

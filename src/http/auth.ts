@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { bearerToken, hashToken } from '../auth/tokens.js';
 import { resolveToken, touchParticipation, type AuthRow } from '../db/identity.js';
+import { touchSession } from '../db/sessions.js';
 import type { Db } from '../db/pool.js';
 import type { Logger } from '../log.js';
 import type { Ctx } from '../tools/types.js';
@@ -53,6 +54,7 @@ export function sendUnauthorized(
 }
 
 const LIVENESS_DEBOUNCE_MS = 10_000;
+const SESSION_DEBOUNCE_MS = 10 * 60_000;
 
 /**
  * Resolves the request's token (and the MCP session it presents, if any) with one query, and
@@ -102,6 +104,18 @@ export async function authenticate(
   if (stale(row.last_seen_at) || stale(row.token_last_used_at)) {
     touchParticipation(deps.db, row.project_id, row.participation_id, row.token_id).catch(
       (err: unknown) => deps.log.warn({ err, reqId: requestId }, 'could not record liveness'),
+    );
+  }
+  // A session's last use is kept coarsely (every 10 minutes), enough to prune idle ones.
+  const sessionUsed = row.session_last_seen_at;
+  if (
+    sessionId &&
+    row.session_participation_id === row.participation_id &&
+    sessionUsed &&
+    now - sessionUsed.getTime() > SESSION_DEBOUNCE_MS
+  ) {
+    touchSession(deps.db, row.project_id, sessionId).catch((err: unknown) =>
+      deps.log.warn({ err, reqId: requestId }, 'could not record session use'),
     );
   }
   return { ok: true, ctx, row };

@@ -19,7 +19,7 @@ export class Metrics {
   readonly sessionsInitialized: client.Counter;
 
   constructor(storage: Pick<Storage, 'pool' | 'db'>) {
-    client.collectDefaultMetrics({ register: this.registry, prefix: 'baton_process_' });
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
     this.toolCalls = new client.Counter({
       name: 'baton_tool_calls_total',
       help: 'Tool calls by tool and outcome (ok or error), over MCP and /api.',

@@ -44,6 +44,7 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
     headersTimeout: 10_000, // a client must send its headers within 10 s
     requestTimeout: 30_000, // and its whole request within 30 s
     keepAliveTimeout: 5_000,
+    connectionsCheckingInterval: 1_000, // enforce the two limits above promptly
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdOf(req);
@@ -83,6 +84,8 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
       );
     });
   });
+  // A bad or too-slow request gets its 4xx and the connection is cut: a client that never
+  // reads must not keep a half-closed socket alive.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
     const status =
@@ -99,6 +102,7 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
     });
     socket.end(
       `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      () => socket.destroy(),
     );
   });
 

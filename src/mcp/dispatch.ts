@@ -12,8 +12,8 @@ import type { Metrics } from '../http/metrics.js';
 // once, check admin rights, run the handler in one transaction with {trx, ctx}, and turn every
 // failure into an AppError. Handlers never parse input and never open transactions.
 //
-// Two things every tool gets from here: write results carry `unread` (spec §6), counted in the
-// same transaction; and long-polling tools wait between short transactions, never inside one.
+// Two things every tool gets from here: write results carry `unread` (spec §6), counted right
+// after the commit; and long-polling tools wait between short transactions, never inside one.
 
 export interface DispatchDeps {
   db: Db;
@@ -61,13 +61,18 @@ async function runTool(
     };
   }
   const args = parsed.data;
-  const runOnce = () =>
-    transact(deps.db, async (trx) => {
-      const result = await tool.handler({ trx, ctx, config: deps.config }, args);
-      if (tool.annotations.readOnlyHint) return result;
-      const unread = await countUnacked(trx, ctx.projectId, ctx.participationId);
-      return unread > 0 ? { ...result, unread } : result;
-    });
+  const runOnce = async () => {
+    const result = await transact(deps.db, (trx) =>
+      tool.handler({ trx, ctx, config: deps.config }, args),
+    );
+    if (tool.annotations.readOnlyHint) return result;
+    // `unread` is counted after the commit, not inside the transaction: there it would lengthen
+    // the time the write holds its row locks (every claim on a hot sequence queues on that
+    // window) for a figure that is only informational. Counted after, it also reflects the
+    // write itself (an ack). A failure here must not turn a committed write into an error.
+    const unread = await countUnacked(deps.db, ctx.projectId, ctx.participationId).catch(() => 0);
+    return unread > 0 ? { ...result, unread } : result;
+  };
   try {
     const seconds = tool.longPoll?.seconds(args) ?? 0;
     const result =

@@ -67,8 +67,7 @@ async function unknownSequence(db: Executor, projectId: string, name: string) {
 export const claim = defineTool({
   name: 'claim',
   title: 'Claim a number',
-  description:
-    'Take the next number of a sequence (e.g. before naming ADR-0042). Never twice, no gaps.',
+  description: 'Take the next number of a sequence (e.g. for ADR-0042): never twice, no gaps.',
   input: z.strictObject({
     sequence: NEW_SEQUENCE,
     note: NOTE.optional(),

@@ -18,8 +18,10 @@ import {
   type ReceiptRow,
 } from '../db/posts.js';
 import { findParticipationByActor, suggestActors } from '../db/presence.js';
-import { ACTOR, LANE, line, text } from '../names.js';
-import { decodeCursor, encodeCursor, ID, page, PAGE_CURSOR } from './pages.js';
+import { ACTOR, ID, LANE, line, text } from '../names.js';
+import { postContent, verifyPostSignature, type SigningKey } from '../auth/signing.js';
+import { signingKeyOf } from '../db/identity.js';
+import { decodeCursor, encodeCursor, page, PAGE_CURSOR } from './pages.js';
 import { requireKnownLane } from './presence.js';
 import { defineTool, type Ctx } from './types.js';
 
@@ -49,6 +51,11 @@ export const post = defineTool({
       tag: TAG.optional(),
       reply_to: ID.optional(),
       idempotency_key: line(128).optional(),
+      signature: z
+        .string()
+        .max(8192, 'a signature is at most 8192 characters')
+        .regex(/^[\w-]+\.[\w-]+\.[\w-]+$/, 'a signature is a compact JWS: header.payload.signature')
+        .optional(),
     })
     .refine(oneAddress, {
       message: 'address the post with exactly one of to_actor, to_lane or broadcast: true',
@@ -68,6 +75,12 @@ export const post = defineTool({
       }
       threadId = root;
     }
+    let signingKid: string | null = null;
+    if (a.signature !== undefined) {
+      const key = await signingKeyOf(trx, ctx.projectId, ctx.participationId);
+      await verifyPostSignature(a.signature, key as SigningKey | undefined, postContent(a));
+      signingKid = key?.kid ?? null;
+    }
     const { audience, toActor } = await resolveAudience(trx, ctx, a);
     const postId = await insertPost(trx, ctx.projectId, {
       senderId: ctx.participationId,
@@ -83,6 +96,8 @@ export const post = defineTool({
       replyTo: a.reply_to === undefined ? null : String(a.reply_to),
       threadId,
       idempotencyKey: key,
+      signature: a.signature ?? null,
+      signingKid,
     });
     if (postId === undefined) {
       // A concurrent post with the same key committed first: it is the post.
@@ -175,6 +190,7 @@ function postView(p: PostRow, deliveredNow: Date | undefined) {
     ...(p.tag !== null ? { tag: p.tag } : {}),
     ...(p.reply_to !== null ? { reply_to: Number(p.reply_to), thread: Number(p.thread_id) } : {}),
     at: p.created_at.toISOString(),
+    ...(p.signature !== null ? { signature: p.signature, signing_kid: p.signing_kid } : {}),
     ...(p.recipient
       ? { delivered: delivered?.toISOString() ?? null, acked: p.acked_at?.toISOString() ?? null }
       : {}),

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { listParticipants } from '../db/identity.js';
+import { signingKeyFrom } from '../auth/signing.js';
+import { listParticipants, setSigningKey } from '../db/identity.js';
+import { appendEvent } from '../db/ledger.js';
 import { defineTool } from './types.js';
 
 export const whoami = defineTool({
@@ -35,7 +37,27 @@ export const list_participants = defineTool({
         is_admin: r.is_admin,
         active: r.active,
         last_seen: r.last_seen_at?.toISOString() ?? null,
+        signing_key: r.signing_kid ? { kid: r.signing_kid, jwk: r.signing_jwk } : null,
       })),
     };
+  },
+});
+
+export const set_signing_key = defineTool({
+  name: 'set_signing_key',
+  title: 'Set signing key',
+  description: 'Register your Ed25519 public JWK so your posts can carry a verifiable signature.',
+  input: z.strictObject({ public_jwk: z.record(z.string().max(20), z.string().max(200)) }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+  handler: async ({ trx, ctx }, a) => {
+    const key = await signingKeyFrom(a.public_jwk);
+    await setSigningKey(trx, ctx.projectId, ctx.participationId, key.jwk, key.kid);
+    await appendEvent(trx, ctx.projectId, {
+      type: 'signing_key_set',
+      actor: ctx.actor,
+      participationId: ctx.participationId,
+      data: { kid: key.kid },
+    });
+    return { kid: key.kid, jwk: key.jwk };
   },
 });

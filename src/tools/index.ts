@@ -6,7 +6,7 @@ import {
   revoke_invite,
 } from './admin.js';
 import { claim, latest_claims, list_sequences, seed_sequence, who_claimed } from './claims.js';
-import { list_participants, whoami } from './identity.js';
+import { list_participants, set_signing_key, whoami } from './identity.js';
 import { check_paths, lease, release, who_holds } from './leases.js';
 import { list_tasks, task_get } from './task-views.js';
 import {
@@ -30,6 +30,7 @@ import type { ToolDef } from './types.js';
 export const TOOLS: readonly ToolDef[] = [
   whoami,
   list_participants,
+  set_signing_key,
   register,
   who_is_active,
   set_liveness_window,

@@ -26,6 +26,3 @@ export function decodeCursor(list: string, cursor: string, tool: string): string
 export function page<T>(rows: T[], limit: number): { items: T[]; more: boolean } {
   return { items: rows.slice(0, limit), more: rows.length > limit };
 }
-
-/** A positive id as tools take it (post ids, task ids). */
-export const ID = z.number().int().min(1);

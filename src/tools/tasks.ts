@@ -379,8 +379,7 @@ export const task_reopen = defineTool({
 export const task_claim_next = defineTool({
   name: 'task_claim_next',
   title: 'Claim next task',
-  description:
-    'Take and start the oldest ready task (in lane) that is free or yours; held while you stay active.',
+  description: 'Take and start the oldest ready task (in lane) that is free or yours.',
   input: z.strictObject({
     lane: LANE.optional(),
     lease_seconds: z.number().int().min(30).max(86_400).optional(),

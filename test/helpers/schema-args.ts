@@ -29,6 +29,8 @@ const HOSTILE_STRINGS = [
   'lane:',
   'a/b/c',
   '\ud800',
+  'tail\udc00',
+  '\udbff\udbff',
   '😀'.repeat(40),
   '<script>alert(1)</script>',
   '%00',
@@ -36,13 +38,42 @@ const HOSTILE_STRINGS = [
   'ADR-0042',
 ];
 
-const HOSTILE_NUMBERS = [0, -1, 1.5, 2 ** 53, -(2 ** 63), 1e308, Number.MAX_SAFE_INTEGER + 2];
+const HOSTILE_NUMBERS = [
+  0,
+  -1,
+  1.5,
+  -0.5,
+  2 ** 53,
+  2 ** 64,
+  -(2 ** 63),
+  1e308,
+  -1e308,
+  5e-324,
+  Number.MAX_SAFE_INTEGER + 2,
+];
+
+/** A value nested `depth` levels deep, alternating arrays and objects. */
+function deep(depth: number): unknown {
+  let v: unknown = 'bottom';
+  for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { d: v };
+  return v;
+}
 
 function hostile(): fc.Arbitrary<unknown> {
   return fc.oneof(
-    fc.constantFrom<unknown>(...HOSTILE_STRINGS, ...HOSTILE_NUMBERS, null, true, [], {}, [1, 'a'], {
-      nested: { deep: [null] },
-    }),
+    fc.constantFrom<unknown>(
+      ...HOSTILE_STRINGS,
+      ...HOSTILE_NUMBERS,
+      null,
+      true,
+      [],
+      {},
+      [1, 'a'],
+      deep(64),
+      deep(400),
+    ),
+    fc.string({ unit: 'binary', maxLength: 30 }), // lone surrogates and every code point
+    fc.object({ maxDepth: 4 }),
     fc.string({ maxLength: 80 }),
     fc.string({ unit: 'grapheme', maxLength: 40 }),
     fc.integer(),
