@@ -32,6 +32,62 @@ SET default_tablespace = '';
 SET default_table_access_method = heap;
 
 --
+-- Name: admin_links; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.admin_links (
+    id bigint NOT NULL,
+    key_hash bytea NOT NULL,
+    owner_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    CONSTRAINT admin_links_key_hash_check CHECK ((length(key_hash) = 32))
+);
+
+--
+-- Name: admin_links_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.admin_links ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.admin_links_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: admin_sessions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.admin_sessions (
+    id bigint NOT NULL,
+    key_hash bytea NOT NULL,
+    owner_id bigint NOT NULL,
+    via text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    revoked_at timestamp with time zone,
+    CONSTRAINT admin_sessions_key_hash_check CHECK ((length(key_hash) = 32)),
+    CONSTRAINT admin_sessions_via_check CHECK ((via = ANY (ARRAY['link'::text, 'oidc'::text])))
+);
+
+--
+-- Name: admin_sessions_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.admin_sessions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.admin_sessions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: claims; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -237,6 +293,22 @@ CREATE TABLE public.mcp_sessions (
 );
 
 --
+-- Name: oidc_identities; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.oidc_identities (
+    issuer text NOT NULL,
+    subject text NOT NULL,
+    owner_id bigint NOT NULL,
+    email text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_sign_in_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT oidc_identities_email_check CHECK (((length(email) >= 3) AND (length(email) <= 254))),
+    CONSTRAINT oidc_identities_issuer_check CHECK (((length(issuer) >= 1) AND (length(issuer) <= 500))),
+    CONSTRAINT oidc_identities_subject_check CHECK (((length(subject) >= 1) AND (length(subject) <= 255)))
+);
+
+--
 -- Name: owners; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -435,6 +507,18 @@ CREATE TABLE public.sequences (
 );
 
 --
+-- Name: server_settings; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.server_settings (
+    singleton boolean DEFAULT true NOT NULL,
+    secret text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT server_settings_secret_check CHECK ((length(secret) >= 32)),
+    CONSTRAINT server_settings_singleton_check CHECK (singleton)
+);
+
+--
 -- Name: task_blockers; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -549,6 +633,34 @@ ALTER TABLE public.tokens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: admin_links admin_links_key_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.admin_links
+    ADD CONSTRAINT admin_links_key_hash_key UNIQUE (key_hash);
+
+--
+-- Name: admin_links admin_links_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.admin_links
+    ADD CONSTRAINT admin_links_pkey PRIMARY KEY (id);
+
+--
+-- Name: admin_sessions admin_sessions_key_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.admin_sessions
+    ADD CONSTRAINT admin_sessions_key_hash_key UNIQUE (key_hash);
+
+--
+-- Name: admin_sessions admin_sessions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.admin_sessions
+    ADD CONSTRAINT admin_sessions_pkey PRIMARY KEY (id);
+
+--
 -- Name: claims claims_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -647,6 +759,13 @@ ALTER TABLE ONLY public.mcp_sessions
     ADD CONSTRAINT mcp_sessions_pkey PRIMARY KEY (project_id, id);
 
 --
+-- Name: oidc_identities oidc_identities_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.oidc_identities
+    ADD CONSTRAINT oidc_identities_pkey PRIMARY KEY (issuer, subject);
+
+--
 -- Name: owners owners_handle_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -724,6 +843,13 @@ ALTER TABLE ONLY public.sequences
     ADD CONSTRAINT sequences_pkey PRIMARY KEY (project_id, name);
 
 --
+-- Name: server_settings server_settings_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.server_settings
+    ADD CONSTRAINT server_settings_pkey PRIMARY KEY (singleton);
+
+--
 -- Name: task_blockers task_blockers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -757,6 +883,30 @@ ALTER TABLE ONLY public.tokens
 
 ALTER TABLE ONLY public.tokens
     ADD CONSTRAINT tokens_token_hash_key UNIQUE (token_hash);
+
+--
+-- Name: admin_links_expiry_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX admin_links_expiry_idx ON public.admin_links USING btree (expires_at);
+
+--
+-- Name: admin_links_owner_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX admin_links_owner_idx ON public.admin_links USING btree (owner_id);
+
+--
+-- Name: admin_sessions_expiry_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX admin_sessions_expiry_idx ON public.admin_sessions USING btree (expires_at);
+
+--
+-- Name: admin_sessions_owner_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX admin_sessions_owner_idx ON public.admin_sessions USING btree (owner_id);
 
 --
 -- Name: claims_at_idx; Type: INDEX; Schema: public; Owner: -
@@ -829,6 +979,12 @@ CREATE INDEX events_type_idx ON public.events USING btree (project_id, type, seq
 --
 
 CREATE INDEX leases_expiry_idx ON public.leases USING btree (project_id, expires_at);
+
+--
+-- Name: oidc_identities_owner_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX oidc_identities_owner_idx ON public.oidc_identities USING btree (owner_id);
 
 --
 -- Name: owners_email_key; Type: INDEX; Schema: public; Owner: -
@@ -945,6 +1101,20 @@ CREATE INDEX tokens_participation_idx ON public.tokens USING btree (project_id, 
 CREATE TRIGGER participations_remember_lane AFTER INSERT OR UPDATE OF lane ON public.participations FOR EACH ROW WHEN ((new.lane IS NOT NULL)) EXECUTE FUNCTION public.remember_lane();
 
 --
+-- Name: admin_links admin_links_owner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.admin_links
+    ADD CONSTRAINT admin_links_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.owners(id) ON DELETE CASCADE;
+
+--
+-- Name: admin_sessions admin_sessions_owner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.admin_sessions
+    ADD CONSTRAINT admin_sessions_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.owners(id) ON DELETE CASCADE;
+
+--
 -- Name: claims claims_project_id_sequence_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1006,6 +1176,13 @@ ALTER TABLE ONLY public.ledger_heads
 
 ALTER TABLE ONLY public.mcp_sessions
     ADD CONSTRAINT mcp_sessions_project_id_participation_id_fkey FOREIGN KEY (project_id, participation_id) REFERENCES public.participations(project_id, id) ON DELETE CASCADE;
+
+--
+-- Name: oidc_identities oidc_identities_owner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.oidc_identities
+    ADD CONSTRAINT oidc_identities_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.owners(id) ON DELETE CASCADE;
 
 --
 -- Name: participants participants_owner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

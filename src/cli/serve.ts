@@ -62,6 +62,7 @@ function printBootstrap(publicUrl: string, token: string): void {
       JSON.stringify(s.mcp_json, null, 2).replace(/^/gm, '  '),
       '',
       `MCP URL: ${s.mcp_url}`,
+      `Web admin: ${publicUrl}/admin (sign in with: npm run admin-link -- admin@localhost)`,
       '',
     ].join('\n'),
   );

@@ -1,3 +1,4 @@
+import { adminLink } from './admin-link.js';
 import type { Verb } from './common.js';
 import { connectVerb } from './connect.js';
 import { bootstrapOwner, seedTokenVerb } from './identity.js';
@@ -13,6 +14,7 @@ export const VERBS: readonly Verb[] = [
   migrate,
   bootstrapOwner,
   seedTokenVerb,
+  adminLink,
   exportVerb,
   importVerb,
   pruneVerb,

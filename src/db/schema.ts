@@ -225,6 +225,40 @@ export interface CursorsTable {
   updated_at: DefaultTimestamp;
 }
 
+export interface ServerSettingsTable {
+  singleton: Generated<boolean>;
+  secret: string;
+  created_at: DefaultTimestamp;
+}
+
+export interface AdminSessionsTable {
+  id: Generated<string> & Id;
+  key_hash: Buffer;
+  owner_id: string;
+  via: 'link' | 'oidc';
+  created_at: DefaultTimestamp;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
+export interface AdminLinksTable {
+  id: Generated<string> & Id;
+  key_hash: Buffer;
+  owner_id: string;
+  created_at: DefaultTimestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
+export interface OidcIdentitiesTable {
+  issuer: string;
+  subject: string;
+  owner_id: string;
+  email: string;
+  created_at: DefaultTimestamp;
+  last_sign_in_at: DefaultTimestamp;
+}
+
 export interface Database {
   tasks: TasksTable;
   task_deps: TaskDepsTable;
@@ -246,4 +280,8 @@ export interface Database {
   posts: PostsTable;
   post_recipients: PostRecipientsTable;
   cursors: CursorsTable;
+  server_settings: ServerSettingsTable;
+  admin_sessions: AdminSessionsTable;
+  admin_links: AdminLinksTable;
+  oidc_identities: OidcIdentitiesTable;
 }

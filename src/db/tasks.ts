@@ -3,8 +3,8 @@ import type { TaskStatus } from './schema.js';
 import type { Executor, Trx } from './pool.js';
 
 // The task graph. A task is *ready* when it is open or assigned, every dependency is done, and
-// it has no open blocker; that one definition (READY below) serves task_claim_next, list_tasks
-// and the views, so they can never disagree.
+// it has no open blocker; that one definition (READY below) serves task_claim_next, list_tasks,
+// the views and the web board, so they can never disagree.
 
 export interface TaskRow {
   task_id: string;
@@ -25,7 +25,7 @@ export interface TaskRow {
   updated_at: Date;
 }
 
-const READY = (t: string) =>
+export const READY = (t: string) =>
   sql.raw(`(${t}.status in ('open', 'assigned')
   and not exists (select 1 from task_deps d join tasks dt
                     on dt.project_id = d.project_id and dt.id = d.depends_on

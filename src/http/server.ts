@@ -1,5 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAdminHandler, type AdminHandler } from '../admin/router.js';
 import { AppError, toAppError } from '../errors.js';
 import { handleMcpGet } from '../mcp/push.js';
 import { handleMcpDelete, handleMcpPost, type McpDeps } from '../mcp/transport.js';
@@ -17,6 +18,8 @@ export interface AppDeps extends McpDeps {
   /** Per client address on /join: 10 a minute (spec §8). */
   joinLimiter: RateLimiter;
   streams: StreamHub;
+  /** The web admin and board (src/admin/). */
+  admin: AdminHandler;
 }
 
 // The hand-rolled HTTP server: one routing table, a request id on every response and log line,
@@ -52,6 +55,7 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
     tokenLimiter: new RateLimiter(input.config.rateLimit, input.config.rateLimit * 5),
     joinLimiter: new RateLimiter(10 / 60, 10),
     streams,
+    admin: createAdminHandler(input),
   };
   const server = http.createServer({
     headersTimeout: 10_000, // a client must send its headers within 10 s
@@ -188,6 +192,9 @@ async function route(
   if (toolName !== undefined) return handleToolApi(req, res, deps, requestId, toolName);
   if (isEvents) return handleEvents(req, res, deps, requestId);
   if (pathname === '/join') return handleJoin(req, res, deps);
+  if (pathname === '/admin' || pathname.startsWith('/admin/')) {
+    return deps.admin(req, res, requestId);
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return sendError(
       res,
