@@ -69,6 +69,8 @@ export async function startTestBaton(
     HOST: '127.0.0.1',
     PORT: String(port),
     LOG_LEVEL: 'silent',
+    // Suites make hundreds of calls per token; the rate limiter has its own tests.
+    BATON_RATE_LIMIT: '0',
     DB_POOL_MAX: String(opts.poolMax ?? 20),
     ...opts.env,
   });
