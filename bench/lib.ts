@@ -68,7 +68,7 @@ export class RawClient {
           res.on('error', reject);
         },
       );
-      req.on('error', reject);
+      req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
       req.end(body);
     });
   }
@@ -162,8 +162,12 @@ export interface BatonProcess {
   stop(): Promise<void>;
 }
 
-export async function startBaton(env: Record<string, string>, port: number): Promise<BatonProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+export async function startBaton(
+  env: Record<string, string>,
+  port: number,
+  nodeArgs: string[] = [],
+): Promise<BatonProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -177,7 +181,13 @@ export async function startBaton(env: Record<string, string>, port: number): Pro
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  let stopping = false;
+  const exited = new Promise<void>((r) =>
+    child.on('exit', (code, signal) => {
+      if (!stopping) progress(`Baton exited unexpectedly (${code ?? signal}): ${out.slice(-2000)}`);
+      r();
+    }),
+  );
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (Date.now() > deadline || child.exitCode !== null || child.signalCode !== null) {
@@ -196,6 +206,7 @@ export async function startBaton(env: Record<string, string>, port: number): Pro
     child,
     port,
     stop: async () => {
+      stopping = true;
       child.kill('SIGTERM');
       await exited;
     },

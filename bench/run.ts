@@ -8,6 +8,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setMaxListeners } from 'node:events';
 import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -46,6 +47,8 @@ const EVENT_PROJECTS = 1000;
 const LOAD_SECONDS = Number(flags['load-seconds'] ?? (QUICK ? 10 : 60));
 const THROUGHPUT_SECONDS = QUICK ? 3 : 5;
 const log = createLogger('silent');
+// The SDK client shares one AbortSignal across its requests; thousands of them are expected here.
+setMaxListeners(0);
 
 interface Figure {
   figure: string;

@@ -957,12 +957,6 @@ CREATE INDEX events_sequence_seq_idx ON public.events USING btree (project_id, s
 CREATE INDEX events_tag_seq_idx ON public.events USING btree (project_id, tag, seq) WHERE (tag IS NOT NULL);
 
 --
--- Name: events_task_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX events_task_idx ON public.events USING btree (project_id, task_id, seq) WHERE (task_id IS NOT NULL);
-
---
 -- Name: events_task_seq_idx; Type: INDEX; Schema: public; Owner: -
 --
 

@@ -43,6 +43,7 @@ export async function startBaton(
     await listener.start();
     const http = createHttpServer({
       db: database.storage.db,
+      pool: database.storage.pool,
       config,
       log,
       listener,

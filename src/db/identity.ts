@@ -1,4 +1,5 @@
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
+import type pg from 'pg';
 import { transact, type Db, type Executor, type Trx } from './pool.js';
 
 // Owners, projects, participants, participations and tokens.
@@ -31,27 +32,41 @@ export interface AuthRow {
  * are evaluated against the database clock on every request, so they take effect on the very
  * next call; the caller refuses revoked or expired rows (and can say which).
  */
+const RESOLVE_TOKEN = `
+  select t.id as token_id, pa.project_id, pa.id as participation_id,
+         p.id as participant_id, pr.slug as project_slug, o.handle, p.label, p.kind,
+         pa.lane, pa.is_admin, pa.last_seen_at, t.last_used_at as token_last_used_at,
+         t.revoked_at is not null as revoked, t.expires_at,
+         coalesce(t.expires_at <= now(), false) as expired,
+         s.participation_id as session_participation_id,
+         (s.closed_at is not null) as session_closed, s.last_seen_at as session_last_seen_at
+  from tokens t
+  join participations pa on pa.project_id = t.project_id and pa.id = t.participation_id
+  join projects pr on pr.id = pa.project_id
+  join participants p on p.id = pa.participant_id
+  join owners o on o.id = p.owner_id
+  left join mcp_sessions s on s.project_id = t.project_id and s.id = $2
+  where t.token_hash = $1`;
+
 export async function resolveToken(
   db: Executor,
   hash: Buffer,
   sessionId: string | undefined,
+  pool?: pg.Pool,
 ): Promise<AuthRow | undefined> {
-  const { rows } = await sql<AuthRow>`
-    select t.id as token_id, pa.project_id, pa.id as participation_id,
-           p.id as participant_id, pr.slug as project_slug, o.handle, p.label, p.kind,
-           pa.lane, pa.is_admin, pa.last_seen_at, t.last_used_at as token_last_used_at,
-           t.revoked_at is not null as revoked, t.expires_at,
-           coalesce(t.expires_at <= now(), false) as expired,
-           s.participation_id as session_participation_id,
-           (s.closed_at is not null) as session_closed, s.last_seen_at as session_last_seen_at
-    from tokens t
-    join participations pa on pa.project_id = t.project_id and pa.id = t.participation_id
-    join projects pr on pr.id = pa.project_id
-    join participants p on p.id = pa.participant_id
-    join owners o on o.id = p.owner_id
-    left join mcp_sessions s on s.project_id = t.project_id and s.id = ${sessionId ?? null}
-    where t.token_hash = ${hash}`.execute(db);
-  return rows[0];
+  const values = [hash, sessionId ?? null];
+  // Every request runs this six-table join, and planning it costs more than running it. Given
+  // the pool, it runs as a named prepared statement, so each connection plans it once.
+  if (pool) {
+    const r = await pool.query<AuthRow>({
+      name: 'baton_resolve_token',
+      text: RESOLVE_TOKEN,
+      values,
+    });
+    return r.rows[0];
+  }
+  const { rows } = await db.executeQuery(CompiledQuery.raw(RESOLVE_TOKEN, values));
+  return rows[0] as AuthRow | undefined;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../log.js';
 import type { Database } from './schema.js';
@@ -21,8 +22,30 @@ export interface PoolOptions {
   applicationName?: string;
 }
 
+/**
+ * A pg client that runs every parameterised single statement as a named prepared statement, so
+ * each connection plans a query once instead of on every call: for Baton's short, repeated
+ * queries, planning is a large part of their cost. Statement names derive from the SQL text, so
+ * the same query always reuses its plan. Multi-statement text (migrations) is left alone.
+ */
+class PreparingClient extends pg.Client {
+  override query(config: unknown, values?: unknown, callback?: unknown): never {
+    if (
+      typeof config === 'string' &&
+      Array.isArray(values) &&
+      config.length < 16_384 &&
+      !config.includes(';')
+    ) {
+      const name = `b_${createHash('sha1').update(config).digest('base64url')}`;
+      return (super.query as (...a: unknown[]) => never)({ name, text: config, values }, callback);
+    }
+    return (super.query as (...a: unknown[]) => never)(config, values, callback);
+  }
+}
+
 export function openStorage(opts: PoolOptions): Storage {
   const pool = new pg.Pool({
+    Client: PreparingClient,
     connectionString: opts.url,
     max: opts.max,
     // Bounded waits (for a connection, or for a free slot when the pool is exhausted) so callers get

@@ -4,6 +4,7 @@ import { bearerToken, hashToken } from '../auth/tokens.js';
 import { resolveToken, touchParticipation, type AuthRow } from '../db/identity.js';
 import { touchSession } from '../db/sessions.js';
 import type { Db } from '../db/pool.js';
+import type pg from 'pg';
 import type { Logger } from '../log.js';
 import type { Ctx } from '../tools/types.js';
 import type { RateLimiter } from './ratelimit.js';
@@ -14,6 +15,8 @@ import { sendJson } from './request.js';
 
 export interface AuthDeps {
   db: Db;
+  /** When given, the token lookup runs as a prepared statement on it (see resolveToken). */
+  pool?: pg.Pool;
   config: Readonly<Config>;
   log: Logger;
   tokenLimiter: RateLimiter;
@@ -74,7 +77,7 @@ export async function authenticate(
     sendUnauthorized(res, deps.config, header ? 'invalid' : 'missing');
     return { ok: false, limited: false };
   }
-  const row = await resolveToken(deps.db, hashToken(token), sessionId);
+  const row = await resolveToken(deps.db, hashToken(token), sessionId, deps.pool);
   if (!row) {
     sendUnauthorized(res, deps.config, 'invalid');
     return { ok: false, limited: false };

@@ -60,7 +60,7 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
   const server = http.createServer({
     headersTimeout: 10_000, // a client must send its headers within 10 s
     requestTimeout: 30_000, // and its whole request within 30 s
-    keepAliveTimeout: 5_000,
+    keepAliveTimeout: 30_000, // agents call every few seconds; keep their sockets
     connectionsCheckingInterval: 1_000, // enforce the two limits above promptly
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {

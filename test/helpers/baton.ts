@@ -85,6 +85,7 @@ export async function startTestBaton(
   await listener.start();
   const http: BatonHttp = createHttpServer({
     db: storage.db,
+    pool: storage.pool,
     config,
     log,
     listener,
