@@ -1,14 +1,11 @@
-import fs from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedToken } from '../src/auth/provision.js';
-import { freePort, startEmbedded, type EmbeddedServer } from '../src/db/embedded.js';
-import { migrateToLatest } from '../src/db/migrate.js';
+import { freePort } from '../src/db/embedded.js';
 import { openStorage, type Storage } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
+import { ownPostgres, type OwnPostgres } from './helpers/pg.js';
 import { CLI, start, type Running } from './helpers/process.js';
 
 // What production does to a service: several Baton processes on one database, the database
@@ -16,26 +13,19 @@ import { CLI, start, type Running } from './helpers/process.js';
 // finish a request. Real processes (the built dist/) on a PostgreSQL of this file's own.
 
 const log = createLogger('silent');
-let dataDir: string;
-let pgPort: number;
-let pg: EmbeddedServer;
+let pg: OwnPostgres;
 let storage: Storage;
 const batons: { run: Running; port: number }[] = [];
 
 beforeAll(async () => {
-  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'baton-faults-'));
-  await fs.chmod(dataDir, 0o755);
-  pgPort = await freePort();
-  pg = await startEmbedded({ dataDir, log, fast: true, port: pgPort });
+  pg = await ownPostgres('baton-faults');
   storage = openStorage({ url: pg.url, max: 4, log });
-  await migrateToLatest(storage.db);
 });
 
 afterAll(async () => {
   await Promise.all(batons.map(async (b) => b.run.child.kill('SIGKILL')));
   await storage?.close();
-  await pg?.stop();
-  await fs.rm(dataDir, { recursive: true, force: true });
+  await pg?.dispose();
 });
 
 async function spawnBaton(env: Record<string, string> = {}) {
@@ -148,7 +138,7 @@ describe('three Baton processes on one database', () => {
       await pg.stop();
       const downAt = Date.now();
       await new Promise((r) => setTimeout(r, 3000));
-      pg = await startEmbedded({ dataDir, log, fast: true, port: pgPort });
+      await pg.start();
       const upAt = Date.now();
       // Keep the load on until every process has answered successfully again.
       let recoveredAt = 0;

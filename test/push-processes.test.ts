@@ -1,11 +1,5 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startEmbedded, type EmbeddedServer } from '../src/db/embedded.js';
-import { migrateToLatest } from '../src/db/migrate.js';
-import { openStorage } from '../src/db/pool.js';
-import { createLogger } from '../src/log.js';
+import { ownPostgres, type OwnPostgres } from './helpers/pg.js';
 import { call, callOk, startTestBaton, type TestBaton } from './helpers/baton.js';
 import { tcpProxy, type TcpProxy } from './helpers/proxy.js';
 import { channelInbox, channelOf, eventually, rawSession, readSse } from './helpers/sse.js';
@@ -15,23 +9,14 @@ import { channelInbox, channelOf, eventually, rawSession, readSse } from './help
 // process B reaches the database through a proxy the test can cut, so a post can be made
 // while B's listener is certainly away.
 
-let dataDir: string;
-let port: number;
-let pg: EmbeddedServer;
+let pg: OwnPostgres;
 let proxy: TcpProxy;
 let a: TestBaton;
 let b: TestBaton;
-const log = createLogger('silent');
 
 beforeAll(async () => {
-  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'baton-push-'));
-  await fs.chmod(dataDir, 0o755);
-  port = await freePort();
-  pg = await startEmbedded({ dataDir, log, fast: true, port });
-  const storage = openStorage({ url: pg.url, max: 1, log });
-  await migrateToLatest(storage.db);
-  await storage.close();
-  proxy = await tcpProxy({ host: '127.0.0.1', port });
+  pg = await ownPostgres('baton-push');
+  proxy = await tcpProxy({ host: '127.0.0.1', port: pg.port });
   const viaProxy = new URL(pg.url);
   viaProxy.port = String(proxy.port);
   a = await startTestBaton({ database: { url: pg.url } });
@@ -42,8 +27,7 @@ afterAll(async () => {
   await a?.close();
   await b?.close();
   await proxy?.close();
-  await pg?.stop();
-  await fs.rm(dataDir, { recursive: true, force: true });
+  await pg?.dispose();
 });
 
 describe('push across processes', () => {
@@ -74,7 +58,7 @@ describe('push across processes', () => {
       /unavailable/,
     );
 
-    pg = await startEmbedded({ dataDir, log, fast: true, port });
+    await pg.start();
     // The database is back for A's pool at once; B's listener is still away.
     const during: string[] = [];
     await eventually(async () => {

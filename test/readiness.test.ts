@@ -1,37 +1,23 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedToken } from '../src/auth/provision.js';
-import { freePort, startEmbedded, type EmbeddedServer } from '../src/db/embedded.js';
-import { migrateToLatest } from '../src/db/migrate.js';
 import { openStorage } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
+import { ownPostgres, type OwnPostgres } from './helpers/pg.js';
 import { startTestBaton, type TestBaton } from './helpers/baton.js';
 
 // A PostgreSQL of this file's own, so it can be stopped and started under a running Baton.
 
-let dataDir: string;
-let port: number;
-let pg: EmbeddedServer;
+let pg: OwnPostgres;
 let baton: TestBaton;
-const log = createLogger('silent');
 
 beforeAll(async () => {
-  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'baton-ready-'));
-  await fs.chmod(dataDir, 0o755);
-  port = await freePort();
-  pg = await startEmbedded({ dataDir, log, fast: true, port });
-  const storage = openStorage({ url: pg.url, max: 1, log });
-  await migrateToLatest(storage.db);
-  await storage.close();
+  pg = await ownPostgres('baton-ready');
   baton = await startTestBaton({ database: { url: pg.url } });
 });
 
 afterAll(async () => {
   await baton?.close();
-  await pg?.stop();
-  await fs.rm(dataDir, { recursive: true, force: true });
+  await pg?.dispose();
 });
 
 const readyz = async () => {
@@ -61,7 +47,7 @@ describe('/readyz across a database restart', () => {
     expect(((await call.json()) as { error: { code: string } }).error.code).toBe('unavailable');
     expect((await fetch(`${baton.baseUrl}/healthz`)).status).toBe(200);
 
-    pg = await startEmbedded({ dataDir, log, fast: true, port });
+    await pg.start();
     let back = await readyz();
     for (let i = 0; i < 50 && back.status !== 200; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -76,7 +62,7 @@ describe('/readyz across a database restart', () => {
   });
 
   it('answers 503 naming the reason when the schema is not current', async () => {
-    const storage = openStorage({ url: pg.url, max: 1, log });
+    const storage = openStorage({ url: pg.url, max: 1, log: createLogger('silent') });
     try {
       await storage.db
         .insertInto('kysely_migration' as never)

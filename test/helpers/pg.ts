@@ -3,7 +3,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { startEmbedded } from '../../src/db/embedded.js';
+import { freePort, startEmbedded, type EmbeddedServer } from '../../src/db/embedded.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { openStorage } from '../../src/db/pool.js';
 import { createLogger } from '../../src/log.js';
 
 // The test database chooser (spec §2): TEST_DATABASE_URL when set, else a testcontainers
@@ -74,4 +76,47 @@ export async function adminQuery(url: string, text: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A migrated PostgreSQL of one test file's own, on a fixed port, so the file can stop it under a
+ * running Baton and start it again at the same address.
+ */
+export interface OwnPostgres {
+  readonly url: string;
+  readonly port: number;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops it (if running) and removes its data. */
+  dispose(): Promise<void>;
+}
+
+export async function ownPostgres(prefix: string): Promise<OwnPostgres> {
+  const log = createLogger('silent');
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), `${prefix}-`));
+  await fs.chmod(dataDir, 0o755);
+  const port = await freePort();
+  let server: EmbeddedServer | undefined = await startEmbedded({ dataDir, log, fast: true, port });
+  const url = server.url;
+  const storage = openStorage({ url, max: 1, log });
+  try {
+    await migrateToLatest(storage.db);
+  } finally {
+    await storage.close();
+  }
+  return {
+    url,
+    port,
+    stop: async () => {
+      await server?.stop();
+      server = undefined;
+    },
+    start: async () => {
+      server = await startEmbedded({ dataDir, log, fast: true, port });
+    },
+    dispose: async () => {
+      await server?.stop();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }
