@@ -11,7 +11,7 @@ import { queryEvents, type EventRow } from '../db/events.js';
 import type { Db } from '../db/pool.js';
 import { liveLeasesWithHolders, taskCounts, type HeldLease } from '../db/status.js';
 import { taskGraph } from './board-graph.js';
-import { html, raw, type SafeHtml } from './html.js';
+import { html, raw, type SafeHtml, table } from './html.js';
 import { page, sendHtml, when } from './layout.js';
 import { projectHeader, requireProject } from './project-page.js';
 import type { OwnerCall } from './types.js';
@@ -189,31 +189,23 @@ function presenceSection(roster: RosterEntry[], now: number): SafeHtml {
 
 function leasesSection(leases: HeldLease[], now: number): SafeHtml {
   if (leases.length === 0) return html`<p class="empty">No live leases.</p>`;
-  return html`<table>
-    <thead>
-      <tr>
-        <th>Surface</th>
-        <th>Holder</th>
-        <th>Until</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${leases.map(
-        (l) =>
-          html`<tr data-lease="${l.lease_id}">
-            <td>
-              <code>${l.surface}</code>${
-                l.mode === 'shared' ? html` <span class="badge">shared</span>` : ''
-              }
-            </td>
-            <td>
-              ${l.actor}${l.orphaned ? html` <span class="badge warn" title="holder not seen lately">orphaned</span>` : ''}
-            </td>
-            <td>${when(l.expires_at, now)}</td>
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return table(
+    ['Surface', 'Holder', 'Until'],
+    leases.map(
+      (l) =>
+        html`<tr data-lease="${l.lease_id}">
+          <td>
+            <code>${l.surface}</code>${
+              l.mode === 'shared' ? html` <span class="badge">shared</span>` : ''
+            }
+          </td>
+          <td>
+            ${l.actor}${l.orphaned ? html` <span class="badge warn" title="holder not seen lately">orphaned</span>` : ''}
+          </td>
+          <td>${when(l.expires_at, now)}</td>
+        </tr>`,
+    ),
+  );
 }
 
 function postsSection(posts: BoardPost[], now: number): SafeHtml {

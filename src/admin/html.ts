@@ -52,3 +52,17 @@ export function html(strings: TemplateStringsArray, ...values: Interpolation[]):
 export function raw(text: string): SafeHtml {
   return new SafeHtml(text);
 }
+
+/** A table with a heading row: every data table of the admin pages has this shape. */
+export function table(headings: readonly string[], rows: Interpolation, id?: string): SafeHtml {
+  return html`<table${id ? html` id="${id}"` : ''}>
+    <thead>
+      <tr>
+        ${headings.map((h) => html`<th>${h}</th>`)}
+      </tr>
+    </thead>
+    <tbody>
+      ${rows}
+    </tbody>
+  </table>`;
+}

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { queryEvents, type EventRow } from '../db/events.js';
 import { line } from '../names.js';
 import { fields, optional } from './forms.js';
-import { html, type SafeHtml } from './html.js';
+import { html, type SafeHtml, table } from './html.js';
 import { page, sendHtml, when, type Flash } from './layout.js';
 import { projectHeader, projectPath, requireProject } from './project-page.js';
 import { ownerGet, type OwnerCall, type Route } from './types.js';
@@ -156,21 +156,7 @@ function eventsTable(events: EventRow[], f: Filter, base: string): SafeHtml {
       <td><code>${data.length > 600 ? `${data.slice(0, 600)}…` : data}</code></td>
     </tr>`;
   });
-  return html`<table id="events">
-    <thead>
-      <tr>
-        <th>Seq</th>
-        <th>When</th>
-        <th>Type</th>
-        <th>Actor</th>
-        <th>About</th>
-        <th>Data</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${rows}
-    </tbody>
-  </table>`;
+  return table(['Seq', 'When', 'Type', 'Actor', 'About', 'Data'], rows, 'events');
 }
 
 export const LEDGER_ROUTES: Route[] = [ownerGet('/admin/projects/:project/ledger', ledgerPage)];

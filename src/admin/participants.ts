@@ -14,7 +14,7 @@ import { appendEvent } from '../db/ledger.js';
 import { transact } from '../db/pool.js';
 import { LABEL } from '../names.js';
 import { fields, KIND } from './forms.js';
-import { html, type SafeHtml } from './html.js';
+import { html, type SafeHtml, table } from './html.js';
 import { csrfInput, flashFromQuery, page, redirect, sendHtml, when, type Flash } from './layout.js';
 import { ownerGet, ownerPost, type OwnerCall, type Route } from './types.js';
 
@@ -53,19 +53,7 @@ async function listPage(c: OwnerCall, flash?: Flash): Promise<SafeHtml> {
     <section class="card">
       ${
         all.length
-          ? html`<table id="participants">
-              <thead>
-                <tr>
-                  <th>Participant</th>
-                  <th>Kind</th>
-                  <th>Projects</th>
-                  <th>Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${rows}
-              </tbody>
-            </table>`
+          ? table(['Participant', 'Kind', 'Projects', 'Created'], rows, 'participants')
           : html`<p class="empty">No participants yet.</p>`
       }
     </section>
@@ -118,21 +106,7 @@ async function detailPage(c: OwnerCall, flash?: Flash): Promise<SafeHtml> {
       <h2>Projects</h2>
       ${
         projects.length
-          ? html`<table>
-              <thead>
-                <tr>
-                  <th>Project</th>
-                  <th>Lane</th>
-                  <th></th>
-                  <th>Last seen</th>
-                  <th>Live tokens</th>
-                  <th>Live leases</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${rows}
-              </tbody>
-            </table>`
+          ? table(['Project', 'Lane', '', 'Last seen', 'Live tokens', 'Live leases'], rows)
           : html`<p class="empty">Not in any project yet.</p>`
       }
     </section>

@@ -9,7 +9,7 @@ import {
   type RosterEntry,
 } from '../db/admin.js';
 import type { Executor } from '../db/pool.js';
-import { html, type SafeHtml } from './html.js';
+import { html, type SafeHtml, table } from './html.js';
 import { csrfInput, page, when, type Flash } from './layout.js';
 import type { OwnerCall } from './types.js';
 
@@ -190,20 +190,7 @@ function rosterTable(c: OwnerCall, base: string, roster: RosterEntry[]): SafeHtm
       </td>
     </tr>`;
   });
-  return html`<table>
-    <thead>
-      <tr>
-        <th>Participant</th>
-        <th>Lane</th>
-        <th>Presence</th>
-        <th>Tokens</th>
-        <th></th>
-      </tr>
-    </thead>
-    <tbody>
-      ${rows}
-    </tbody>
-  </table>`;
+  return table(['Participant', 'Lane', 'Presence', 'Tokens', ''], rows);
 }
 
 function invitesTable(c: OwnerCall, base: string, invites: InviteEntry[]): SafeHtml {
@@ -244,20 +231,5 @@ function invitesTable(c: OwnerCall, base: string, invites: InviteEntry[]): SafeH
       </td>
     </tr>`;
   });
-  return html`<table>
-    <thead>
-      <tr>
-        <th>Invite</th>
-        <th>For</th>
-        <th>Lane</th>
-        <th>Uses</th>
-        <th>State</th>
-        <th>Created</th>
-        <th></th>
-      </tr>
-    </thead>
-    <tbody>
-      ${rows}
-    </tbody>
-  </table>`;
+  return table(['Invite', 'For', 'Lane', 'Uses', 'State', 'Created', ''], rows);
 }

@@ -5,7 +5,7 @@ import { appendEvent } from '../db/ledger.js';
 import { transact } from '../db/pool.js';
 import { SLUG } from '../names.js';
 import { fields, PROJECT_NAME } from './forms.js';
-import { html, type SafeHtml } from './html.js';
+import { html, type SafeHtml, table } from './html.js';
 import { csrfInput, flashFromQuery, page, redirect, sendHtml, type Flash } from './layout.js';
 import { projectPage, projectPath, requireProject } from './project-page.js';
 import { ownerGet, ownerPost, type OwnerCall, type Route } from './types.js';
@@ -38,21 +38,7 @@ async function projectsPage(c: OwnerCall, flash?: Flash): Promise<SafeHtml> {
     <section class="card">
       ${
         projects.length
-          ? html`<table id="projects">
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>Slug</th>
-                  <th>Participants</th>
-                  <th>Active</th>
-                  <th>Events</th>
-                  <th></th>
-                </tr>
-              </thead>
-              <tbody>
-                ${rows}
-              </tbody>
-            </table>`
+          ? table(['Name', 'Slug', 'Participants', 'Active', 'Events', ''], rows, 'projects')
           : html`<p class="empty">No projects yet.</p>`
       }
     </section>
