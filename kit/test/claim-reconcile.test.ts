@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTestBaton } from '../../test/helpers/baton.js';
-import { callApi, ledger } from '../../test/helpers/agents.js';
+import { ledger } from '../../test/helpers/agents.js';
 import {
   claimReconcile,
   deadEndpoint,
@@ -11,7 +11,7 @@ import {
   makeRepo,
   run,
   writeCall,
-  type Endpoint,
+  participant,
 } from './helpers.js';
 
 // The PreToolUse hook on Write|Edit|MultiEdit, run as Claude Code runs it: a child process with
@@ -20,20 +20,7 @@ import {
 
 const baton = useTestBaton();
 
-interface Who extends Endpoint {
-  actor: string;
-  api(name: string, args?: Record<string, unknown>): ReturnType<typeof callApi>;
-}
-
-async function who(project: string, label: string): Promise<Who> {
-  const s = await baton.seed({ projectSlug: project, label });
-  return {
-    url: baton.mcpUrl,
-    token: s.token,
-    actor: s.actor,
-    api: (name, args = {}) => callApi(baton, s.token, name, args),
-  };
-}
+const who = (project: string, label: string) => participant(baton, project, label);
 
 async function claimsOf(project: string) {
   return (await ledger(baton, project, 'claim')).map((e) => [e.actor, e.data.number, e.ref]);

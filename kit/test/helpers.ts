@@ -6,6 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
 import { freePort } from '../../src/db/embedded.js';
+import { callApi } from '../../test/helpers/agents.js';
+import type { TestBaton } from '../../test/helpers/baton.js';
 import { ROOT } from '../../test/helpers/process.js';
 
 // The kit's tests run the real hook scripts as child processes, in throwaway git repositories,
@@ -227,3 +229,19 @@ export const garbageServer = (status = 200, body = '<html>oops</html>') =>
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(body);
   });
+
+/** A participant as the kit tests use it: where its hooks reach Baton, and its own API calls. */
+export interface Who extends Endpoint {
+  actor: string;
+  api(name: string, args?: Record<string, unknown>): ReturnType<typeof callApi>;
+}
+
+export async function participant(baton: TestBaton, project: string, label: string): Promise<Who> {
+  const s = await baton.seed({ projectSlug: project, label });
+  return {
+    url: baton.mcpUrl,
+    token: s.token,
+    actor: s.actor,
+    api: (name, args = {}) => callApi(baton, s.token, name, args),
+  };
+}

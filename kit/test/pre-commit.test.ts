@@ -1,27 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { useTestBaton } from '../../test/helpers/baton.js';
-import { callApi, ledger } from '../../test/helpers/agents.js';
-import { commit, makeRepo, useSourcePreCommit, type Endpoint, type Repo } from './helpers.js';
+import { ledger } from '../../test/helpers/agents.js';
+import { commit, makeRepo, useSourcePreCommit, type Repo, participant } from './helpers.js';
 
 // The git pre-commit hook, run by a real `git commit` in a throwaway repository: the lease guard
 // for every staged path and the claim check for numbered files the commit adds.
 
 const baton = useTestBaton();
 
-interface Who extends Endpoint {
-  actor: string;
-  api(name: string, args?: Record<string, unknown>): ReturnType<typeof callApi>;
-}
-
-async function who(project: string, label: string): Promise<Who> {
-  const s = await baton.seed({ projectSlug: project, label });
-  return {
-    url: baton.mcpUrl,
-    token: s.token,
-    actor: s.actor,
-    api: (name, args = {}) => callApi(baton, s.token, name, args),
-  };
-}
+const who = (project: string, label: string) => participant(baton, project, label);
 
 function repoWithHook(): Repo {
   const repo = makeRepo();

@@ -1,22 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { useTestBaton } from '../../test/helpers/baton.js';
-import { callApi } from '../../test/helpers/agents.js';
-import { makeRepo, sessionStart } from './helpers.js';
+import { makeRepo, sessionStart, participant } from './helpers.js';
 
 // The SessionStart hook: the session begins with the whats_new digest as context, and nothing is
 // advanced or delivered on the agent's behalf, since the hook cannot know the model read it.
 
 const baton = useTestBaton();
 
-async function who(project: string, label: string) {
-  const s = await baton.seed({ projectSlug: project, label });
-  return {
-    url: baton.mcpUrl,
-    token: s.token,
-    actor: s.actor,
-    api: (name: string, args: Record<string, unknown> = {}) => callApi(baton, s.token, name, args),
-  };
-}
+const who = (project: string, label: string) => participant(baton, project, label);
 
 function contextOf(stdout: string): string {
   const out = JSON.parse(stdout);

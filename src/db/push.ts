@@ -1,3 +1,4 @@
+import type { EventRow } from './events.js';
 import { sql } from 'kysely';
 import type { Executor } from './pool.js';
 
@@ -12,19 +13,9 @@ import type { Executor } from './pool.js';
 /** Event types that can concern one participation (spec §10). */
 export const PUSH_TYPES = ['post', 'lease_expired', 'task_assigned', 'task_created'] as const;
 
-export interface FeedRow {
-  seq: string;
-  type: string;
-  actor: string;
-  at: Date;
+/** A ledger event as the feed reads it: the event, with what a push needs besides. */
+export interface FeedRow extends EventRow {
   participation_id: string | null;
-  task_id: string | null;
-  post_id: string | null;
-  lease_id: string | null;
-  sequence: string | null;
-  ref: string | null;
-  tag: string | null;
-  data: Record<string, unknown>;
   /** Posts: the sender, how it was addressed, and the start of its body. */
   subject: string | null;
   to_lane: string | null;
