@@ -74,6 +74,8 @@ async function dispatch(
   compiled: Compiled[],
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://admin.invalid');
+  const refuse = (status: number, message: string) =>
+    sendHtml(res, status, nonce, errorDoc(frame, status, message));
   const method = req.method === 'HEAD' ? 'GET' : req.method;
   const keys = await deps.keys();
   const session = await readSession(req, deps.db, keys);
@@ -91,7 +93,7 @@ async function dispatch(
   );
   if (!hit) {
     res.setHeader('allow', [...new Set(matches.map((x) => x.c.route.method))].join(', '));
-    return sendHtml(res, 405, nonce, errorDoc(frame, 405, 'This page does not take that method.'));
+    return refuse(405, 'This page does not take that method.');
   }
   const { route, names } = hit.c;
   const params: Record<string, string> = {};
@@ -112,37 +114,20 @@ async function dispatch(
   if (route.access === 'owner' && !session) {
     if (route.stream) return plain(res, 401, 'sign in again at /admin/login');
     if (method === 'GET') return redirect(res, '/admin/login');
-    return sendHtml(
-      res,
-      401,
-      nonce,
-      errorDoc(frame, 401, 'Your session has ended; sign in again.'),
-    );
+    return refuse(401, 'Your session has ended; sign in again.');
   }
   if (route.method === 'POST') {
     if (!sameOrigin(req, deps.config)) {
-      return sendHtml(
-        res,
+      return refuse(
         403,
-        nonce,
-        errorDoc(
-          frame,
-          403,
-          'This form was not sent from a page of this Baton (Origin check), so it was refused. If you opened Baton at another address than PUBLIC_URL, use that address or ask the operator to set PUBLIC_URL.',
-        ),
+        'This form was not sent from a page of this Baton (Origin check), so it was refused. If you opened Baton at another address than PUBLIC_URL, use that address or ask the operator to set PUBLIC_URL.',
       );
     }
     c.form = await readForm(req);
     if (route.access === 'owner' && !sameSecret(c.form.get('_csrf') ?? '', session?.csrf ?? '')) {
-      return sendHtml(
-        res,
+      return refuse(
         403,
-        nonce,
-        errorDoc(
-          frame,
-          403,
-          'The form’s security token is missing or stale. Reload the page and try again.',
-        ),
+        'The form’s security token is missing or stale. Reload the page and try again.',
       );
     }
   }
