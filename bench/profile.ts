@@ -1,9 +1,12 @@
 // Per-call latency of a few tools over the MCP path (raw keep-alive HTTP client), for finding
 // where time goes. `npx tsx bench/profile.ts` (after npm run build); `--nosync` runs PostgreSQL
 // without waiting for WAL flushes, which separates disk latency from everything else.
+import { setMaxListeners } from 'node:events';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { seedToken } from '../src/auth/provision.js';
 import { freePort, startEmbedded } from '../src/db/embedded.js';
 import { migrateToLatest } from '../src/db/migrate.js';
@@ -12,6 +15,7 @@ import { createLogger } from '../src/log.js';
 import { callTool, now, openSession, RawClient, startBaton, summarize } from './lib.js';
 
 const log = createLogger('silent');
+setMaxListeners(0); // the SDK client adds an abort listener per request to one shared signal
 const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'baton-prof-'));
 await fs.chmod(dir, 0o755);
 const pg = await startEmbedded({
@@ -47,11 +51,22 @@ await time('ping (HTTP + auth)', () =>
   }),
 );
 await time('whoami (read tool, one transaction)', () => callTool(raw, s, 'whoami', {}));
+const sdk = new Client({ name: 'profile', version: '1' });
+await sdk.connect(
+  new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  }),
+);
+await time('ping (official SDK client)', () => sdk.ping());
+await time('claim (official SDK client)', () =>
+  sdk.callTool({ name: 'claim', arguments: { sequence: 'y' } }),
+);
 await time('claim (raw HTTP client)', () => callTool(raw, s, 'claim', { sequence: 'x' }));
 await time('whats_new (advance:false)', () =>
   callTool(raw, s, 'whats_new', { advance: false, limit: 100 }),
 );
 await time('status', () => callTool(raw, s, 'status', {}));
+await sdk.close();
 raw.close();
 await baton.stop();
 await storage.close();

@@ -4,6 +4,9 @@
 //
 //   npm run bench              the full run (10 million events; a 60 s mixed load)
 //   npm run bench -- --quick   a smaller run for development (1 million events; 10 s load)
+//   npm run bench -- --only latency,burst
+//                              some figures only: latency, hot, spread, burst, heap, whats_new,
+//                              list, mixed, start (a partial run is marked so in its file name)
 
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -14,11 +17,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { sql } from 'kysely';
 import { seedToken } from '../src/auth/provision.js';
-import { claimNext } from '../src/db/claims.js';
+import { claimNumbers } from '../src/db/claims.js';
 import { freePort, startEmbedded, type EmbeddedServer } from '../src/db/embedded.js';
-import { appendEvent } from '../src/db/ledger.js';
 import { migrateToLatest } from '../src/db/migrate.js';
-import { openStorage, transact, type Db, type Storage } from '../src/db/pool.js';
+import { openStorage, type Db, type Storage } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
 import {
   callTool,
@@ -39,8 +41,29 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean' },
     events: { type: 'string' },
     'load-seconds': { type: 'string' },
+    only: { type: 'string' },
   },
 });
+const FIGURE_GROUPS = [
+  'latency',
+  'hot',
+  'spread',
+  'burst',
+  'heap',
+  'whats_new',
+  'list',
+  'mixed',
+  'start',
+];
+const ONLY = flags.only?.split(',').map((g) => g.trim());
+const unknownGroup = ONLY?.find((g) => !FIGURE_GROUPS.includes(g));
+if (unknownGroup !== undefined) {
+  process.stderr.write(
+    `bench: unknown figure group \`${unknownGroup}\`; choose from ${FIGURE_GROUPS.join(', ')}\n`,
+  );
+  process.exit(2);
+}
+const wanted = (group: string) => ONLY === undefined || ONLY.includes(group);
 const QUICK = Boolean(flags.quick);
 const EVENTS = Number(flags.events ?? (QUICK ? 1_000_000 : 10_000_000));
 const EVENT_PROJECTS = 1000;
@@ -66,25 +89,16 @@ const record = (f: Figure) => {
   );
 };
 
+/**
+ * The raw-SQL baseline: the statement the claim tool runs for one claim (sequence bump, claim
+ * row, ledger event, unread count; one round trip, committed on its own), through pg directly.
+ * (Baton sends concurrent claims on one sequence together in one such statement; the baseline
+ * takes one claim per statement, as a client of the database alone would.)
+ */
 async function baselineClaim(db: Db, projectId: string, participationId: string, sequence: string) {
-  await transact(db, async (trx) => {
-    const c = await claimNext(trx, projectId, {
-      sequence,
-      participationId,
-      actor: 'bench/raw',
-      note: null,
-      ref: null,
-      idempotencyKey: null,
-    });
-    await appendEvent(trx, projectId, {
-      type: 'claim',
-      actor: 'bench/raw',
-      participationId,
-      sequence: c.sequence,
-      ref: c.ref,
-      data: { number: Number(c.number), formatted: c.formatted, note: c.note },
-    });
-  });
+  await claimNumbers(db, projectId, sequence, [
+    { participationId, actor: 'bench/raw', note: null, ref: null },
+  ]);
 }
 
 async function ids(db: Db, token: string) {
@@ -111,6 +125,309 @@ async function throughput(workers: number, seconds: number, op: (w: number) => P
   return done / ((now() - started) / 1000);
 }
 
+interface Env {
+  db: Db;
+  raw: RawClient;
+  mcpUrl: string;
+  /** One token of the project `latency`, and its ids. */
+  lat: { token: string };
+  latIds: { project_id: string; participation_id: string };
+}
+
+/** Claim latency, one client: SDK client over MCP vs the raw statement. */
+async function latency({ db, mcpUrl, lat, latIds }: Env) {
+  const sdk = new Client({ name: 'bench', version: '1' });
+  await sdk.connect(
+    new StreamableHTTPClientTransport(new URL(mcpUrl), {
+      requestInit: { headers: { Authorization: `Bearer ${lat.token}` } },
+    }),
+  );
+  const N = QUICK ? 1000 : 3000;
+  progress(`claim latency: ${N} sequential claims each way (after warm-up)`);
+  for (let i = 0; i < 300; i++)
+    await sdk.callTool({ name: 'claim', arguments: { sequence: 'warm' } });
+  for (let i = 0; i < 300; i++)
+    await baselineClaim(db, latIds.project_id, latIds.participation_id, 'warm-raw');
+  const mcpLat: number[] = [];
+  const rawLat: number[] = [];
+  for (let i = 0; i < N; i++) {
+    let t = now();
+    await sdk.callTool({ name: 'claim', arguments: { sequence: 'lat' } });
+    mcpLat.push(now() - t);
+    t = now();
+    await baselineClaim(db, latIds.project_id, latIds.participation_id, 'lat-raw');
+    rawLat.push(now() - t);
+  }
+  await sdk.close();
+  const m = summarize(mcpLat);
+  const r = summarize(rawLat);
+  record({
+    figure: 'claim over MCP/HTTP, one client (official SDK client), p50',
+    measured: `${m.p50.toFixed(2)} ms`,
+    budget: '≤ 1.5 ms',
+    ratio: `raw SQL p50 ${r.p50.toFixed(2)} ms`,
+    ok: m.p50 <= 1.5,
+    detail: { mcp: m, raw: r },
+  });
+  record({
+    figure: 'claim over MCP/HTTP, one client (official SDK client), p99',
+    measured: `${m.p99.toFixed(2)} ms`,
+    budget: '≤ 5 ms',
+    ratio: `raw SQL p99 ${r.p99.toFixed(2)} ms`,
+    ok: m.p99 <= 5,
+  });
+}
+
+/** Hot single-sequence throughput. */
+async function hot({ db, raw, latIds }: Env) {
+  progress(`hot single-sequence throughput: ${THROUGHPUT_SECONDS} s each way`);
+  const hotRaw = await throughput(20, THROUGHPUT_SECONDS, () =>
+    baselineClaim(db, latIds.project_id, latIds.participation_id, 'hot-raw'),
+  );
+  const hotTokens = await Promise.all(
+    Array.from({ length: 16 }, (_, i) =>
+      seedToken(db, { email: 'bench@example.test', projectSlug: 'latency', label: `hot-${i}` }),
+    ),
+  );
+  const hotSessions = await Promise.all(hotTokens.map((t) => openSession(raw, t.token)));
+  const hotMcp = await throughput(32, THROUGHPUT_SECONDS, (w) =>
+    callTool(raw, hotSessions[w % hotSessions.length] as McpSession, 'claim', {
+      sequence: 'hot',
+    }),
+  );
+  record({
+    figure: 'hot single-sequence claim throughput (MCP, raw keep-alive HTTP client)',
+    measured: `${hotMcp.toFixed(0)}/s`,
+    budget: '≥ 50% of raw SQL',
+    ratio: `${((hotMcp / hotRaw) * 100).toFixed(0)}% of ${hotRaw.toFixed(0)}/s`,
+    ok: hotMcp >= 0.5 * hotRaw,
+  });
+}
+
+/** Claims spread over 100 projects. */
+async function spread({ db, raw }: Env) {
+  progress('claims spread over 100 projects');
+  const spread = await Promise.all(
+    Array.from({ length: 100 }, (_, i) =>
+      seedToken(db, { email: 'bench@example.test', projectSlug: `spread-${i}`, label: 'w' }),
+    ),
+  );
+  const spreadIds = await Promise.all(spread.map((s) => ids(db, s.token)));
+  const spreadRaw = await throughput(20, THROUGHPUT_SECONDS, async () => {
+    const p = spreadIds[Math.floor(Math.random() * spreadIds.length)] as {
+      project_id: string;
+      participation_id: string;
+    };
+    await baselineClaim(db, p.project_id, p.participation_id, 'spread-raw');
+  });
+  const spreadSessions = await Promise.all(spread.map((s) => openSession(raw, s.token)));
+  const spreadMcp = await throughput(32, THROUGHPUT_SECONDS, () =>
+    callTool(
+      raw,
+      spreadSessions[Math.floor(Math.random() * spreadSessions.length)] as McpSession,
+      'claim',
+      { sequence: 'spread' },
+    ),
+  );
+  record({
+    figure: 'claims spread over 100 projects (MCP, raw keep-alive HTTP client)',
+    measured: `${spreadMcp.toFixed(0)}/s`,
+    budget: '≥ 40% of raw SQL',
+    ratio: `${((spreadMcp / spreadRaw) * 100).toFixed(0)}% of ${spreadRaw.toFixed(0)}/s`,
+    ok: spreadMcp >= 0.4 * spreadRaw,
+  });
+}
+
+/** 500 concurrent claims from 500 sessions. */
+async function burst({ db, raw }: Env) {
+  progress('500 concurrent claims from 500 sessions');
+  const burstTokens: string[] = [];
+  for (let i = 0; i < 500; i++)
+    burstTokens.push(
+      (await seedToken(db, { email: 'bench@example.test', projectSlug: 'burst', label: `b${i}` }))
+        .token,
+    );
+  const burstSessions: McpSession[] = [];
+  for (let i = 0; i < 500; i += 50)
+    burstSessions.push(
+      ...(await Promise.all(burstTokens.slice(i, i + 50).map((t) => openSession(raw, t)))),
+    );
+  const t0 = now();
+  const numbers = await Promise.all(
+    burstSessions.map((s) =>
+      callTool(raw, s, 'claim', { sequence: 'burst' }).then((x) => x.number as number),
+    ),
+  );
+  const burstSeconds = (now() - t0) / 1000;
+  const gapFree = [...numbers].sort((a, b) => a - b).every((n, i) => n === i + 1);
+  record({
+    figure: '500 concurrent claims from 500 sessions',
+    measured: `${burstSeconds.toFixed(3)} s, ${gapFree ? 'gap-free' : 'NOT gap-free'}`,
+    budget: '≤ 0.6 s, gap-free',
+    ok: burstSeconds <= 0.6 && gapFree,
+  });
+}
+
+/** Heap per idle MCP session. */
+async function heap({ db, raw }: Env) {
+  progress('heap per idle MCP session: opening 10,000 sessions');
+  const metric = async (name: string) => {
+    const text = (await raw.get('/metrics')).body;
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return Number(line?.split(' ')[1]);
+  };
+  const heapBefore = await metric('baton_nodejs_heap_size_used_bytes');
+  const idle = await seedToken(db, {
+    email: 'bench@example.test',
+    projectSlug: 'idle',
+    label: 'many',
+  });
+  for (let i = 0; i < 10_000; i += 200)
+    await Promise.all(Array.from({ length: 200 }, () => openSession(raw, idle.token)));
+  await new Promise((res) => setTimeout(res, 500));
+  const heapAfter = await metric('baton_nodejs_heap_size_used_bytes');
+  const rss = await metric('baton_process_resident_memory_bytes');
+  const perSession = Math.max(0, heapAfter - heapBefore) / 10_000;
+  record({
+    figure: 'heap per idle MCP session (10,000 open)',
+    measured: `${(perSession / 1024).toFixed(2)} KB; RSS ${(rss / 2 ** 20).toFixed(0)} MB`,
+    budget: '≤ 32 KB; < 512 MB RSS',
+    ok: perSession <= 32 * 1024 && rss < 512 * 2 ** 20,
+    detail: { heapBefore, heapAfter, rss },
+  });
+}
+
+/** Whats_new over a big ledger. */
+async function whatsNew({ db, mcpUrl }: Env) {
+  progress(
+    `filling the ledger: ${EVENTS.toLocaleString('en')} events in ${EVENT_PROJECTS} projects (takes a while)`,
+  );
+  const big = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      seedToken(db, { email: 'bench@example.test', projectSlug: `big-${i}`, label: 'reader' }),
+    ),
+  );
+  const fillStart = now();
+  await sql`select 1`.execute(db);
+  const { rows: owner } = await sql<{
+    id: string;
+  }>`select id from owners where email = 'bench@example.test'`.execute(db);
+  await sql`insert into projects (owner_id, slug, name)
+    select ${owner[0]?.id}, 'ledger-' || g, 'ledger ' || g from generate_series(1, ${EVENT_PROJECTS - 20}) g`.execute(
+    db,
+  );
+  const { rows: projs } = await sql<{
+    id: string;
+  }>`select id from projects where slug like 'ledger-%' or slug like 'big-%' order by id`.execute(
+    db,
+  );
+  const perProject = Math.floor(EVENTS / projs.length);
+  const chunk = 50;
+  for (let i = 0; i < projs.length; i += chunk) {
+    const slice = projs.slice(i, i + chunk).map((p) => p.id);
+    await sql`insert into events (project_id, seq, type, actor, at, sequence, data)
+      select p, coalesce(h.last_seq, 0) + g, case when g % 3 = 0 then 'claim' when g % 3 = 1 then 'post' else 'register' end,
+             'bench/writer-' || (g % 7), now() - make_interval(secs => ${perProject} - g),
+             case when g % 3 = 0 then 'adr' end, jsonb_build_object('n', g)
+      from unnest(${slice}::bigint[]) p
+      left join ledger_heads h on h.project_id = p
+      cross join generate_series(1, ${perProject}) g`.execute(db);
+    await sql`insert into ledger_heads as h (project_id, last_seq)
+      select p, ${perProject} from unnest(${slice}::bigint[]) p
+      on conflict (project_id) do update set last_seq = h.last_seq + ${perProject}`.execute(db);
+    if ((i / chunk) % 4 === 0)
+      progress(`  ${Math.min(i + chunk, projs.length)} of ${projs.length} projects filled`);
+  }
+  await sql`analyze events`.execute(db);
+  const total = Number(
+    (await sql<{ n: string }>`select count(*) as n from events`.execute(db)).rows[0]?.n,
+  );
+  progress(
+    `ledger filled: ${total.toLocaleString('en')} events in ${((now() - fillStart) / 1000).toFixed(0)} s`,
+  );
+  const readers = await Promise.all(
+    big.map(async (b) => {
+      const c = new Client({ name: 'bench-reader', version: '1' });
+      await c.connect(
+        new StreamableHTTPClientTransport(new URL(mcpUrl), {
+          requestInit: { headers: { Authorization: `Bearer ${b.token}` } },
+        }),
+      );
+      return c;
+    }),
+  );
+  const wn: number[] = [];
+  // Each reader pages through its project's ledger with its default cursor, 100 at a time, so
+  // every call returns a full page (and its digest) from somewhere deeper in the ledger.
+  const pages = Math.min(150, Math.floor(perProject / 100));
+  for (let i = 0; i < readers.length * pages; i++) {
+    const c = readers[i % readers.length] as Client;
+    const t = now();
+    const res = await c.callTool({ name: 'whats_new', arguments: { limit: 100 } });
+    wn.push(now() - t);
+    if (res.isError) throw new Error(`whats_new failed: ${JSON.stringify(res.structuredContent)}`);
+  }
+  await Promise.all(readers.map((c) => c.close()));
+  const w = summarize(wn);
+  record({
+    figure: `whats_new with ${(total / 1e6).toFixed(1)} million events in ${projs.length} projects, p99`,
+    measured: `${w.p99.toFixed(2)} ms (p50 ${w.p50.toFixed(2)} ms)`,
+    budget: '≤ 5 ms',
+    ok: w.p99 <= 5 && total >= EVENTS * 0.99,
+    detail: { ...w, events: total },
+  });
+}
+
+/** Tools/list sizes, as served. */
+async function list({ raw, lat }: Env) {
+  const list = async (q: string) => {
+    const res = await raw.post(`/mcp${q}`, '{"jsonrpc":"2.0","id":1,"method":"tools/list"}', {
+      authorization: `Bearer ${lat.token}`,
+    });
+    return Buffer.byteLength(JSON.stringify((JSON.parse(res.body) as { result: unknown }).result));
+  };
+  const full = await list('');
+  const core = await list('?tools=core');
+  record({
+    figure: 'tools/list, full catalogue, compact JSON',
+    measured: `${(full / 1024).toFixed(2)} KB`,
+    budget: '≤ 12 KB',
+    ok: full <= 12 * 1024,
+  });
+  record({
+    figure: 'tools/list, core profile, compact JSON',
+    measured: `${(core / 1024).toFixed(2)} KB`,
+    budget: '≤ 5 KB',
+    ok: core <= 5 * 1024,
+  });
+}
+
+/** Mixed load from 200 sessions. */
+async function mixed({ db, raw }: Env) {
+  progress(
+    `mixed load: 200 sessions for ${LOAD_SECONDS} s (posts, claims, leases, whats_new, task transitions)`,
+  );
+  const mixed = await mixedLoad(db, raw, LOAD_SECONDS);
+  record({
+    figure: `mixed load, 200 sessions, ${LOAD_SECONDS} s`,
+    measured: `${mixed.calls} calls, ${mixed.errors} errors, p50 ${mixed.p50.toFixed(2)} ms, p99 ${mixed.p99.toFixed(2)} ms`,
+    budget: 'zero errors',
+    ok: mixed.errors === 0,
+    detail: mixed,
+  });
+}
+
+const GROUPS: Record<string, (env: Env) => Promise<void>> = {
+  latency,
+  hot,
+  spread,
+  burst,
+  heap,
+  whats_new: whatsNew,
+  list,
+  mixed,
+};
+
 async function main() {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'baton-bench-'));
   await fs.chmod(dir, 0o755);
@@ -133,296 +450,29 @@ async function main() {
     const mcpUrl = `http://127.0.0.1:${port}/mcp`;
     progress(`Baton (pid ${baton.child.pid}) on ${mcpUrl}, pool 20, rate limit off`);
 
-    // 1. claim latency, one client: SDK client over MCP vs the raw transaction.
     const lat = await seedToken(db, {
       email: 'bench@example.test',
       projectSlug: 'latency',
       label: 'one',
     });
-    const latIds = await ids(db, lat.token);
-    const sdk = new Client({ name: 'bench', version: '1' });
-    await sdk.connect(
-      new StreamableHTTPClientTransport(new URL(mcpUrl), {
-        requestInit: { headers: { Authorization: `Bearer ${lat.token}` } },
-      }),
-    );
-    const N = QUICK ? 1000 : 3000;
-    progress(`claim latency: ${N} sequential claims each way (after warm-up)`);
-    for (let i = 0; i < 300; i++)
-      await sdk.callTool({ name: 'claim', arguments: { sequence: 'warm' } });
-    for (let i = 0; i < 300; i++)
-      await baselineClaim(db, latIds.project_id, latIds.participation_id, 'warm-raw');
-    const mcpLat: number[] = [];
-    const rawLat: number[] = [];
-    for (let i = 0; i < N; i++) {
-      let t = now();
-      await sdk.callTool({ name: 'claim', arguments: { sequence: 'lat' } });
-      mcpLat.push(now() - t);
-      t = now();
-      await baselineClaim(db, latIds.project_id, latIds.participation_id, 'lat-raw');
-      rawLat.push(now() - t);
-    }
-    await sdk.close();
-    const m = summarize(mcpLat);
-    const r = summarize(rawLat);
-    record({
-      figure: 'claim over MCP/HTTP, one client (official SDK client), p50',
-      measured: `${m.p50.toFixed(2)} ms`,
-      budget: '≤ 1.5 ms',
-      ratio: `raw SQL p50 ${r.p50.toFixed(2)} ms`,
-      ok: m.p50 <= 1.5,
-      detail: { mcp: m, raw: r },
-    });
-    record({
-      figure: 'claim over MCP/HTTP, one client (official SDK client), p99',
-      measured: `${m.p99.toFixed(2)} ms`,
-      budget: '≤ 5 ms',
-      ratio: `raw SQL p99 ${r.p99.toFixed(2)} ms`,
-      ok: m.p99 <= 5,
-    });
-
-    // 2. hot single-sequence throughput.
-    progress(`hot single-sequence throughput: ${THROUGHPUT_SECONDS} s each way`);
-    const hotRaw = await throughput(20, THROUGHPUT_SECONDS, () =>
-      baselineClaim(db, latIds.project_id, latIds.participation_id, 'hot-raw'),
-    );
-    const hotTokens = await Promise.all(
-      Array.from({ length: 16 }, (_, i) =>
-        seedToken(db, { email: 'bench@example.test', projectSlug: 'latency', label: `hot-${i}` }),
-      ),
-    );
-    const hotSessions = await Promise.all(hotTokens.map((t) => openSession(raw, t.token)));
-    const hotMcp = await throughput(32, THROUGHPUT_SECONDS, (w) =>
-      callTool(raw, hotSessions[w % hotSessions.length] as McpSession, 'claim', {
-        sequence: 'hot',
-      }),
-    );
-    record({
-      figure: 'hot single-sequence claim throughput (MCP, raw keep-alive HTTP client)',
-      measured: `${hotMcp.toFixed(0)}/s`,
-      budget: '≥ 50% of raw SQL',
-      ratio: `${((hotMcp / hotRaw) * 100).toFixed(0)}% of ${hotRaw.toFixed(0)}/s`,
-      ok: hotMcp >= 0.5 * hotRaw,
-    });
-
-    // 3. claims spread over 100 projects.
-    progress('claims spread over 100 projects');
-    const spread = await Promise.all(
-      Array.from({ length: 100 }, (_, i) =>
-        seedToken(db, { email: 'bench@example.test', projectSlug: `spread-${i}`, label: 'w' }),
-      ),
-    );
-    const spreadIds = await Promise.all(spread.map((s) => ids(db, s.token)));
-    const spreadRaw = await throughput(20, THROUGHPUT_SECONDS, async () => {
-      const p = spreadIds[Math.floor(Math.random() * spreadIds.length)] as {
-        project_id: string;
-        participation_id: string;
-      };
-      await baselineClaim(db, p.project_id, p.participation_id, 'spread-raw');
-    });
-    const spreadSessions = await Promise.all(spread.map((s) => openSession(raw, s.token)));
-    const spreadMcp = await throughput(32, THROUGHPUT_SECONDS, () =>
-      callTool(
-        raw,
-        spreadSessions[Math.floor(Math.random() * spreadSessions.length)] as McpSession,
-        'claim',
-        { sequence: 'spread' },
-      ),
-    );
-    record({
-      figure: 'claims spread over 100 projects (MCP, raw keep-alive HTTP client)',
-      measured: `${spreadMcp.toFixed(0)}/s`,
-      budget: '≥ 40% of raw SQL',
-      ratio: `${((spreadMcp / spreadRaw) * 100).toFixed(0)}% of ${spreadRaw.toFixed(0)}/s`,
-      ok: spreadMcp >= 0.4 * spreadRaw,
-    });
-
-    // 4. 500 concurrent claims from 500 sessions.
-    progress('500 concurrent claims from 500 sessions');
-    const burstTokens: string[] = [];
-    for (let i = 0; i < 500; i++)
-      burstTokens.push(
-        (await seedToken(db, { email: 'bench@example.test', projectSlug: 'burst', label: `b${i}` }))
-          .token,
-      );
-    const burstSessions: McpSession[] = [];
-    for (let i = 0; i < 500; i += 50)
-      burstSessions.push(
-        ...(await Promise.all(burstTokens.slice(i, i + 50).map((t) => openSession(raw, t)))),
-      );
-    const t0 = now();
-    const numbers = await Promise.all(
-      burstSessions.map((s) =>
-        callTool(raw, s, 'claim', { sequence: 'burst' }).then((x) => x.number as number),
-      ),
-    );
-    const burstSeconds = (now() - t0) / 1000;
-    const gapFree = [...numbers].sort((a, b) => a - b).every((n, i) => n === i + 1);
-    record({
-      figure: '500 concurrent claims from 500 sessions',
-      measured: `${burstSeconds.toFixed(3)} s, ${gapFree ? 'gap-free' : 'NOT gap-free'}`,
-      budget: '≤ 0.6 s, gap-free',
-      ok: burstSeconds <= 0.6 && gapFree,
-    });
-
-    // 5. heap per idle MCP session.
-    progress('heap per idle MCP session: opening 10,000 sessions');
-    const metric = async (name: string) => {
-      const text = (await raw.get('/metrics')).body;
-      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-      return Number(line?.split(' ')[1]);
-    };
-    const heapBefore = await metric('baton_nodejs_heap_size_used_bytes');
-    const idle = await seedToken(db, {
-      email: 'bench@example.test',
-      projectSlug: 'idle',
-      label: 'many',
-    });
-    for (let i = 0; i < 10_000; i += 200)
-      await Promise.all(Array.from({ length: 200 }, () => openSession(raw, idle.token)));
-    await new Promise((res) => setTimeout(res, 500));
-    const heapAfter = await metric('baton_nodejs_heap_size_used_bytes');
-    const rss = await metric('baton_process_resident_memory_bytes');
-    const perSession = Math.max(0, heapAfter - heapBefore) / 10_000;
-    record({
-      figure: 'heap per idle MCP session (10,000 open)',
-      measured: `${(perSession / 1024).toFixed(2)} KB; RSS ${(rss / 2 ** 20).toFixed(0)} MB`,
-      budget: '≤ 32 KB; < 512 MB RSS',
-      ok: perSession <= 32 * 1024 && rss < 512 * 2 ** 20,
-      detail: { heapBefore, heapAfter, rss },
-    });
-
-    // 6. whats_new over a big ledger.
-    progress(
-      `filling the ledger: ${EVENTS.toLocaleString('en')} events in ${EVENT_PROJECTS} projects (takes a while)`,
-    );
-    const big = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        seedToken(db, { email: 'bench@example.test', projectSlug: `big-${i}`, label: 'reader' }),
-      ),
-    );
-    const fillStart = now();
-    await sql`select 1`.execute(db);
-    const { rows: owner } = await sql<{
-      id: string;
-    }>`select id from owners where email = 'bench@example.test'`.execute(db);
-    await sql`insert into projects (owner_id, slug, name)
-      select ${owner[0]?.id}, 'ledger-' || g, 'ledger ' || g from generate_series(1, ${EVENT_PROJECTS - 20}) g`.execute(
-      db,
-    );
-    const { rows: projs } = await sql<{
-      id: string;
-    }>`select id from projects where slug like 'ledger-%' or slug like 'big-%' order by id`.execute(
-      db,
-    );
-    const perProject = Math.floor(EVENTS / projs.length);
-    const chunk = 50;
-    for (let i = 0; i < projs.length; i += chunk) {
-      const slice = projs.slice(i, i + chunk).map((p) => p.id);
-      await sql`insert into events (project_id, seq, type, actor, at, sequence, data)
-        select p, coalesce(h.last_seq, 0) + g, case when g % 3 = 0 then 'claim' when g % 3 = 1 then 'post' else 'register' end,
-               'bench/writer-' || (g % 7), now() - make_interval(secs => ${perProject} - g),
-               case when g % 3 = 0 then 'adr' end, jsonb_build_object('n', g)
-        from unnest(${slice}::bigint[]) p
-        left join ledger_heads h on h.project_id = p
-        cross join generate_series(1, ${perProject}) g`.execute(db);
-      await sql`insert into ledger_heads as h (project_id, last_seq)
-        select p, ${perProject} from unnest(${slice}::bigint[]) p
-        on conflict (project_id) do update set last_seq = h.last_seq + ${perProject}`.execute(db);
-      if ((i / chunk) % 4 === 0)
-        progress(`  ${Math.min(i + chunk, projs.length)} of ${projs.length} projects filled`);
-    }
-    await sql`analyze events`.execute(db);
-    const total = Number(
-      (await sql<{ n: string }>`select count(*) as n from events`.execute(db)).rows[0]?.n,
-    );
-    progress(
-      `ledger filled: ${total.toLocaleString('en')} events in ${((now() - fillStart) / 1000).toFixed(0)} s`,
-    );
-    const readers = await Promise.all(
-      big.map(async (b) => {
-        const c = new Client({ name: 'bench-reader', version: '1' });
-        await c.connect(
-          new StreamableHTTPClientTransport(new URL(mcpUrl), {
-            requestInit: { headers: { Authorization: `Bearer ${b.token}` } },
-          }),
-        );
-        return c;
-      }),
-    );
-    const wn: number[] = [];
-    // Each reader pages through its project's ledger with its default cursor, 100 at a time, so
-    // every call returns a full page (and its digest) from somewhere deeper in the ledger.
-    const pages = Math.min(150, Math.floor(perProject / 100));
-    for (let i = 0; i < readers.length * pages; i++) {
-      const c = readers[i % readers.length] as Client;
-      const t = now();
-      const res = await c.callTool({ name: 'whats_new', arguments: { limit: 100 } });
-      wn.push(now() - t);
-      if (res.isError)
-        throw new Error(`whats_new failed: ${JSON.stringify(res.structuredContent)}`);
-    }
-    await Promise.all(readers.map((c) => c.close()));
-    const w = summarize(wn);
-    record({
-      figure: `whats_new with ${(total / 1e6).toFixed(1)} million events in ${projs.length} projects, p99`,
-      measured: `${w.p99.toFixed(2)} ms (p50 ${w.p50.toFixed(2)} ms)`,
-      budget: '≤ 5 ms',
-      ok: w.p99 <= 5 && total >= EVENTS * 0.99,
-      detail: { ...w, events: total },
-    });
-
-    // 7. tools/list sizes, as served.
-    const list = async (q: string) => {
-      const res = await raw.post(`/mcp${q}`, '{"jsonrpc":"2.0","id":1,"method":"tools/list"}', {
-        authorization: `Bearer ${lat.token}`,
-      });
-      return Buffer.byteLength(
-        JSON.stringify((JSON.parse(res.body) as { result: unknown }).result),
-      );
-    };
-    const full = await list('');
-    const core = await list('?tools=core');
-    record({
-      figure: 'tools/list, full catalogue, compact JSON',
-      measured: `${(full / 1024).toFixed(2)} KB`,
-      budget: '≤ 12 KB',
-      ok: full <= 12 * 1024,
-    });
-    record({
-      figure: 'tools/list, core profile, compact JSON',
-      measured: `${(core / 1024).toFixed(2)} KB`,
-      budget: '≤ 5 KB',
-      ok: core <= 5 * 1024,
-    });
-
-    // 8. mixed load from 200 sessions.
-    progress(
-      `mixed load: 200 sessions for ${LOAD_SECONDS} s (posts, claims, leases, whats_new, task transitions)`,
-    );
-    const mixed = await mixedLoad(db, raw, LOAD_SECONDS);
-    record({
-      figure: `mixed load, 200 sessions, ${LOAD_SECONDS} s`,
-      measured: `${mixed.calls} calls, ${mixed.errors} errors, p50 ${mixed.p50.toFixed(2)} ms, p99 ${mixed.p99.toFixed(2)} ms`,
-      budget: 'zero errors',
-      ok: mixed.errors === 0,
-      detail: mixed,
-    });
+    const env: Env = { db, raw, mcpUrl, lat, latIds: await ids(db, lat.token) };
+    for (const [group, run] of Object.entries(GROUPS)) if (wanted(group)) await run(env);
 
     raw.close();
     await baton.stop();
     baton = undefined;
 
-    // 9. npm start to ready, on an embedded data directory already initialised.
-    progress('npm start to ready (embedded data already initialised), 3 runs');
-    const ready = await startToReady(path.join(dir, 'start'));
-    record({
-      figure: '`npm start` to ready, embedded data already initialised (median of 3)',
-      measured: `${(ready.median / 1000).toFixed(2)} s`,
-      budget: '≤ 2 s',
-      ok: ready.median <= 2000,
-      detail: ready,
-    });
+    if (wanted('start')) {
+      progress('npm start to ready (embedded data already initialised), 3 runs');
+      const ready = await startToReady(path.join(dir, 'start'));
+      record({
+        figure: '`npm start` to ready, embedded data already initialised (median of 3)',
+        measured: `${(ready.median / 1000).toFixed(2)} s`,
+        budget: '≤ 2 s',
+        ok: ready.median <= 2000,
+        detail: ready,
+      });
+    }
   } finally {
     await baton?.stop();
     await storage?.close();
@@ -433,7 +483,7 @@ async function main() {
   const width = Math.max(...figures.map((f) => f.figure.length));
   const lines = [
     '',
-    `Baton benchmark — ${new Date().toISOString()} — ${os.cpus().length} cores, Node ${process.version}${QUICK ? ' — QUICK run' : ''}`,
+    `Baton benchmark — ${new Date().toISOString()} — ${os.cpus().length} cores, Node ${process.version}${QUICK ? ' — QUICK run' : ''}${ONLY ? ` — only ${ONLY.join(', ')}` : ''}`,
     'Throughput client: node:http keep-alive (bodies built once); latency client: the official MCP SDK client.',
     '',
     `${'figure'.padEnd(width)}  ok    measured / budget / against raw SQL`,
@@ -448,7 +498,7 @@ async function main() {
     ROOT,
     'bench',
     'results',
-    `${new Date().toISOString().replace(/[:.]/g, '-')}${QUICK ? '-quick' : ''}.json`,
+    `${new Date().toISOString().replace(/[:.]/g, '-')}${QUICK ? '-quick' : ''}${ONLY ? '-partial' : ''}.json`,
   );
   await fs.mkdir(path.dirname(out), { recursive: true });
   await fs.writeFile(
@@ -457,6 +507,7 @@ async function main() {
       {
         at: new Date().toISOString(),
         quick: QUICK,
+        only: ONLY ?? null,
         cores: os.cpus().length,
         node: process.version,
         figures,

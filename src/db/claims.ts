@@ -1,9 +1,11 @@
 import { sql, type RawBuilder } from 'kysely';
+import { appendCtes, NOTIFY_APPENDED } from './ledger.js';
 import type { Executor, Trx } from './pool.js';
+import { unackedCount } from './posts.js';
 
 // Sequences and claims. See migrations/0003_claims_leases.sql for why a number comes from a
 // locked row rather than a SEQUENCE. Lock order within a transaction: the sequence row, then the
-// ledger head (appendEvent, last).
+// ledger head (last).
 
 export interface ClaimRow {
   sequence: string;
@@ -29,39 +31,73 @@ function formatted(prefix: RawBuilder<unknown>, pad: RawBuilder<unknown>, n: Raw
     then lpad(${n}::text, ${pad}, '0') else ${n}::text end`;
 }
 
+export interface RecordedClaim extends ClaimRow {
+  /** The claimant's unacknowledged posts, for the result's `unread` (spec §6). */
+  unread: number;
+}
+
+export interface NewClaim {
+  participationId: string;
+  actor: string;
+  note: string | null;
+  ref: string | null;
+}
+
+/** The most claims taken in one statement (see ClaimQueue). */
+export const MAX_CLAIM_BATCH = 100;
+
 /**
- * Takes the next number in one statement: creates the sequence at 1 or bumps last_number under
- * the row's lock, and records the claim. Concurrent claims on one sequence queue on that row
- * until this transaction ends; if it rolls back, the bump rolls back with it.
+ * Claims on one sequence in one statement: creates the sequence or bumps last_number by the
+ * number of claims under the row's lock, records the claims with consecutive numbers in the
+ * order given, appends a `claim` event for each (the ledger head locked last), and counts each
+ * claimant's unread posts. On its own the statement is atomic and needs no BEGIN/COMMIT, so the
+ * sequence row is held only for the statement and its commit; inside a transaction it must come
+ * last (it takes the ledger head). If it fails or rolls back, no number is used.
  */
-export async function claimNext(
-  trx: Trx,
+export async function claimNumbers(
+  db: Executor,
   projectId: string,
-  c: {
-    sequence: string;
-    participationId: string;
-    actor: string;
-    note: string | null;
-    ref: string | null;
-    idempotencyKey: string | null;
-  },
-): Promise<ClaimRow> {
-  const { rows } = await sql<ClaimRow>`
+  sequence: string,
+  claims: readonly NewClaim[],
+  idempotencyKey: string | null = null,
+): Promise<RecordedClaim[]> {
+  const n = claims.length;
+  if (n < 1 || n > MAX_CLAIM_BATCH || (idempotencyKey !== null && n !== 1)) {
+    throw new Error(`claimNumbers takes 1 to ${MAX_CLAIM_BATCH} claims (one with a key)`);
+  }
+  const input = JSON.stringify(
+    claims.map((c) => ({ p: c.participationId, a: c.actor, n: c.note, r: c.ref })),
+  );
+  const number = sql`(seq.last_number - ${n}::integer + i.ord)`;
+  const { rows } = await sql<RecordedClaim>`
     with seq as (
-      insert into sequences as s (project_id, name, last_number) values (${projectId}, ${c.sequence}, 1)
-      on conflict (project_id, name) do update set last_number = s.last_number + 1
-      returning s.name, s.last_number,
-        ${formatted(sql.ref('s.prefix'), sql.ref('s.pad'), sql.ref('s.last_number'))} as formatted
-    )
-    insert into claims (project_id, sequence, number, formatted, participation_id, actor, note,
-                        ref, idempotency_key)
-    select ${projectId}, seq.name, seq.last_number, seq.formatted, ${c.participationId},
-           ${c.actor}, ${c.note}, ${c.ref}, ${c.idempotencyKey}
-    from seq
-    returning sequence, number, formatted, actor, at, note, ref`.execute(trx);
-  const row = rows[0];
-  if (!row) throw new Error('claim returned no row');
-  return row;
+      insert into sequences as s (project_id, name, last_number) values (${projectId}, ${sequence}, ${n})
+      on conflict (project_id, name) do update set last_number = s.last_number + excluded.last_number
+      returning s.name, s.last_number, s.prefix, s.pad
+    ), claim as (
+      insert into claims (project_id, sequence, number, formatted, participation_id, actor, note,
+                          ref, idempotency_key)
+      select ${projectId}, seq.name, ${number},
+             ${formatted(sql.ref('seq.prefix'), sql.ref('seq.pad'), number)},
+             (i.v->>'p')::bigint, i.v->>'a', i.v->>'n', i.v->>'r', ${idempotencyKey}
+      from seq, jsonb_array_elements(${input}::jsonb) with ordinality as i(v, ord)
+      returning sequence, number, formatted, participation_id, actor, at, note, ref
+    ), ${appendCtes(projectId, 'claim', sql`claim.number`, {
+      type: 'claim',
+      actor: sql.ref('claim.actor'),
+      participationId: sql.ref('claim.participation_id'),
+      sequence: sql.ref('claim.sequence'),
+      ref: sql.ref('claim.ref'),
+      data: sql`jsonb_build_object('number', claim.number, 'formatted', claim.formatted,
+                                    'note', claim.note)`,
+    })}
+    select claim.sequence, claim.number, claim.formatted, claim.actor, claim.at, claim.note,
+           claim.ref, (${unackedCount(projectId, sql.ref('claim.participation_id'))}) as unread,
+           ${NOTIFY_APPENDED} as notified
+    from claim
+    order by claim.number`.execute(db);
+  if (rows.length !== n) throw new Error('claim returned too few rows');
+  return rows;
 }
 
 /** The earlier claim a sender made with this idempotency key, if any. */
@@ -101,14 +137,24 @@ export async function latestClaims(
   projectId: string,
   opts: { sequence?: string; limit: number },
 ): Promise<ClaimRow[]> {
-  let q = db
+  return latestClaimsQuery(db, projectId, opts).execute();
+}
+
+/** latestClaims as a query, for statements that embed it. */
+export function latestClaimsQuery(
+  db: Executor,
+  projectId: string,
+  opts: { sequence?: string; limit: number },
+) {
+  const q = db
     .selectFrom('claims')
     .select(['sequence', 'number', 'formatted', 'actor', 'at', 'note', 'ref'])
     .where('project_id', '=', projectId);
-  q = opts.sequence
-    ? q.where('sequence', '=', opts.sequence).orderBy('number', 'desc')
-    : q.orderBy('at', 'desc').orderBy('number', 'desc');
-  return q.limit(opts.limit).execute();
+  return (
+    opts.sequence
+      ? q.where('sequence', '=', opts.sequence).orderBy('number', 'desc')
+      : q.orderBy('at', 'desc').orderBy('number', 'desc')
+  ).limit(opts.limit);
 }
 
 const SEQUENCE_COLUMNS = sql`name, prefix, pad, last_number,

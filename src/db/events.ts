@@ -1,4 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
+import { digestColumns, type DigestRow } from './digest.js';
 import type { Executor, Trx } from './pool.js';
 
 // Reading the ledger: filtered queries newest first (query_events), and named cursors that hand
@@ -138,4 +139,86 @@ export async function moveCursor(
   await sql`
     update cursors set last_seq = ${lastSeq}, updated_at = now()
     where project_id = ${projectId} and participation_id = ${me} and name = ${name}`.execute(trx);
+}
+
+/** An event as whats_new reads it: one JSON object per row (ids as numbers, `at` as text). */
+export type EventJson = Omit<EventRow, 'seq' | 'at' | 'task_id' | 'post_id' | 'lease_id'> & {
+  seq: number;
+  at: string;
+  task_id: number | null;
+  post_id: number | null;
+  lease_id: number | null;
+};
+
+export interface WhatsNewRead extends DigestRow {
+  /** False when the cursor does not exist yet: then nothing was written. */
+  found: boolean;
+  /** Where the cursor stood (0 for a cursor that does not exist). */
+  from_seq: string;
+  /** Up to `limit` events after it, oldest first. */
+  events: EventJson[];
+  /** More events wait beyond these. */
+  more: boolean;
+}
+
+/**
+ * whats_new on an existing cursor in one statement (one round trip, no BEGIN/COMMIT): the
+ * cursor (locked when advancing, so two calls on one cursor take turns and hand out no event
+ * twice), the page of events after it, the cursor moved to the last of them, and the digest,
+ * all from one snapshot. A moved cursor is a read position, so that commit does not wait for its
+ * WAL flush: after a database crash the reader may see a few events again, never miss one (the
+ * events were committed durably by their writers).
+ *
+ * A call that waited for another on the same cursor reads with the snapshot it started with, so
+ * it may return fewer events than have committed by then; the next call returns them.
+ */
+export async function readWhatsNew(
+  db: Executor,
+  projectId: string,
+  me: string,
+  name: string,
+  opts: { advance: boolean; limit: number },
+): Promise<WhatsNewRead> {
+  const { rows } = await sql<WhatsNewRead>`
+    with cur as (
+      select last_seq from cursors
+      where project_id = ${projectId} and participation_id = ${me} and name = ${name}
+      ${opts.advance ? sql`for no key update` : sql``}
+    ), evs as (
+      select ${COLUMNS} from events
+      where project_id = ${projectId} and seq > coalesce((select last_seq from cur), 0)
+      order by seq
+      limit ${opts.limit + 1}
+    ), shown as (
+      select * from evs order by seq limit ${opts.limit}
+    )${
+      opts.advance
+        ? sql`, moved as (
+      update cursors set last_seq = (select max(seq) from shown), updated_at = now()
+      where project_id = ${projectId} and participation_id = ${me} and name = ${name}
+        and exists (select 1 from shown)
+      returning set_config('synchronous_commit', 'off', true)
+    )`
+        : sql``
+    }
+    select exists (select 1 from cur) as found,
+           coalesce((select last_seq from cur), 0) as from_seq,
+           (select count(*) from evs) > ${opts.limit} as more,
+           (select coalesce(json_agg(e order by e.seq), '[]'::json) from shown e) as events,
+           ${digestColumns(db, projectId, me)}`.execute(db);
+  const row = rows[0];
+  if (!row) throw new Error('whats_new returned no row');
+  return row;
+}
+
+export function eventFromJson(e: EventJson): EventRow {
+  const id = (n: number | null) => (n === null ? null : String(n));
+  return {
+    ...e,
+    seq: String(e.seq),
+    at: new Date(e.at),
+    task_id: id(e.task_id),
+    post_id: id(e.post_id),
+    lease_id: id(e.lease_id),
+  };
 }

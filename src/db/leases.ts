@@ -47,20 +47,31 @@ export async function leasesForGrant(
   return rows;
 }
 
+type LiveLeaseFilter = {
+  actor?: string;
+  participationId?: string;
+  excludeParticipationId?: string;
+  limit?: number;
+};
+
 export async function liveLeases(
   db: Executor,
   projectId: string,
-  opts: { actor?: string; participationId?: string; excludeParticipationId?: string } = {},
+  opts: LiveLeaseFilter = {},
 ): Promise<LeaseRow[]> {
-  const { rows } = await sql<LeaseRow>`
+  const { rows } = await liveLeasesSql(projectId, opts).execute(db);
+  return rows;
+}
+
+/** Live leases by surface, for statements that embed the query. */
+export const liveLeasesSql = (projectId: string, opts: LiveLeaseFilter) => sql<LeaseRow>`
     select ${COLUMNS} from leases
     where project_id = ${projectId} and expires_at > now()
       ${opts.actor !== undefined ? sql`and actor = ${opts.actor}` : sql``}
       ${opts.participationId !== undefined ? sql`and participation_id = ${opts.participationId}` : sql``}
       ${opts.excludeParticipationId !== undefined ? sql`and participation_id <> ${opts.excludeParticipationId}` : sql``}
-    order by surface, id`.execute(db);
-  return rows;
-}
+    order by surface, id
+    ${opts.limit !== undefined ? sql`limit ${opts.limit}` : sql``}`;
 
 /** The next fencing token of the project, from its counter row (locked until commit). */
 export async function nextFencingToken(trx: Trx, projectId: string): Promise<string> {

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Trx } from './pool.js';
 
 // Appending to the ledger. See migrations/0002_ledger.sql for why seq comes from a locked
@@ -36,25 +36,67 @@ export async function appendEvent(
   e: NewEvent,
 ): Promise<AppendedEvent> {
   const { rows } = await sql<AppendedEvent>`
-    with head as (
-      insert into ledger_heads as h (project_id, last_seq) values (${projectId}, 1)
-      on conflict (project_id) do update set last_seq = h.last_seq + 1
-      returning last_seq
-    ), ev as (
-      insert into events (project_id, seq, type, actor, participation_id, task_id, post_id,
-                          lease_id, sequence, ref, tag, data)
-      select ${projectId}, head.last_seq, ${e.type}, ${e.actor}, ${e.participationId ?? null},
-             ${e.taskId ?? null}, ${e.postId ?? null}, ${e.leaseId ?? null}, ${e.sequence ?? null},
-             ${e.ref ?? null}, ${e.tag ?? null}, ${JSON.stringify(e.data ?? {})}::jsonb
-      from head
-      returning project_id, seq, at
-    )
-    select seq, at, pg_notify(${EVENTS_CHANNEL}, project_id::text || ':' || seq::text) as notified
-    from ev`.execute(trx);
+    with source as (select 1 as one), ${appendCtes(projectId, 'source', sql`one`, {
+      ...e,
+      sequence: sql`${e.sequence ?? null}`,
+      ref: sql`${e.ref ?? null}`,
+      data: sql`${JSON.stringify(e.data ?? {})}::jsonb`,
+    })}
+    select seq, at, ${NOTIFY_APPENDED} as notified from ev`.execute(trx);
   const row = rows[0];
   if (!row) throw new Error('ledger append returned no row');
   return { seq: row.seq, at: row.at };
 }
+
+/** A value for appendCtes: a parameter, or SQL over the source's columns. */
+type Value = string | null | RawBuilder<unknown>;
+
+/**
+ * Events as two CTEs, `head` and `ev`, for a write done in a single statement (atomic without
+ * BEGIN/COMMIT, one round trip): one event per row of the CTE named `source`, with consecutive
+ * seqs in the order of `order` (an expression over `source`'s columns). The head row is bumped
+ * once, by the number of rows, and only after `source` has produced them: the lock order stays
+ * the caller's rows first, the ledger head last. `sequence`, `ref` and `data` may read
+ * `source`'s columns. The statement's final select must read `ev` and select NOTIFY_APPENDED.
+ */
+export function appendCtes(
+  projectId: string,
+  source: string,
+  order: RawBuilder<unknown>,
+  e: {
+    type: string;
+    actor: Value;
+    participationId?: Value;
+    taskId?: Value;
+    postId?: Value;
+    leaseId?: Value;
+    sequence: Value;
+    ref: Value;
+    tag?: Value;
+    data: RawBuilder<unknown>;
+  },
+): RawBuilder<unknown> {
+  const from = sql.table(source);
+  return sql`head as (
+      insert into ledger_heads as h (project_id, last_seq)
+      select ${projectId}, count(*) from ${from} having count(*) > 0
+      on conflict (project_id) do update set last_seq = h.last_seq + excluded.last_seq
+      returning last_seq
+    ), ev as (
+      insert into events (project_id, seq, type, actor, participation_id, task_id, post_id,
+                          lease_id, sequence, ref, tag, data)
+      select ${projectId}, head.last_seq - count(*) over () + row_number() over (order by ${order}),
+             ${e.type}, ${e.actor}, ${e.participationId ?? null}, ${e.taskId ?? null},
+             ${e.postId ?? null}, ${e.leaseId ?? null}, ${e.sequence}, ${e.ref}, ${e.tag ?? null},
+             ${e.data}
+      from head, ${from}
+      returning project_id, seq, at
+    )`;
+}
+
+/** Queues the wake-up for readers of the appended events (see the top of this file): one, for
+ * the last of them. Select it once, not once per row. */
+export const NOTIFY_APPENDED = sql`(select pg_notify(${EVENTS_CHANNEL}, max(ev.project_id)::text || ':' || max(ev.seq)::text) from ev)`;
 
 /**
  * Several events in one statement (an ack of many posts), with consecutive seqs in the order

@@ -272,10 +272,14 @@ export async function ackPosts(
 }
 
 /** The `unread` of write results: an index-only count over post_recipients_unacked_idx. */
+export const unackedCount = (projectId: string, me: string | RawBuilder<unknown>) => sql<number>`
+    select count(*)::int from post_recipients
+    where project_id = ${projectId} and participation_id = ${me} and acked_at is null`;
+
 export async function countUnacked(db: Executor, projectId: string, me: string): Promise<number> {
-  const { rows } = await sql<{ n: number }>`
-    select count(*)::int as n from post_recipients
-    where project_id = ${projectId} and participation_id = ${me} and acked_at is null`.execute(db);
+  const { rows } = await sql<{ n: number }>`select (${unackedCount(projectId, me)}) as n`.execute(
+    db,
+  );
   return rows[0]?.n ?? 0;
 }
 
@@ -296,13 +300,15 @@ export async function latestUnacked(
   me: string,
   limit: number,
 ): Promise<UnackedRow[]> {
-  const { rows } = await sql<UnackedRow>`
+  const { rows } = await latestUnackedSql(projectId, me, limit).execute(db);
+  return rows;
+}
+
+export const latestUnackedSql = (projectId: string, me: string, limit: number) => sql<UnackedRow>`
     select p.id, p.sender_actor, p.subject, left(p.body, 120) as excerpt, p.ref, p.tag,
            p.created_at
     from post_recipients r
     join posts p on p.project_id = r.project_id and p.id = r.post_id
     where r.project_id = ${projectId} and r.participation_id = ${me} and r.acked_at is null
     order by r.post_id desc
-    limit ${limit}`.execute(db);
-  return rows;
-}
+    limit ${limit}`;

@@ -69,7 +69,8 @@ export async function staleTasks(
 }
 
 /** Tasks assigned to me that are not finished, oldest first. */
-export async function myOpenTasks(
+/** The caller's unfinished tasks, oldest first (for statements that embed it). */
+export function myOpenTasksQuery(
   db: Executor,
   projectId: string,
   participationId: string,
@@ -82,8 +83,7 @@ export async function myOpenTasks(
     .where('owner_participation_id', '=', participationId)
     .where('status', 'in', ['assigned', 'in_progress', 'blocked'])
     .orderBy('id')
-    .limit(limit)
-    .execute();
+    .limit(limit);
 }
 
 export async function recentEvents(db: Executor, projectId: string, limit: number) {

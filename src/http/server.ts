@@ -1,6 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdminHandler, type AdminHandler } from '../admin/router.js';
+import { ClaimQueue } from '../db/claim-queue.js';
 import { AppError, toAppError } from '../errors.js';
 import { handleMcpGet } from '../mcp/push.js';
 import { handleMcpDelete, handleMcpPost, type McpDeps } from '../mcp/transport.js';
@@ -37,7 +38,7 @@ export interface BatonHttp {
 const CORS_HEADERS =
   'authorization, content-type, mcp-session-id, mcp-protocol-version, last-event-id, x-request-id';
 
-export type ServerDeps = Omit<McpDeps, 'tokenLimiter' | 'streams'> & {
+export type ServerDeps = Omit<McpDeps, 'tokenLimiter' | 'streams' | 'claims'> & {
   /** Heartbeat of event streams; tests shorten it. */
   streamHeartbeatMs?: number;
 };
@@ -54,6 +55,7 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
     ...input,
     tokenLimiter: new RateLimiter(input.config.rateLimit, input.config.rateLimit * 5),
     joinLimiter: new RateLimiter(10 / 60, 10),
+    claims: new ClaimQueue(input.db),
     streams,
     admin: createAdminHandler(input),
   };

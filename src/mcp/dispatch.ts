@@ -4,6 +4,7 @@ import { AppError, invalid, toAppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { watchProject, type LedgerListener } from '../db/notify.js';
 import { transact, type Db } from '../db/pool.js';
+import type { ClaimQueue } from '../db/claim-queue.js';
 import { countUnacked } from '../db/posts.js';
 import type { Ctx, ToolDef } from '../tools/types.js';
 import type { Metrics } from '../http/metrics.js';
@@ -22,6 +23,8 @@ export interface DispatchDeps {
   /** Wake-ups for long-polls: committed ledger events, per project. */
   listener: LedgerListener;
   metrics?: Metrics;
+  /** Claims on one sequence, taken together when they arrive together. */
+  claims: ClaimQueue;
 }
 
 export type CallOutcome =
@@ -62,6 +65,11 @@ async function runTool(
   }
   const args = parsed.data;
   const runOnce = async () => {
+    const direct = await tool.direct?.(
+      { db: deps.db, claims: deps.claims, ctx, config: deps.config },
+      args,
+    );
+    if (direct !== undefined) return direct;
     const result = await transact(deps.db, (trx) =>
       tool.handler({ trx, ctx, config: deps.config }, args),
     );

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import {
-  claimNext,
+  claimNumbers,
   findClaim,
   findClaimByKey,
   findSequence,
@@ -11,6 +11,7 @@ import {
   sequenceNames,
   updateSequence,
   type ClaimRow,
+  type NewClaim,
   type SequenceRow,
 } from '../db/claims.js';
 import { appendEvent } from '../db/ledger.js';
@@ -18,7 +19,7 @@ import { advisoryXactLock } from '../db/locks.js';
 import type { Executor } from '../db/pool.js';
 import { AppError, conflict, forbidden, notFound } from '../errors.js';
 import { text } from '../names.js';
-import { defineTool } from './types.js';
+import { defineTool, type Ctx } from './types.js';
 
 // Claims: gap-free numbered sequences (spec §7 Claims).
 
@@ -75,6 +76,14 @@ export const claim = defineTool({
     idempotency_key: text(128, 1).optional(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false },
+  // Without an idempotency key a claim is one statement, sent through the process's claim
+  // queue (which may take it together with others on the same sequence).
+  direct: async ({ claims, ctx }, args) => {
+    if (args.idempotency_key !== undefined) return undefined;
+    const c = await claims.claim(ctx.projectId, args.sequence, newClaim(ctx, args));
+    const result = claimResult(c);
+    return c.unread > 0 ? { ...result, unread: c.unread } : result;
+  },
   handler: async ({ trx, ctx }, args) => {
     const key = args.idempotency_key ?? null;
     if (key !== null) {
@@ -87,33 +96,25 @@ export const claim = defineTool({
           `idempotency_key \`${key}\` already claimed ${first.formatted} from \`${first.sequence}\`; use a new key`,
         );
       }
-      if (first) {
-        return {
-          sequence: first.sequence,
-          number: Number(first.number),
-          formatted: first.formatted,
-        };
-      }
+      if (first) return claimResult(first);
     }
-    const c = await claimNext(trx, ctx.projectId, {
-      sequence: args.sequence,
-      participationId: ctx.participationId,
-      actor: ctx.actor,
-      note: args.note ?? null,
-      ref: args.ref ?? null,
-      idempotencyKey: key,
-    });
-    const number = Number(c.number);
-    await appendEvent(trx, ctx.projectId, {
-      type: 'claim',
-      actor: ctx.actor,
-      participationId: ctx.participationId,
-      sequence: c.sequence,
-      ref: c.ref,
-      data: { number, formatted: c.formatted, note: c.note },
-    });
-    return { sequence: c.sequence, number, formatted: c.formatted };
+    const [c] = await claimNumbers(trx, ctx.projectId, args.sequence, [newClaim(ctx, args)], key);
+    // Here the dispatcher counts `unread` after the commit.
+    return claimResult(c as ClaimRow);
   },
+});
+
+const newClaim = (ctx: Ctx, args: { note?: string; ref?: string }): NewClaim => ({
+  participationId: ctx.participationId,
+  actor: ctx.actor,
+  note: args.note ?? null,
+  ref: args.ref ?? null,
+});
+
+const claimResult = (c: ClaimRow) => ({
+  sequence: c.sequence,
+  number: Number(c.number),
+  formatted: c.formatted,
 });
 
 export const seed_sequence = defineTool({

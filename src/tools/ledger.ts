@@ -9,12 +9,14 @@ import {
   moveCursor,
   queryEvents,
   readCursor,
+  readWhatsNew,
+  eventFromJson,
   type EventRow,
 } from '../db/events.js';
 import { advisoryXactLock } from '../db/locks.js';
 import type { Trx } from '../db/pool.js';
 import { ID, line } from '../names.js';
-import { buildDigest } from './digest.js';
+import { buildDigest, digestView } from './digest.js';
 import { decodeCursor, encodeCursor, page, PAGE_CURSOR } from './pages.js';
 import { defineTool, type Ctx } from './types.js';
 
@@ -128,16 +130,29 @@ export const whats_new = defineTool({
   }),
   // Not read-only: it advances the cursor.
   annotations: { readOnlyHint: false },
+  // On a cursor that exists (every call but a cursor's first), one statement does it all.
+  direct: async ({ db, ctx }, a) => {
+    const r = await readWhatsNew(db, ctx.projectId, ctx.participationId, a.cursor, a);
+    if (a.advance && !r.found) return undefined;
+    const events = r.events.map(eventFromJson);
+    const last = events.at(-1);
+    return {
+      cursor: a.cursor,
+      last_seq: Number(a.advance && last ? last.seq : r.from_seq),
+      events: events.map(eventView),
+      has_more: r.more,
+      digest: digestView(r),
+      ...(r.unacked_count > 0 ? { unread: r.unacked_count } : {}),
+    };
+  },
+  // A cursor's first call creates it (under a cap), then reads as above, in a transaction.
   handler: async ({ trx, ctx }, a) => {
     const from = await cursorPosition(trx, ctx, a.cursor, a.advance);
     const { items, more } = page(await eventsAfter(trx, ctx.projectId, from, a.limit + 1), a.limit);
     const last = items.at(-1);
     if (a.advance && last) {
       await moveCursor(trx, ctx.projectId, ctx.participationId, a.cursor, last.seq);
-      // A cursor is a read position: if the database crashes before this commit reaches disk,
-      // the cursor is a little behind and the reader sees some events again, never misses one
-      // (the events themselves were committed durably by their writers). So this transaction
-      // does not wait for its WAL flush, which is most of a read's cost on a slow disk.
+      // A read position: see readWhatsNew for why its commit need not wait for the WAL flush.
       await sql`set local synchronous_commit = off`.execute(trx);
     }
     return {

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Config } from '../config.js';
-import type { Trx } from '../db/pool.js';
+import type { ClaimQueue } from '../db/claim-queue.js';
+import type { Db, Trx } from '../db/pool.js';
 
 // What a tool is: one definition object. The dispatcher (src/mcp/dispatch.ts) validates input,
 // checks admin rights, opens the transaction and maps errors; a handler only does its work.
@@ -26,6 +27,15 @@ export interface ToolEnv {
   config: Readonly<Config>;
 }
 
+/** For `direct`: the pool itself, where each statement commits on its own. */
+export interface DirectEnv {
+  db: Db;
+  /** The process's claim queue (src/db/claim-queue.ts). */
+  claims: ClaimQueue;
+  ctx: Ctx;
+  config: Readonly<Config>;
+}
+
 export interface Annotations {
   readOnlyHint: boolean;
   destructiveHint?: boolean;
@@ -42,6 +52,13 @@ export interface ToolDef<S extends z.ZodObject = z.ZodObject> {
   /** Project admins only; everyone else gets `forbidden` before the handler runs. */
   admin?: boolean;
   handler: (env: ToolEnv, args: z.output<S>) => Promise<Record<string, unknown>>;
+  /**
+   * A write that is a single SQL statement for some arguments may skip BEGIN and COMMIT (two
+   * round trips, and the time its row locks are held): `direct` runs that statement and returns
+   * the result, already carrying `unread` (when above zero), or undefined to have `handler` run
+   * in a transaction as usual. The statement must be atomic on its own.
+   */
+  direct?: (env: DirectEnv, args: z.output<S>) => Promise<Record<string, unknown> | undefined>;
   /**
    * Long-polling. When the call asks to wait (`seconds(args)` > 0) and the handler's result is
    * `idle`, the dispatcher waits, outside any transaction, until the project's ledger moves or
