@@ -2,6 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { appendCtes, NOTIFY_APPENDED } from './ledger.js';
 import type { Executor, Trx } from './pool.js';
 import { unackedCount } from './posts.js';
+import { statement } from './statement.js';
 
 // Sequences and claims. See migrations/0003_claims_leases.sql for why a number comes from a
 // locked row rather than a SEQUENCE. Lock order within a transaction: the sequence row, then the
@@ -65,24 +66,46 @@ export async function claimNumbers(
   if (n < 1 || n > MAX_CLAIM_BATCH || (idempotencyKey !== null && n !== 1)) {
     throw new Error(`claimNumbers takes 1 to ${MAX_CLAIM_BATCH} claims (one with a key)`);
   }
-  const input = JSON.stringify(
-    claims.map((c) => ({ p: c.participationId, a: c.actor, n: c.note, r: c.ref })),
-  );
-  const number = sql`(seq.last_number - ${n}::integer + i.ord)`;
-  const { rows } = await sql<RecordedClaim>`
+  const rows = await CLAIM_NUMBERS.run(db, {
+    projectId,
+    sequence,
+    n,
+    input: JSON.stringify(
+      claims.map((c) => ({ p: c.participationId, a: c.actor, n: c.note, r: c.ref })),
+    ),
+    idempotencyKey,
+  });
+  if (rows.length !== n) throw new Error('claim returned too few rows');
+  return rows;
+}
+
+const CLAIM_NUMBERS = statement<
+  {
+    projectId: string;
+    sequence: string;
+    n: number;
+    /** The claims as a JSON array of {p: participation, a: actor, n: note, r: ref}. */
+    input: string;
+    idempotencyKey: string | null;
+  },
+  RecordedClaim
+>((p) => {
+  const number = sql`(seq.last_number - ${p.n}::integer + i.ord)`;
+  return sql<RecordedClaim>`
     with seq as (
-      insert into sequences as s (project_id, name, last_number) values (${projectId}, ${sequence}, ${n})
+      insert into sequences as s (project_id, name, last_number)
+      values (${p.projectId}, ${p.sequence}, ${p.n})
       on conflict (project_id, name) do update set last_number = s.last_number + excluded.last_number
       returning s.name, s.last_number, s.prefix, s.pad
     ), claim as (
       insert into claims (project_id, sequence, number, formatted, participation_id, actor, note,
                           ref, idempotency_key)
-      select ${projectId}, seq.name, ${number},
+      select ${p.projectId}, seq.name, ${number},
              ${formatted(sql.ref('seq.prefix'), sql.ref('seq.pad'), number)},
-             (i.v->>'p')::bigint, i.v->>'a', i.v->>'n', i.v->>'r', ${idempotencyKey}
-      from seq, jsonb_array_elements(${input}::jsonb) with ordinality as i(v, ord)
+             (i.v->>'p')::bigint, i.v->>'a', i.v->>'n', i.v->>'r', ${p.idempotencyKey}
+      from seq, jsonb_array_elements(${p.input}::jsonb) with ordinality as i(v, ord)
       returning sequence, number, formatted, participation_id, actor, at, note, ref
-    ), ${appendCtes(projectId, 'claim', sql`claim.number`, {
+    ), ${appendCtes(p.projectId, 'claim', sql`claim.number`, {
       type: 'claim',
       actor: sql.ref('claim.actor'),
       participationId: sql.ref('claim.participation_id'),
@@ -92,13 +115,11 @@ export async function claimNumbers(
                                     'note', claim.note)`,
     })}
     select claim.sequence, claim.number, claim.formatted, claim.actor, claim.at, claim.note,
-           claim.ref, (${unackedCount(projectId, sql.ref('claim.participation_id'))}) as unread,
+           claim.ref, (${unackedCount(p.projectId, sql.ref('claim.participation_id'))}) as unread,
            ${NOTIFY_APPENDED} as notified
     from claim
-    order by claim.number`.execute(db);
-  if (rows.length !== n) throw new Error('claim returned too few rows');
-  return rows;
-}
+    order by claim.number`;
+});
 
 /** The earlier claim a sender made with this idempotency key, if any. */
 export async function findClaimByKey(

@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { digestColumns, type DigestRow } from './digest.js';
 import type { Executor, Trx } from './pool.js';
+import { statement } from './statement.js';
 
 // Reading the ledger: filtered queries newest first (query_events), and named cursors that hand
 // out every event exactly once, oldest first (whats_new). Appending lives in ledger.ts.
@@ -179,23 +180,45 @@ export async function readWhatsNew(
   name: string,
   opts: { advance: boolean; limit: number },
 ): Promise<WhatsNewRead> {
-  const { rows } = await sql<WhatsNewRead>`
+  const rows = await (opts.advance ? WHATS_NEW_ADVANCE : WHATS_NEW_PEEK).run(db, {
+    projectId,
+    me,
+    name,
+    limit: opts.limit,
+    limitAndOne: opts.limit + 1,
+  });
+  const row = rows[0];
+  if (!row) throw new Error('whats_new returned no row');
+  return row;
+}
+
+interface WhatsNewParams extends Record<string, unknown> {
+  projectId: string;
+  me: string;
+  name: string;
+  limit: number;
+  limitAndOne: number;
+}
+
+const whatsNewStatement = (advance: boolean) =>
+  statement<WhatsNewParams, WhatsNewRead>(
+    (p, db) => sql`
     with cur as (
       select last_seq from cursors
-      where project_id = ${projectId} and participation_id = ${me} and name = ${name}
-      ${opts.advance ? sql`for no key update` : sql``}
+      where project_id = ${p.projectId} and participation_id = ${p.me} and name = ${p.name}
+      ${advance ? sql`for no key update` : sql``}
     ), evs as (
       select ${COLUMNS} from events
-      where project_id = ${projectId} and seq > coalesce((select last_seq from cur), 0)
+      where project_id = ${p.projectId} and seq > coalesce((select last_seq from cur), 0)
       order by seq
-      limit ${opts.limit + 1}
+      limit ${p.limitAndOne}
     ), shown as (
-      select * from evs order by seq limit ${opts.limit}
+      select * from evs order by seq limit ${p.limit}
     )${
-      opts.advance
+      advance
         ? sql`, moved as (
       update cursors set last_seq = (select max(seq) from shown), updated_at = now()
-      where project_id = ${projectId} and participation_id = ${me} and name = ${name}
+      where project_id = ${p.projectId} and participation_id = ${p.me} and name = ${p.name}
         and exists (select 1 from shown)
       returning set_config('synchronous_commit', 'off', true)
     )`
@@ -203,13 +226,13 @@ export async function readWhatsNew(
     }
     select exists (select 1 from cur) as found,
            coalesce((select last_seq from cur), 0) as from_seq,
-           (select count(*) from evs) > ${opts.limit} as more,
+           (select count(*) from evs) > ${p.limit} as more,
            (select coalesce(json_agg(e order by e.seq), '[]'::json) from shown e) as events,
-           ${digestColumns(db, projectId, me)}`.execute(db);
-  const row = rows[0];
-  if (!row) throw new Error('whats_new returned no row');
-  return row;
-}
+           ${digestColumns(db, p.projectId, p.me)}`,
+  );
+
+const WHATS_NEW_ADVANCE = whatsNewStatement(true);
+const WHATS_NEW_PEEK = whatsNewStatement(false);
 
 export function eventFromJson(e: EventJson): EventRow {
   const id = (n: number | null) => (n === null ? null : String(n));

@@ -28,6 +28,8 @@ export interface PoolOptions {
  * queries, planning is a large part of their cost. Statement names derive from the SQL text, so
  * the same query always reuses its plan. Multi-statement text (migrations) is left alone.
  */
+const statementNames = new Map<string, string>();
+
 class PreparingClient extends pg.Client {
   override query(config: unknown, values?: unknown, callback?: unknown): never {
     if (
@@ -36,7 +38,13 @@ class PreparingClient extends pg.Client {
       config.length < 16_384 &&
       !config.includes(';')
     ) {
-      const name = `b_${createHash('sha1').update(config).digest('base64url')}`;
+      let name = statementNames.get(config);
+      if (name === undefined) {
+        name = `b_${createHash('sha1').update(config).digest('base64url')}`;
+        // Texts are static (AGENTS.md), so this stays small; the bound only guards a mistake.
+        if (statementNames.size >= 10_000) statementNames.clear();
+        statementNames.set(config, name);
+      }
       return (super.query as (...a: unknown[]) => never)({ name, text: config, values }, callback);
     }
     return (super.query as (...a: unknown[]) => never)(config, values, callback);
