@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { seedToken } from '../src/auth/provision.js';
-import { appendEvent } from '../src/db/ledger.js';
+import { appendEvent, appendEvents } from '../src/db/ledger.js';
 import { openStorage, transact, type Storage } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
 import { useTestDatabase } from './helpers/db.js';
@@ -124,5 +124,33 @@ describe('ledger seq', () => {
     expect(all).toEqual(Array.from({ length: start + committed }, (_, i) => i + 1));
     expect(seen).toEqual(Array.from({ length: committed }, (_, i) => start + i + 1));
     expect(committed).toBeLessThan(20 * perWriter); // some really did roll back
+  });
+
+  it('appends several events in one statement with consecutive seqs, in the order given', async () => {
+    const project = await projectId('batch');
+    const before = (await seqs(project)).length;
+    const appended = await transact(t.db, (trx) =>
+      appendEvents(trx, project, [
+        { type: 'first', actor: 'a', ref: 'r-1', data: { n: 1 } },
+        { type: 'second', actor: 'b', sequence: 'adr', tag: 'x' },
+        { type: 'third', actor: 'c', data: { nested: { ok: true } } },
+      ]),
+    );
+    expect(appended.map((e) => Number(e.seq))).toEqual([before + 1, before + 2, before + 3]);
+    const { rows } = await sql<{
+      seq: string;
+      type: string;
+      actor: string;
+      ref: string | null;
+      sequence: string | null;
+      tag: string | null;
+      data: unknown;
+    }>`select seq, type, actor, ref, sequence, tag, data from events
+       where project_id = ${project} and seq > ${before} order by seq`.execute(t.db);
+    expect(rows.map((r) => [r.type, r.actor, r.ref, r.sequence, r.tag, r.data])).toEqual([
+      ['first', 'a', 'r-1', null, null, { n: 1 }],
+      ['second', 'b', null, 'adr', 'x', {}],
+      ['third', 'c', null, null, null, { nested: { ok: true } }],
+    ]);
   });
 });

@@ -64,7 +64,7 @@ export function appendCtes(
   source: string,
   order: RawBuilder<unknown>,
   e: {
-    type: string;
+    type: Value;
     actor: Value;
     participationId?: Value;
     taskId?: Value;
@@ -123,24 +123,24 @@ export async function appendEvents(
     })),
   );
   const n = events.length;
+  const field = (name: string) => sql`source.v->>${name}`;
+  const id = (name: string) => sql`(source.v->>${name})::bigint`;
   const { rows } = await sql<AppendedEvent>`
-    with head as (
-      insert into ledger_heads as h (project_id, last_seq) values (${projectId}, ${n})
-      on conflict (project_id) do update set last_seq = h.last_seq + ${n}
-      returning last_seq
-    ), ev as (
-      insert into events (project_id, seq, type, actor, participation_id, task_id, post_id,
-                          lease_id, sequence, ref, tag, data)
-      select ${projectId}, head.last_seq - ${n} + e.ord, e.v->>'type', e.v->>'actor',
-             (e.v->>'participation_id')::bigint, (e.v->>'task_id')::bigint,
-             (e.v->>'post_id')::bigint, (e.v->>'lease_id')::bigint, e.v->>'sequence',
-             e.v->>'ref', e.v->>'tag', e.v->'data'
-      from head, jsonb_array_elements(${payload}::jsonb) with ordinality as e(v, ord)
-      returning project_id, seq, at
-    ), last as (
-      select pg_notify(${EVENTS_CHANNEL}, max(project_id)::text || ':' || max(seq)::text) from ev
-    )
-    select seq, at from ev, last order by seq`.execute(trx);
+    with source as (
+      select e.v, e.ord from jsonb_array_elements(${payload}::jsonb) with ordinality as e(v, ord)
+    ), ${appendCtes(projectId, 'source', sql`source.ord`, {
+      type: field('type'),
+      actor: field('actor'),
+      participationId: id('participation_id'),
+      taskId: id('task_id'),
+      postId: id('post_id'),
+      leaseId: id('lease_id'),
+      sequence: field('sequence'),
+      ref: field('ref'),
+      tag: field('tag'),
+      data: sql`source.v->'data'`,
+    })}
+    select seq, at, ${NOTIFY_APPENDED} as notified from ev order by seq`.execute(trx);
   if (rows.length !== n) throw new Error('ledger batch append returned too few rows');
   return rows;
 }
