@@ -41,10 +41,3 @@ export function digestColumns(db: Executor, projectId: string, me: string): RawB
     ${rowsOf(myOpenTasksQuery(db, projectId, me, SHOWN))} as tasks,
     ${rowsOf(latestClaimsQuery(db, projectId, { limit: SHOWN_CLAIMS }))} as claims`;
 }
-
-export async function readDigest(db: Executor, projectId: string, me: string): Promise<DigestRow> {
-  const { rows } = await sql<DigestRow>`select ${digestColumns(db, projectId, me)}`.execute(db);
-  const row = rows[0];
-  if (!row) throw new Error('digest returned no row');
-  return row;
-}

@@ -65,41 +65,6 @@ export async function queryEvents(
 }
 
 /**
- * Events after a position, oldest first. seq is dense and commit-ordered (0002_ledger.sql), so
- * "seq > last" never skips an event that commits later.
- */
-export async function eventsAfter(
-  db: Executor,
-  projectId: string,
-  afterSeq: string,
-  limit: number,
-): Promise<EventRow[]> {
-  const { rows } = await sql<EventRow>`
-    select ${COLUMNS} from events
-    where project_id = ${projectId} and seq > ${afterSeq}
-    order by seq
-    limit ${limit}`.execute(db);
-  return rows;
-}
-
-/** A cursor's position without locking it (whats_new with advance: false). */
-export async function readCursor(
-  db: Executor,
-  projectId: string,
-  me: string,
-  name: string,
-): Promise<string | undefined> {
-  const row = await db
-    .selectFrom('cursors')
-    .select('last_seq')
-    .where('project_id', '=', projectId)
-    .where('participation_id', '=', me)
-    .where('name', '=', name)
-    .executeTakeFirst();
-  return row?.last_seq;
-}
-
-/**
  * A cursor's position, locked until commit: two calls on the same cursor at once take turns, so
  * the second starts where the first left off and no event is handed out twice.
  */
@@ -128,18 +93,6 @@ export async function countCursors(db: Executor, projectId: string, me: string):
     select count(*)::int as n from cursors
     where project_id = ${projectId} and participation_id = ${me}`.execute(db);
   return rows[0]?.n ?? 0;
-}
-
-export async function moveCursor(
-  trx: Trx,
-  projectId: string,
-  me: string,
-  name: string,
-  lastSeq: string,
-) {
-  await sql`
-    update cursors set last_seq = ${lastSeq}, updated_at = now()
-    where project_id = ${projectId} and participation_id = ${me} and name = ${name}`.execute(trx);
 }
 
 /** An event as whats_new reads it: one JSON object per row (ids as numbers, `at` as text). */

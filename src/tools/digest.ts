@@ -1,6 +1,4 @@
-import { readDigest, type DigestRow } from '../db/digest.js';
-import type { Executor } from '../db/pool.js';
-import type { Ctx } from './types.js';
+import type { DigestRow } from '../db/digest.js';
 
 // The whats_new digest: what the caller should have in mind besides the new events: my
 // unacked posts, my live leases, my unfinished tasks, and the latest claims. The database reads
@@ -46,8 +44,4 @@ export function digestView(d: DigestRow): Record<string, unknown> {
       at: iso(c.at),
     })),
   };
-}
-
-export async function buildDigest(db: Executor, ctx: Ctx): Promise<Record<string, unknown>> {
-  return digestView(await readDigest(db, ctx.projectId, ctx.participationId));
 }

@@ -1,22 +1,19 @@
-import { sql } from 'kysely';
 import { z } from 'zod';
 import { invalid } from '../errors.js';
 import {
   countCursors,
   createCursor,
-  eventsAfter,
-  lockCursor,
-  moveCursor,
-  queryEvents,
-  readCursor,
-  readWhatsNew,
   eventFromJson,
+  lockCursor,
+  queryEvents,
+  readWhatsNew,
   type EventRow,
+  type WhatsNewRead,
 } from '../db/events.js';
 import { advisoryXactLock } from '../db/locks.js';
 import type { Trx } from '../db/pool.js';
 import { ID, line } from '../names.js';
-import { buildDigest, digestView } from './digest.js';
+import { digestView } from './digest.js';
 import { decodeCursor, encodeCursor, page, PAGE_CURSOR } from './pages.js';
 import { defineTool, type Ctx } from './types.js';
 
@@ -100,12 +97,10 @@ const CURSOR_NAME = z.string().refine((s) => /^[A-Za-z0-9._:-]{1,64}$/.test(s), 
   message: 'a cursor name is 1–64 of A-Z a-z 0-9 . _ : -',
 });
 
-/** Where the cursor stands; with `lock`, it is created if new and held until commit. */
-async function cursorPosition(trx: Trx, ctx: Ctx, name: string, lock: boolean): Promise<string> {
+/** Creates a cursor of mine, under the cap, unless it exists. */
+async function ensureCursor(trx: Trx, ctx: Ctx, name: string): Promise<void> {
   const { projectId, participationId: me } = ctx;
-  if (!lock) return (await readCursor(trx, projectId, me, name)) ?? '0';
-  const held = await lockCursor(trx, projectId, me, name);
-  if (held !== undefined) return held;
+  if ((await lockCursor(trx, projectId, me, name)) !== undefined) return;
   // No row to lock yet: serialise creations so the cap holds under concurrent first calls.
   await advisoryXactLock(trx, 'cursor-create', projectId, me);
   if ((await countCursors(trx, projectId, me)) >= MAX_CURSORS) {
@@ -114,7 +109,19 @@ async function cursorPosition(trx: Trx, ctx: Ctx, name: string, lock: boolean): 
     );
   }
   await createCursor(trx, projectId, me, name);
-  return (await lockCursor(trx, projectId, me, name)) ?? '0';
+}
+
+/** The whats_new result from its statement's row (without `unread`). */
+function whatsNewView(a: { cursor: string; advance: boolean }, r: WhatsNewRead) {
+  const events = r.events.map(eventFromJson);
+  const last = events.at(-1);
+  return {
+    cursor: a.cursor,
+    last_seq: Number(a.advance && last ? last.seq : r.from_seq),
+    events: events.map(eventView),
+    has_more: r.more,
+    digest: digestView(r),
+  };
 }
 
 export const whats_new = defineTool({
@@ -134,34 +141,17 @@ export const whats_new = defineTool({
   direct: async ({ db, ctx }, a) => {
     const r = await readWhatsNew(db, ctx.projectId, ctx.participationId, a.cursor, a);
     if (a.advance && !r.found) return undefined;
-    const events = r.events.map(eventFromJson);
-    const last = events.at(-1);
-    return {
-      cursor: a.cursor,
-      last_seq: Number(a.advance && last ? last.seq : r.from_seq),
-      events: events.map(eventView),
-      has_more: r.more,
-      digest: digestView(r),
-      ...(r.unacked_count > 0 ? { unread: r.unacked_count } : {}),
-    };
+    const view = whatsNewView(a, r);
+    return r.unacked_count > 0 ? { ...view, unread: r.unacked_count } : view;
   },
-  // A cursor's first call creates it (under a cap), then reads as above, in a transaction.
+  // A cursor's first call creates it (under a cap), then runs the same statement, in one
+  // transaction; the dispatcher adds `unread` after the commit.
   handler: async ({ trx, ctx }, a) => {
-    const from = await cursorPosition(trx, ctx, a.cursor, a.advance);
-    const { items, more } = page(await eventsAfter(trx, ctx.projectId, from, a.limit + 1), a.limit);
-    const last = items.at(-1);
-    if (a.advance && last) {
-      await moveCursor(trx, ctx.projectId, ctx.participationId, a.cursor, last.seq);
-      // A read position: see readWhatsNew for why its commit need not wait for the WAL flush.
-      await sql`set local synchronous_commit = off`.execute(trx);
-    }
-    return {
-      cursor: a.cursor,
-      last_seq: Number(a.advance && last ? last.seq : from),
-      events: items.map(eventView),
-      has_more: more,
-      digest: await buildDigest(trx, ctx),
-    };
+    if (a.advance) await ensureCursor(trx, ctx, a.cursor);
+    return whatsNewView(
+      a,
+      await readWhatsNew(trx, ctx.projectId, ctx.participationId, a.cursor, a),
+    );
   },
   longPoll: {
     seconds: (a) => a.wait_seconds,
