@@ -1,4 +1,4 @@
-import { seedToken } from '../src/auth/provision.js';
+import { seedToken } from '../src/access/seed.js';
 import type { Db } from '../src/db/pool.js';
 import { callTool, now, openSession, summarize, type McpSession, type RawClient } from './lib.js';
 

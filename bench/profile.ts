@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { seedToken } from '../src/auth/provision.js';
+import { seedToken } from '../src/access/seed.js';
 import { freePort, startEmbedded } from '../src/db/embedded.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { openStorage } from '../src/db/pool.js';

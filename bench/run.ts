@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { sql } from 'kysely';
-import { seedToken } from '../src/auth/provision.js';
+import { seedToken } from '../src/access/seed.js';
 import { claimNumbers } from '../src/db/claims.js';
 import { readWhatsNew } from '../src/db/events.js';
 import { freePort, startEmbedded, type EmbeddedServer } from '../src/db/embedded.js';

@@ -5,7 +5,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildCatalogue } from '../src/mcp/catalogue.js';
-import { CORE_TOOL_NAMES } from '../src/tools/index.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const TOOLS_DOC = path.join(ROOT, 'docs', 'tools.md');
@@ -106,7 +105,7 @@ export function renderToolsDoc(): string {
     const def = catalogue.byName.get(t.name);
     const tags = [
       def ? hints(def.annotations) : '',
-      CORE_TOOL_NAMES.has(t.name) ? 'core' : '',
+      def?.core ? 'core' : '',
       def?.admin ? 'admin only' : '',
     ].filter(Boolean);
     lines.push(`## \`${t.name}\` — ${t.title}`, '', `*${tags.join(' · ')}*`, '', t.description, '');

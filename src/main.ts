@@ -1,12 +1,14 @@
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
-import { bootstrapFirstRun, type SeedResult } from './auth/provision.js';
+import { bootstrapFirstRun, type SeedResult } from './access/seed.js';
 import { createLedgerListener, type LedgerListener } from './db/notify.js';
 import { openDatabase, type OpenDatabase } from './db/open.js';
-import { createHttpServer } from './http/server.js';
+import { createHttpServer } from './server.js';
 import type { Logger } from './log.js';
 import { buildCatalogue, type Catalogue } from './mcp/catalogue.js';
-import { Metrics } from './http/metrics.js';
+import { Metrics } from './metrics.js';
+import { countOpenSessions } from './db/sessions.js';
+import type { Storage } from './db/pool.js';
 import { startPruneJob } from './db/prune.js';
 
 // The composition root: config → database → ledger listener → HTTP. Nothing else lives here.
@@ -26,6 +28,11 @@ let catalogue: Catalogue | undefined;
 export function getCatalogue(): Catalogue {
   catalogue ??= buildCatalogue();
   return catalogue;
+}
+
+/** The process's metrics, reading the pool and the session count of this storage. */
+export function metricsFor(storage: Storage): Metrics {
+  return new Metrics({ pool: storage.pool, openSessions: () => countOpenSessions(storage.db) });
 }
 
 export async function startBaton(
@@ -48,7 +55,7 @@ export async function startBaton(
       log,
       listener,
       catalogue: getCatalogue(),
-      metrics: new Metrics(database.storage),
+      metrics: metricsFor(database.storage),
     });
     const address = await http.listen(config.port, config.host);
     const stopPruning =

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { seedToken } from '../src/auth/provision.js';
+import { seedToken } from '../src/access/seed.js';
 import { ClaimQueue } from '../src/db/claim-queue.js';
 import { openStorage, type Storage } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';

@@ -1,10 +1,11 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { seedToken } from '../src/auth/provision.js';
+import { seedToken } from '../src/access/seed.js';
 import { appendEvent, appendEvents } from '../src/db/ledger.js';
 import { openStorage, transact, type Storage } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
 import { useTestDatabase } from './helpers/db.js';
+import { rawEvent, rawEvents } from './helpers/events.js';
 
 const t = useTestDatabase();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,13 +46,17 @@ describe('ledger seq', () => {
       const aHolding = new Promise<void>((r) => (releaseA = r));
       let aSeq = 0;
       const first = transact(a.db, async (trx) => {
-        aSeq = Number((await appendEvent(trx, project, { type: 'test', actor: 'a' })).seq);
+        aSeq = Number(
+          (await appendEvent(trx, project, rawEvent({ type: 'test', actor: 'a' }))).seq,
+        );
         await aHolding; // allocated, not yet committed
       });
       while (aSeq === 0) await sleep(5);
       let bSeq = 0;
       const second = transact(b.db, async (trx) => {
-        bSeq = Number((await appendEvent(trx, project, { type: 'test', actor: 'b' })).seq);
+        bSeq = Number(
+          (await appendEvent(trx, project, rawEvent({ type: 'test', actor: 'b' }))).seq,
+        );
       });
       // b is blocked on a's head row lock: it has no number and nothing new is visible.
       await sleep(200);
@@ -70,10 +75,12 @@ describe('ledger seq', () => {
     const project = await projectId('rollback');
     const before = (await seqs(project)).length;
     await transact(t.db, async (trx) => {
-      await appendEvent(trx, project, { type: 'test', actor: 'a' });
+      await appendEvent(trx, project, rawEvent({ type: 'test', actor: 'a' }));
       throw new Error('fail after allocation');
     }).catch(() => {});
-    await transact(t.db, (trx) => appendEvent(trx, project, { type: 'test', actor: 'b' }));
+    await transact(t.db, (trx) =>
+      appendEvent(trx, project, rawEvent({ type: 'test', actor: 'b' })),
+    );
     expect(await seqs(project)).toEqual(Array.from({ length: before + 1 }, (_, i) => i + 1));
   });
 
@@ -105,7 +112,11 @@ describe('ledger seq', () => {
             const rollback = (wi + i) % 7 === 3;
             await transact(w.db, async (trx) => {
               await sleep(Math.random() * 4); // work before the append
-              await appendEvent(trx, project, { type: 'test', actor: `w${wi}`, data: { i } });
+              await appendEvent(
+                trx,
+                project,
+                rawEvent({ type: 'test', actor: `w${wi}`, data: { i } }),
+              );
               await sleep(Math.random() * 4); // hold the allocation before committing
               if (rollback) throw new Error('forced rollback');
             }).then(
@@ -130,11 +141,15 @@ describe('ledger seq', () => {
     const project = await projectId('batch');
     const before = (await seqs(project)).length;
     const appended = await transact(t.db, (trx) =>
-      appendEvents(trx, project, [
-        { type: 'first', actor: 'a', ref: 'r-1', data: { n: 1 } },
-        { type: 'second', actor: 'b', sequence: 'adr', tag: 'x' },
-        { type: 'third', actor: 'c', data: { nested: { ok: true } } },
-      ]),
+      appendEvents(
+        trx,
+        project,
+        rawEvents([
+          { type: 'first', actor: 'a', ref: 'r-1', data: { n: 1 } },
+          { type: 'second', actor: 'b', sequence: 'adr', tag: 'x' },
+          { type: 'third', actor: 'c', data: { nested: { ok: true } } },
+        ]),
+      ),
     );
     expect(appended.map((e) => Number(e.seq))).toEqual([before + 1, before + 2, before + 3]);
     const { rows } = await sql<{

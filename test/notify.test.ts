@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { seedToken } from '../src/auth/provision.js';
+import { seedToken } from '../src/access/seed.js';
 import { appendEvent, appendEvents } from '../src/db/ledger.js';
 import {
   createLedgerListener,
@@ -11,6 +11,7 @@ import {
 import { transact } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
 import { useTestDatabase } from './helpers/db.js';
+import { rawEvent, rawEvents } from './helpers/events.js';
 
 const db = useTestDatabase();
 const log = createLogger('silent');
@@ -42,7 +43,7 @@ async function started() {
 }
 
 const append = (project: string, type = 'note') =>
-  transact(db.db, (trx) => appendEvent(trx, project, { type, actor: 'owner/x' }));
+  transact(db.db, (trx) => appendEvent(trx, project, rawEvent({ type, actor: 'owner/x' })));
 
 /** Collects wakes for a project. */
 function record(listener: LedgerListener, project: string) {
@@ -59,7 +60,7 @@ describe('ledger listener', () => {
 
     // A rolled-back append notifies nobody; the next committed one does, with its seq.
     await transact(db.db, async (trx) => {
-      await appendEvent(trx, projectA, { type: 'note', actor: 'owner/x' });
+      await appendEvent(trx, projectA, rawEvent({ type: 'note', actor: 'owner/x' }));
       throw new Error('roll back');
     }).catch(() => {});
     const committed = await append(projectA);
@@ -83,11 +84,15 @@ describe('ledger listener', () => {
     const before = await append(projectA);
     await vi.waitFor(() => expect(a.wakes).toHaveLength(1));
     const batch = await transact(db.db, (trx) =>
-      appendEvents(trx, projectA, [
-        { type: 'ack', actor: 'owner/x', postId: '7' },
-        { type: 'ack', actor: 'owner/x', postId: '8', ref: 'PR#1' },
-        { type: 'ack', actor: 'owner/x', postId: '9', data: { n: 3 } },
-      ]),
+      appendEvents(
+        trx,
+        projectA,
+        rawEvents([
+          { type: 'ack', actor: 'owner/x', postId: '7' },
+          { type: 'ack', actor: 'owner/x', postId: '8', ref: 'PR#1' },
+          { type: 'ack', actor: 'owner/x', postId: '9', data: { n: 3 } },
+        ]),
+      ),
     );
     expect(batch.map((e) => Number(e.seq))).toEqual([1, 2, 3].map((k) => Number(before.seq) + k));
     await vi.waitFor(() => expect(a.wakes).toHaveLength(2));

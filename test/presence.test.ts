@@ -118,7 +118,10 @@ describe('register and who_is_active', () => {
     expect(actors(wider)).toEqual([admin.actor, bo.actor]);
     const recorded = await callOk(lead, 'query_events', { type: 'liveness_window_set' });
     expect(recorded.events).toEqual([
-      expect.objectContaining({ actor: admin.actor, data: { seconds: 1800, previous: 900 } }),
+      expect.objectContaining({
+        actor: admin.actor,
+        data: { seconds: 1800, previous: 900, via: 'mcp' },
+      }),
     ]);
     for (const seconds of [9, 604_801]) {
       expect((await callErr(lead, 'set_liveness_window', { seconds })).code).toBe(

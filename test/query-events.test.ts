@@ -1,9 +1,10 @@
 import { sql } from 'kysely';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { appendEvent, appendEvents, type NewEvent } from '../src/db/ledger.js';
+import { appendEvent, appendEvents } from '../src/db/ledger.js';
 import { transact } from '../src/db/pool.js';
 import { callErr, callOk, useTestBaton } from './helpers/baton.js';
+import { rawEvent, rawEvents, type RawEvent } from './helpers/events.js';
 
 const baton = useTestBaton();
 
@@ -11,7 +12,7 @@ const TYPES = ['post', 'ack', 'claim', 'task_started', 'lease_granted'];
 const ACTORS = ['owner/a', 'owner/b', 'owner/c'];
 const PER_BATCH = 700;
 
-interface Made extends NewEvent {
+interface Made extends RawEvent {
   seq: number;
   batch: number;
 }
@@ -23,7 +24,7 @@ let made: Made[] = [];
 let t1: string;
 let t2: string;
 
-function spec(i: number): NewEvent {
+function spec(i: number): RawEvent {
   return {
     type: TYPES[i % TYPES.length] as string,
     actor: ACTORS[i % ACTORS.length] as string,
@@ -44,11 +45,13 @@ beforeAll(async () => {
   const { rows } = await sql<{ id: string }>`
     select id from projects where slug = 'ledger'`.execute(baton.storage.db);
   projectId = rows[0]?.id as string;
-  // The seed recorded one event (token_minted) as seq 1.
+  // The seed recorded one event (participant_provisioned) as seq 1.
   let i = 0;
   for (let batch = 0; batch < 3; batch++) {
     const specs = Array.from({ length: PER_BATCH }, () => spec(i++));
-    const appended = await transact(baton.storage.db, (trx) => appendEvents(trx, projectId, specs));
+    const appended = await transact(baton.storage.db, (trx) =>
+      appendEvents(trx, projectId, rawEvents(specs)),
+    );
     made.push(...specs.map((s, k) => ({ ...s, seq: Number(appended[k]?.seq), batch })));
     if (batch === 0) t1 = (await now())?.toISOString() as string;
     if (batch === 1) t2 = (await now())?.toISOString() as string;
@@ -151,7 +154,7 @@ describe('query_events', () => {
     const first = await callOk(client, 'query_events', { type: 'claim', limit: 50 });
     const seen = (first.events as { seq: number }[]).map((e) => e.seq);
     await transact(baton.storage.db, (trx) =>
-      appendEvent(trx, projectId, { type: 'claim', actor: 'owner/late' }),
+      appendEvent(trx, projectId, rawEvent({ type: 'claim', actor: 'owner/late' })),
     );
     let cursor = first.next_cursor as string | null;
     while (cursor) {

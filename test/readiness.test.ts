@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedToken } from '../src/auth/provision.js';
+import { seedToken } from '../src/access/seed.js';
 import { openStorage } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
 import { ownPostgres, type OwnPostgres } from './helpers/pg.js';

@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureOwner, seedToken } from '../src/auth/provision.js';
+import { ensureOwner } from '../src/auth/provision.js';
+import { seedToken } from '../src/access/seed.js';
 import { callApi } from './helpers/agents.js';
 import { callOk, useTestBaton } from './helpers/baton.js';
 import { ROOT, runCli } from './helpers/process.js';

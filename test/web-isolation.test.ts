@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../src/admin/routes.js';
-import { seedToken } from '../src/auth/provision.js';
+import { seedToken } from '../src/access/seed.js';
 import { useTestBaton } from './helpers/baton.js';
 import { signIn, WebClient } from './helpers/web.js';
 

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { seedToken } from '../src/auth/provision.js';
+import { seedToken } from '../src/access/seed.js';
 import { appendEvents } from '../src/db/ledger.js';
+import { rawEvents } from './helpers/events.js';
 import { transact } from '../src/db/pool.js';
 import { callApi } from './helpers/agents.js';
 import { useTestBaton } from './helpers/baton.js';
@@ -222,9 +223,10 @@ describe('invites and settings', () => {
     const page = await web.follow(revoked);
     expect(page.text).toContain('Invite revoked.');
     expect(visibleText(page.text)).toMatch(/#\d+ their choice agent — 3 of 3 left revoked/);
-    expect((await web.post(`/admin/projects/${id}/invites/${rows[0]?.id}/revoke`)).status).toBe(
-      409,
-    );
+    // A repeated revoke changes nothing and says so.
+    const again = await web.post(`/admin/projects/${id}/invites/${rows[0]?.id}/revoke`);
+    expect(again.location).toMatch(/done=invite-already-revoked/);
+    expect((await web.follow(again)).text).toContain('That invite was already revoked');
     expect(
       (
         await web.post(`/admin/projects/${id}/invites`, {
@@ -352,12 +354,14 @@ describe('the ledger page', () => {
       appendEvents(
         trx,
         id,
-        Array.from({ length: 100 }, (_, i) => ({
-          type: 'claim',
-          actor: agent.actor,
-          sequence: 'imported',
-          data: { number: i + 1 },
-        })),
+        rawEvents(
+          Array.from({ length: 100 }, (_, i) => ({
+            type: 'claim',
+            actor: agent.actor,
+            sequence: 'imported',
+            data: { number: i + 1 },
+          })),
+        ),
       ),
     );
     const all = await web.get(`/admin/projects/${id}/ledger`);
@@ -367,7 +371,7 @@ describe('the ledger page', () => {
     const second = await web.get(older);
     expect(second.text.match(/<tr data-seq=/g)).toHaveLength(8); // 3 events + 5 claims left
     expect(second.text.match(/>adr<\/a>/g)).toHaveLength(5);
-    const claims = await web.get(`/admin/projects/${id}/ledger?type=token_minted`);
+    const claims = await web.get(`/admin/projects/${id}/ledger?type=participant_provisioned`);
     expect(claims.text.match(/<tr data-seq=/g)).toHaveLength(1);
     const byActor = await web.get(`/admin/projects/${id}/ledger?actor=ledger`);
     expect(visibleText(byActor.text)).toContain('project_created');

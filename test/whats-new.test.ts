@@ -1,7 +1,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { sql } from 'kysely';
 import { describe, expect, it, vi } from 'vitest';
-import { seedToken } from '../src/auth/provision.js';
+import { seedToken } from '../src/access/seed.js';
 import { loadConfig } from '../src/config.js';
 import { freePort } from '../src/db/embedded.js';
 import { createLogger } from '../src/log.js';
@@ -51,8 +51,8 @@ describe('whats_new', () => {
 
     const page = await whatsNew(a);
     expect(page.events.map((e) => [e.seq, e.type])).toEqual([
-      [1, 'token_minted'],
-      [2, 'token_minted'],
+      [1, 'participant_provisioned'],
+      [2, 'participant_provisioned'],
       [3, 'post'],
       [4, 'register'],
     ]);
@@ -80,7 +80,7 @@ describe('whats_new', () => {
     const ana = await baton.seed({ projectSlug: 'wn-pages', label: 'wn-pager' });
     const a = await baton.connect(ana.token);
     for (let i = 0; i < 9; i++) await callOk(a, 'register', { lane: `lane-${i}` });
-    // 10 events: the seed's token_minted and nine registers.
+    // 10 events: the seed's participant_provisioned and nine registers.
     const pages: [number[], boolean][] = [];
     for (let i = 0; i < 3; i++) {
       const p = await whatsNew(a, { limit: 5 });
@@ -199,7 +199,7 @@ describe('whats_new under concurrency', () => {
       select h.last_seq from ledger_heads h join projects p on p.id = h.project_id
       where p.slug = ${slug}`.execute(baton.storage.db);
     const head = Number(rows[0]?.last_seq);
-    // 21 token_minted + the reader's register + every write.
+    // 21 participant_provisioned + the reader's register + every write.
     expect(head).toBe(WRITERS + 1 + 1 + WRITERS * PER_WRITER);
     const everything = Array.from({ length: head }, (_, i) => i + 1);
     expect(a?.map((e) => e.seq)).toEqual(everything);

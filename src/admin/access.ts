@@ -1,19 +1,19 @@
 import { z } from 'zod';
-import { conflict, notFound } from '../errors.js';
-import { grantAndMint } from '../auth/provision.js';
-import { mintInviteCode, mintToken } from '../auth/tokens.js';
-import { ownedInvite, ownedParticipation } from '../db/admin.js';
+import type { Acting } from '../access/acting.js';
+import { createInvite, revokeInvite } from '../access/invites.js';
 import {
-  closeSessionsOf,
-  findParticipant,
-  insertToken,
-  revokeTokensOf,
-  updateParticipation,
-} from '../db/identity.js';
-import { insertInvite, revokeInvite } from '../db/invites.js';
+  INVITE_TTL_HOURS,
+  INVITE_USES,
+  LIVENESS_WINDOW_SECONDS,
+  TOKEN_TTL_DAYS,
+} from '../access/limits.js';
+import { setLivenessWindow } from '../access/settings.js';
+import { provision, revoke, rotate } from '../access/tokens.js';
+import { notFound } from '../errors.js';
+import { ownedParticipation } from '../db/admin.js';
+import { updateParticipation } from '../db/identity.js';
 import { appendEvent } from '../db/ledger.js';
-import { transact, type Trx } from '../db/pool.js';
-import { setLivenessWindow } from '../db/presence.js';
+import { transact } from '../db/pool.js';
 import { LABEL, LANE } from '../names.js';
 import { checkbox, fields, KIND, optional, whole } from './forms.js';
 import { redirect, sendHtml } from './layout.js';
@@ -21,9 +21,9 @@ import { inviteCard, tokenCard } from './handout.js';
 import { projectPage, projectPath, requireProject } from './project-page.js';
 import { ownerPost, type OwnerCall, type Route } from './types.js';
 
-// Who may act in a project: granting tokens (a hand-out card, shown once), rotating, revoking,
-// admin rights, invites and the liveness window. The same domain code and ledger events as the
-// admin tools, with the owner's handle as the actor.
+// Who may act in a project, as web forms: granting tokens (a hand-out card, shown once),
+// rotating, revoking, admin rights, invites and the liveness window. Each form parses its fields
+// and performs the same act of src/access as the admin tool, with the owner's handle as the actor.
 
 const LABELS = {
   participant: 'Participant',
@@ -35,27 +35,19 @@ const LABELS = {
   seconds: 'Liveness window',
 };
 
-const expiry = (days: number | undefined) =>
-  days === undefined ? null : new Date(Date.now() + days * 86_400_000);
+const acting = (c: OwnerCall): Acting => ({
+  actor: c.session.handle,
+  participationId: null,
+  via: 'web',
+});
 
-/** The participation named in the path, locked; the project is key-share locked first. */
-async function lockedParticipation(c: OwnerCall, trx: Trx) {
-  const project = await requireProject(c, trx, { lock: true });
-  const p = await ownedParticipation(
-    trx,
-    c.session.ownerId,
-    project.id,
-    c.params.participation ?? '',
-  );
-  if (!p) throw notFound('no such participant in this project');
-  return { project, p, actor: `${p.handle}/${p.label}` };
-}
+const TTL_DAYS = optional(whole(TOKEN_TTL_DAYS.min, TOKEN_TTL_DAYS.max));
 
 const GRANT = z.object({
   participant: LABEL,
   kind: optional(KIND),
   lane: optional(LANE),
-  ttl_days: optional(whole(1, 3650)),
+  ttl_days: TTL_DAYS,
   is_admin: checkbox,
 });
 
@@ -63,64 +55,35 @@ async function grant(c: OwnerCall): Promise<void> {
   const f = fields(GRANT, c.form, LABELS);
   const out = await transact(c.deps.db, async (trx) => {
     const project = await requireProject(c, trx, { lock: true });
-    const expiresAt = expiry(f.ttl_days);
-    const g = await grantAndMint(
-      trx,
-      {
-        projectId: project.id,
-        ownerId: c.session.ownerId,
-        ownerHandle: c.session.handle,
-        label: f.participant,
-        kind: f.kind,
-        lane: f.lane,
-        isAdmin: f.is_admin ? true : undefined,
-      },
-      { expiresAt },
-    );
-    await appendEvent(trx, project.id, {
-      type: 'participant_provisioned',
-      actor: c.session.handle,
-      data: {
-        participant: g.actor,
-        created: g.created,
-        lane: f.lane ?? null,
-        is_admin: f.is_admin ? true : null,
-        expires_at: expiresAt,
-        via: 'web',
-      },
+    const g = await provision(trx, project.id, acting(c), {
+      participant: f.participant,
+      kind: f.kind,
+      lane: f.lane,
+      isAdmin: f.is_admin ? true : undefined,
+      ttlDays: f.ttl_days,
     });
-    return { project, actor: g.actor, token: g.token, expiresAt };
+    return { project, actor: g.actor, token: g.token, expiresAt: g.expiresAt };
   });
   sendHtml(c.res, 200, c.nonce, tokenCard(c, out.project, out));
 }
 
-async function rotate(c: OwnerCall): Promise<void> {
+/** The participation a path names (the router has checked it is this owner's). */
+const target = (c: OwnerCall) => ({ participationId: c.params.participation ?? '' });
+
+async function rotateTokens(c: OwnerCall): Promise<void> {
+  const f = fields(z.object({ ttl_days: TTL_DAYS }), c.form, LABELS);
   const out = await transact(c.deps.db, async (trx) => {
-    // Mint before revoke, in one transaction under the participation's row lock (as admin_rotate).
-    const { project, p, actor } = await lockedParticipation(c, trx);
-    const { token, hash } = mintToken();
-    const minted = await insertToken(trx, project.id, p.id, hash, null);
-    const revoked = await revokeTokensOf(trx, project.id, p.id, minted.id);
-    await appendEvent(trx, project.id, {
-      type: 'token_rotated',
-      actor: c.session.handle,
-      data: { participant: actor, revoked, expires_at: null, via: 'web' },
-    });
-    return { project, actor, token, expiresAt: null, replaced: revoked };
+    const project = await requireProject(c, trx, { lock: true });
+    const r = await rotate(trx, project.id, acting(c), { target: target(c), ttlDays: f.ttl_days });
+    return { project, actor: r.actor, token: r.token, expiresAt: r.expiresAt, replaced: r.revoked };
   });
   sendHtml(c.res, 200, c.nonce, tokenCard(c, out.project, out));
 }
 
-async function revoke(c: OwnerCall): Promise<void> {
+async function revokeTokens(c: OwnerCall): Promise<void> {
   const project = await transact(c.deps.db, async (trx) => {
-    const { project, p, actor } = await lockedParticipation(c, trx);
-    const revoked = await revokeTokensOf(trx, project.id, p.id);
-    await closeSessionsOf(trx, project.id, p.id);
-    await appendEvent(trx, project.id, {
-      type: 'tokens_revoked',
-      actor: c.session.handle,
-      data: { participant: actor, revoked, via: 'web' },
-    });
+    const project = await requireProject(c, trx, { lock: true });
+    await revoke(trx, project.id, acting(c), { target: target(c) });
     return project;
   });
   redirect(c.res, `${projectPath(project)}?done=revoked#participants`);
@@ -130,13 +93,20 @@ async function setAdmin(c: OwnerCall): Promise<void> {
   const f = fields(z.object({ is_admin: z.enum(['true', 'false']) }), c.form);
   const isAdmin = f.is_admin === 'true';
   const project = await transact(c.deps.db, async (trx) => {
-    const { project, p, actor } = await lockedParticipation(c, trx);
+    const project = await requireProject(c, trx, { lock: true });
+    const p = await ownedParticipation(
+      trx,
+      c.session.ownerId,
+      project.id,
+      c.params.participation ?? '',
+    );
+    if (!p) throw notFound('no such participant in this project');
     if (p.is_admin === isAdmin) return project;
     await updateParticipation(trx, project.id, p.id, { isAdmin });
     await appendEvent(trx, project.id, {
       type: 'participant_updated',
       actor: c.session.handle,
-      data: { participant: actor, is_admin: isAdmin, via: 'web' },
+      data: { participant: `${p.handle}/${p.label}`, is_admin: isAdmin, via: 'web' },
     });
     return project;
   });
@@ -145,87 +115,55 @@ async function setAdmin(c: OwnerCall): Promise<void> {
 
 const INVITE = z.object({
   participant: optional(LABEL),
-  kind: KIND,
+  kind: optional(KIND),
   lane: optional(LANE),
-  uses: whole(1, 1000),
-  ttl_hours: whole(1, 720),
+  uses: optional(whole(INVITE_USES.min, INVITE_USES.max)),
+  ttl_hours: optional(whole(INVITE_TTL_HOURS.min, INVITE_TTL_HOURS.max)),
   is_admin: checkbox,
 });
 
-async function createInvite(c: OwnerCall): Promise<void> {
+async function newInvite(c: OwnerCall): Promise<void> {
   const f = fields(INVITE, c.form, LABELS);
   const out = await transact(c.deps.db, async (trx) => {
     const project = await requireProject(c, trx, { lock: true });
-    if (f.participant && (await findParticipant(trx, c.session.ownerId, f.participant))) {
-      throw conflict(
-        `the name "${f.participant}" is taken; choose another, or grant that participant a token`,
-      );
-    }
-    const { code, hash } = mintInviteCode();
-    const invite = await insertInvite(trx, {
-      projectId: project.id,
-      codeHash: hash,
-      createdBy: c.session.handle,
-      label: f.participant ?? null,
+    const invite = await createInvite(trx, project.id, acting(c), {
+      participant: f.participant,
       kind: f.kind,
-      lane: f.lane ?? null,
+      lane: f.lane,
       isAdmin: f.is_admin,
       uses: f.uses,
       ttlHours: f.ttl_hours,
     });
-    await appendEvent(trx, project.id, {
-      type: 'invite_created',
-      actor: c.session.handle,
-      data: {
-        invite_id: Number(invite.id),
-        participant: f.participant ?? null,
-        kind: f.kind,
-        lane: f.lane ?? null,
-        is_admin: f.is_admin,
-        uses: f.uses,
-        expires_at: invite.expires_at,
-        via: 'web',
-      },
-    });
-    return { project, code, expiresAt: invite.expires_at };
+    return { project, code: invite.code, expiresAt: invite.expiresAt, uses: invite.uses };
   });
   sendHtml(
     c.res,
     200,
     c.nonce,
-    inviteCard(c, out.project, { ...out, uses: f.uses, label: f.participant ?? null }),
+    inviteCard(c, out.project, { ...out, label: f.participant ?? null }),
   );
 }
 
 async function endInvite(c: OwnerCall): Promise<void> {
   const project = await transact(c.deps.db, async (trx) => {
     const project = await requireProject(c, trx, { lock: true });
-    const id = c.params.invite ?? '';
-    if (!(await ownedInvite(trx, c.session.ownerId, project.id, id))) {
-      throw notFound('no such invite in this project');
-    }
-    const ended = await revokeInvite(trx, project.id, { id });
-    if (!ended) throw conflict('this invite was already revoked');
-    await appendEvent(trx, project.id, {
-      type: 'invite_revoked',
-      actor: c.session.handle,
-      data: { invite_id: Number(ended.id), uses_left: ended.uses_left, via: 'web' },
+    const ended = await revokeInvite(trx, project.id, acting(c), {
+      inviteId: c.params.invite ?? '',
     });
-    return project;
+    return { project, done: ended.revoked ? 'invite-revoked' : 'invite-already-revoked' };
   });
-  redirect(c.res, `${projectPath(project)}?done=invite-revoked#invites`);
+  redirect(c.res, `${projectPath(project.project)}?done=${project.done}#invites`);
 }
 
 async function setLiveness(c: OwnerCall): Promise<void> {
-  const { seconds } = fields(z.object({ seconds: whole(10, 604_800) }), c.form, LABELS);
+  const { seconds } = fields(
+    z.object({ seconds: whole(LIVENESS_WINDOW_SECONDS.min, LIVENESS_WINDOW_SECONDS.max) }),
+    c.form,
+    LABELS,
+  );
   const project = await transact(c.deps.db, async (trx) => {
     const project = await requireProject(c, trx, { lock: true });
-    const previous = await setLivenessWindow(trx, project.id, seconds);
-    await appendEvent(trx, project.id, {
-      type: 'liveness_window_set',
-      actor: c.session.handle,
-      data: { seconds, previous, via: 'web' },
-    });
+    await setLivenessWindow(trx, project.id, acting(c), seconds);
     return project;
   });
   redirect(c.res, `${projectPath(project)}?done=liveness-set#settings`);
@@ -235,10 +173,10 @@ const P = '/admin/projects/:project';
 
 export const ACCESS_ROUTES: Route[] = [
   ownerPost(`${P}/grant`, grant, projectPage),
-  ownerPost(`${P}/participations/:participation/rotate`, rotate, projectPage),
-  ownerPost(`${P}/participations/:participation/revoke`, revoke, projectPage),
+  ownerPost(`${P}/participations/:participation/rotate`, rotateTokens, projectPage),
+  ownerPost(`${P}/participations/:participation/revoke`, revokeTokens, projectPage),
   ownerPost(`${P}/participations/:participation/admin`, setAdmin, projectPage),
-  ownerPost(`${P}/invites`, createInvite, projectPage),
+  ownerPost(`${P}/invites`, newInvite, projectPage),
   ownerPost(`${P}/invites/:invite/revoke`, endInvite, projectPage),
   ownerPost(`${P}/liveness`, setLiveness, projectPage),
 ];

@@ -15,6 +15,7 @@ import { html, raw, type SafeHtml, table } from './html.js';
 import { page, sendHtml, when } from './layout.js';
 import { projectHeader, requireProject } from './project-page.js';
 import type { OwnerCall } from './types.js';
+import type { EventType } from '../db/event-types.js';
 
 // The board: a live picture of a project for the people driving its agents. The page is
 // rendered here; the stream (board-stream.ts) sends the same sections again, rendered by the
@@ -134,7 +135,7 @@ function tasksSection(
 function summary(e: EventRow): SafeHtml {
   const d = e.data as Record<string, unknown>;
   const text = (k: string) => (typeof d[k] === 'string' ? (d[k] as string) : undefined);
-  switch (e.type) {
+  switch (e.type as EventType) {
     case 'post': {
       const to = text('to_actor') ?? (text('to_lane') ? `lane ${text('to_lane')}` : 'everyone');
       return html`→ ${to}${text('subject') ? html`: <em>${text('subject')}</em>` : ''}`;

@@ -138,6 +138,7 @@ const DONE: Record<string, string> = {
   revoked: 'Tokens revoked; their MCP sessions are closed.',
   'admin-set': 'Admin rights updated.',
   'invite-revoked': 'Invite revoked.',
+  'invite-already-revoked': 'That invite was already revoked; nothing changed.',
   'liveness-set': 'Liveness window updated.',
   'participant-created': 'Participant created.',
   'participant-renamed': 'Participant renamed; the ledger keeps the old name where it acted.',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_TYPES, HISTORICAL_EVENT_TYPES } from '../db/event-types.js';
 import { queryEvents, type EventRow } from '../db/events.js';
 import { line } from '../names.js';
 import { fields, optional } from './forms.js';
@@ -35,38 +36,7 @@ type Filter = z.output<typeof FILTER>;
 
 const LABELS = { type: 'Type', actor: 'Actor', task: 'Task', before: 'Before seq' };
 
-const KNOWN_TYPES = [
-  'post',
-  'ack',
-  'register',
-  'claim',
-  'sequence_seeded',
-  'lease',
-  'release',
-  'lease_expired',
-  'task_created',
-  'task_assigned',
-  'task_started',
-  'task_blocked',
-  'task_unblocked',
-  'task_shipped',
-  'task_cancelled',
-  'task_reopened',
-  'task_reclaimed',
-  'participant_provisioned',
-  'token_minted',
-  'token_rotated',
-  'tokens_revoked',
-  'invite_created',
-  'invite_redeemed',
-  'invite_revoked',
-  'liveness_window_set',
-  'participant_updated',
-  'participant_renamed',
-  'participant_deleted',
-  'project_created',
-  'project_renamed',
-];
+const KNOWN_TYPES: readonly string[] = [...EVENT_TYPES, ...HISTORICAL_EVENT_TYPES];
 
 function query(f: Filter, changes: Partial<Record<keyof Filter, string | number | undefined>>) {
   const q = new URLSearchParams();

@@ -175,7 +175,14 @@ function rosterTable(c: OwnerCall, base: string, roster: RosterEntry[]): SafeHtm
       </td>
       <td class="actions">
         <form method="post" action="${path}/rotate">
-          ${csrf}<button type="submit">Rotate</button>
+          ${csrf}<input
+            name="ttl_days"
+            inputmode="numeric"
+            size="4"
+            placeholder="never"
+            aria-label="New token expires in days"
+            title="New token expires in days (empty: never)"
+          /><button type="submit">Rotate</button>
         </form>
         <form method="post" action="${path}/revoke">
           ${csrf}<button class="danger" type="submit" ${r.live_tokens === 0 ? html` disabled` : ''}>

@@ -1,43 +1,22 @@
 import { AppError, conflict, invalid } from '../errors.js';
 import { advisoryXactLock } from '../db/locks.js';
-import { appendEvent } from '../db/ledger.js';
 import {
-  anyOwnerExists,
   findOwnerByEmail,
   findParticipant,
   findParticipation,
-  findProject,
   handleTaken,
   insertOwner,
   insertParticipant,
   insertParticipation,
-  insertProject,
   insertToken,
   updateParticipation,
 } from '../db/identity.js';
 import { transact, type Db, type Trx } from '../db/pool.js';
 import { mintToken } from './tokens.js';
-import { LABEL, SLUG, EMAIL, HANDLE } from '../names.js';
+import { EMAIL, HANDLE } from '../names.js';
 
-// Creating owners, projects and participants, and minting tokens: shared by the CLI verbs and
-// first-run bootstrap. Each operation is one transaction; identity acts are recorded in the
-// project's ledger without the token.
-
-export interface SeedInput {
-  email: string;
-  projectSlug: string;
-  label: string;
-  kind?: 'agent' | 'human';
-  admin?: boolean;
-}
-
-export interface SeedResult {
-  token: string;
-  actor: string;
-  project: string;
-  participant: string;
-  created: string[];
-}
+// Creating owners and participants and minting tokens: the primitives under the administrative
+// acts of src/access (which record them in the ledger) and invite redemption (POST /join).
 
 /** The owner's handle from an email: its local part made legal, with a suffix on collision. */
 export async function deriveHandle(db: Db, email: string): Promise<string> {
@@ -99,6 +78,7 @@ export interface Grant {
   actor: string;
   token: string;
   tokenId: string;
+  kind: 'agent' | 'human';
   created: string[];
 }
 
@@ -148,70 +128,7 @@ export async function grantAndMint(
     actor: `${g.ownerHandle}/${participant.label}`,
     token,
     tokenId: row.id,
+    kind: participant.kind,
     created,
   };
-}
-
-export async function seedToken(db: Db, input: SeedInput): Promise<SeedResult> {
-  if (!SLUG.safeParse(input.projectSlug).success) {
-    throw invalid('a project slug is 1–64 characters of a-z, 0-9 and -');
-  }
-  if (!LABEL.safeParse(input.label).success) {
-    throw invalid('a participant label is 1–64 printable characters without "/"');
-  }
-  const { owner, created: ownerCreated } = await ensureOwner(db, input.email);
-  return transact(db, async (trx) => {
-    await advisoryXactLock(trx, 'owner-projects', owner.id);
-    let project = await findProject(trx, owner.id, input.projectSlug);
-    const created: string[] = ownerCreated ? ['owner'] : [];
-    if (!project) {
-      project = await insertProject(trx, owner.id, input.projectSlug, input.projectSlug);
-      created.push('project');
-    }
-    const grant = await grantAndMint(trx, {
-      projectId: project.id,
-      ownerId: owner.id,
-      ownerHandle: owner.handle,
-      label: input.label,
-      kind: input.kind,
-      isAdmin: input.admin ? true : undefined,
-    });
-    created.push(...grant.created);
-    await appendEvent(trx, project.id, {
-      type: 'token_minted',
-      actor: owner.handle,
-      data: {
-        participant: grant.actor,
-        via: 'seed-token',
-        created,
-        is_admin: input.admin ?? false,
-      },
-    });
-    return {
-      token: grant.token,
-      actor: grant.actor,
-      project: project.slug,
-      participant: input.label,
-      created,
-    };
-  });
-}
-
-/**
- * First start on an empty database: owner admin@localhost, project `default`, admin participant
- * `lead`. Serialised by an advisory lock so two processes starting together bootstrap once.
- * Returns the token only when this call created it.
- */
-export async function bootstrapFirstRun(db: Db): Promise<SeedResult | undefined> {
-  return transact(db, async (trx) => {
-    await advisoryXactLock(trx, 'first-run-bootstrap');
-    if (await anyOwnerExists(trx)) return undefined;
-    return seedToken(trx, {
-      email: 'admin@localhost',
-      projectSlug: 'default',
-      label: 'lead',
-      kind: 'agent',
-      admin: true,
-    });
-  });
 }

@@ -1,5 +1,6 @@
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log.js';
+import { RPC_ERROR } from '../mcp/protocol.js';
 import { sseMessages } from './sse.js';
 
 // The bridge's side of the remote Baton: one MCP session over Streamable HTTP, its GET stream
@@ -296,7 +297,10 @@ export class Remote {
       throw new RemoteUnavailable(text ?? `the Baton server answered HTTP ${res.status}`);
     }
     if (isRpcError(body)) throw new RemoteRpcError(body.error.code, body.error.message);
-    throw new RemoteRpcError(-32603, text ?? `the Baton server answered HTTP ${res.status}`);
+    throw new RemoteRpcError(
+      RPC_ERROR.internalError,
+      text ?? `the Baton server answered HTTP ${res.status}`,
+    );
   }
 
   private refusal(status: number, body: unknown): RemoteRefused | undefined {
@@ -365,7 +369,10 @@ async function replyFromStream(body: AsyncIterable<Uint8Array>, id: unknown): Pr
 function rpcResult(body: unknown): unknown {
   if (isRpcError(body)) throw new RemoteRpcError(body.error.code, body.error.message);
   if (typeof body === 'object' && body !== null && 'result' in body) return body.result;
-  throw new RemoteRpcError(-32603, 'the Baton server sent an answer that is not JSON-RPC');
+  throw new RemoteRpcError(
+    RPC_ERROR.internalError,
+    'the Baton server sent an answer that is not JSON-RPC',
+  );
 }
 
 function isRpcError(body: unknown): body is { error: { code: number; message: string } } {

@@ -11,7 +11,7 @@ import {
 import type { Logger } from '../log.js';
 import { buildCatalogue } from '../mcp/catalogue.js';
 import { INSTRUCTIONS } from '../mcp/instructions.js';
-import { CHANNEL_METHOD } from '../mcp/push.js';
+import { CHANNEL_METHOD } from '../mcp/protocol.js';
 import { VERSION } from '../version.js';
 import { Remote, RemoteRefused, RemoteRpcError, RemoteUnavailable } from './remote.js';
 

@@ -1,4 +1,5 @@
-import { ensureOwner, seedToken } from '../auth/provision.js';
+import { ensureOwner } from '../auth/provision.js';
+import { seedToken } from '../access/seed.js';
 import { setupBlock } from '../auth/setup.js';
 import { openDatabase } from '../db/open.js';
 import { cliConfig, cliLogger, parse, UsageError, type Verb } from './common.js';

@@ -220,12 +220,22 @@ export interface PathIds {
   participant?: string;
 }
 
+const PATH_ID_KINDS: ReadonlySet<string> = new Set<keyof PathIds>([
+  'project',
+  'participation',
+  'invite',
+  'participant',
+]);
+
 /**
  * Whether every id a path names belongs to this owner (participations and invites inside the
  * named project). One query, run before a handler parses anything, so another owner's ids
  * answer 404 whatever else the request holds.
  */
 export async function ownsPath(db: Executor, ownerId: string, ids: PathIds): Promise<boolean> {
+  // A path parameter this check does not know is never assumed to be owned: a new route with a
+  // new kind of id must teach this query about it before it can serve anything.
+  if (Object.keys(ids).some((k) => !PATH_ID_KINDS.has(k))) return false;
   const project = ids.project ?? null;
   const participation = ids.participation ?? null;
   const invite = ids.invite ?? null;

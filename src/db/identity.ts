@@ -283,6 +283,23 @@ export async function findParticipationByLabel(
   return rows[0];
 }
 
+/** The same, by the participation's id (a web admin path), row-locked when `lock` is set. */
+export async function findParticipationById(
+  trx: Trx,
+  projectId: string,
+  participationId: string,
+  opts: { lock?: boolean } = {},
+) {
+  const { rows } = await sql<{ id: string; participant_id: string; handle: string; label: string }>`
+    select pa.id, pa.participant_id, o.handle, p.label
+    from participations pa
+    join participants p on p.id = pa.participant_id
+    join owners o on o.id = p.owner_id
+    where pa.project_id = ${projectId} and pa.id = ${participationId}
+    ${opts.lock ? sql`for update of pa` : sql``}`.execute(trx);
+  return rows[0];
+}
+
 /** Revokes every live token of a participation except `keep`; returns how many. */
 export async function revokeTokensOf(
   trx: Trx,

@@ -91,3 +91,17 @@ export async function revokeInvite(
     .returning(['id', 'uses_left'])
     .executeTakeFirst();
 }
+
+/** An invite of this project by code or id, live or not: to tell "already revoked" from unknown. */
+export async function findInvite(
+  db: Executor,
+  projectId: string,
+  by: { codeHash: Buffer } | { id: string },
+) {
+  return db
+    .selectFrom('invites')
+    .select(['id', 'uses_left', sql<boolean>`revoked_at is not null`.as('revoked')])
+    .where('project_id', '=', projectId)
+    .where((eb) => ('codeHash' in by ? eb('code_hash', '=', by.codeHash) : eb('id', '=', by.id)))
+    .executeTakeFirst();
+}

@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
-import type { Mode } from '../leases/overlap.js';
 import { advisoryXactLock } from './locks.js';
 import type { Executor, Trx } from './pool.js';
+
+/** Exclusive conflicts with any overlapping lease of another; shared only with exclusive. */
+export type Mode = 'exclusive' | 'shared';
 
 // Leases: live holds only (a release or a take-over deletes the row; the ledger keeps the
 // history). Liveness is always judged by the database clock. See migrations/0003_claims_leases.sql

@@ -1,4 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
+import type { EventData, EventType } from './event-types.js';
 import type { Trx } from './pool.js';
 
 // Appending to the ledger. See migrations/0002_ledger.sql for why seq comes from a locked
@@ -12,8 +13,7 @@ import type { Trx } from './pool.js';
 
 export const EVENTS_CHANNEL = 'baton_events';
 
-export interface NewEvent {
-  type: string;
+interface EventBase {
   actor: string;
   participationId?: string | null;
   taskId?: string | null;
@@ -22,8 +22,15 @@ export interface NewEvent {
   sequence?: string | null;
   ref?: string | null;
   tag?: string | null;
-  data?: Record<string, unknown>;
 }
+
+/** An event to append: its type from the closed vocabulary, its data of that type's shape. */
+export type NewEvent = {
+  // Data may be left out only where every field of the type's shape is optional (an ack).
+  [T in EventType]: EventBase & { type: T } & (Partial<EventData[T]> extends EventData[T]
+      ? { data?: EventData[T] }
+      : { data: EventData[T] });
+}[EventType];
 
 export interface AppendedEvent {
   seq: string;
@@ -64,7 +71,8 @@ export function appendCtes(
   source: string,
   order: RawBuilder<unknown>,
   e: {
-    type: Value;
+    /** A type of the vocabulary, or (a batch of typed NewEvents) SQL reading it from source. */
+    type: EventType | RawBuilder<unknown>;
     actor: Value;
     participationId?: Value;
     taskId?: Value;

@@ -1,6 +1,7 @@
 import type { EventRow } from './events.js';
 import { sql } from 'kysely';
 import type { Executor } from './pool.js';
+import type { EventType } from './event-types.js';
 
 // What the live streams of a process read: the project's new ledger events, each with what a
 // push needs to say about it (the post's sender and excerpt, the task's title), and which of the
@@ -11,7 +12,14 @@ import type { Executor } from './pool.js';
 // "examined up to H" is exact, and the next read starts after it.
 
 /** Event types that can concern one participation (spec §10). */
-export const PUSH_TYPES = ['post', 'lease_expired', 'task_assigned', 'task_created'] as const;
+export const PUSH_TYPES = [
+  'post',
+  'lease_expired',
+  'task_assigned',
+  'task_created',
+] as const satisfies readonly EventType[];
+
+export type PushType = (typeof PUSH_TYPES)[number];
 
 /** A ledger event as the feed reads it: the event, with what a push needs besides. */
 export interface FeedRow extends EventRow {

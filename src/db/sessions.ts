@@ -52,3 +52,11 @@ export async function touchSession(db: Executor, projectId: string, id: string) 
     .where('id', '=', id)
     .execute();
 }
+
+/** Sessions not yet ended, across every process sharing the database (a metrics gauge). */
+export async function countOpenSessions(db: Executor): Promise<number> {
+  const { rows } = await sql<{
+    n: number;
+  }>`select count(*)::int as n from mcp_sessions where closed_at is null`.execute(db);
+  return rows[0]?.n ?? 0;
+}

@@ -3,10 +3,9 @@ import type { Config } from '../config.js';
 import { bearerToken, hashToken } from '../auth/tokens.js';
 import { resolveToken, touchParticipation, type AuthRow } from '../db/identity.js';
 import { touchSession } from '../db/sessions.js';
-import type { Db } from '../db/pool.js';
-import type pg from 'pg';
+import type { Db, Storage } from '../db/pool.js';
 import type { Logger } from '../log.js';
-import type { Ctx } from '../tools/types.js';
+import type { Ctx } from '../ctx.js';
 import type { RateLimiter } from './ratelimit.js';
 import { sendJson } from './request.js';
 
@@ -16,7 +15,7 @@ import { sendJson } from './request.js';
 export interface AuthDeps {
   db: Db;
   /** When given, the token lookup runs as a prepared statement on it (see resolveToken). */
-  pool?: pg.Pool;
+  pool?: Storage['pool'];
   config: Readonly<Config>;
   log: Logger;
   tokenLimiter: RateLimiter;

@@ -1,5 +1,4 @@
 import type { ServerResponse } from 'node:http';
-import { sql } from 'kysely';
 import { describeSchemaState, schemaState } from '../db/migrate.js';
 import type { Db } from '../db/pool.js';
 import { sendJson } from './request.js';
@@ -23,10 +22,7 @@ export async function handleReadyz(res: ServerResponse, db: Db): Promise<void> {
     );
   });
   try {
-    const state = await Promise.race([
-      sql`select 1`.execute(db).then(() => schemaState(db)),
-      timeout,
-    ]);
+    const state = await Promise.race([schemaState(db), timeout]);
     if (state.state === 'current') return sendJson(res, 200, { status: 'ready' });
     sendJson(res, 503, { status: 'not_ready', reason: describeSchemaState(state) });
   } catch (err) {

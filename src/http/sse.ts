@@ -83,3 +83,13 @@ export class SseResponse {
     for (const fn of this.closeHandlers.splice(0)) fn();
   }
 }
+
+const LAST_EVENT_ID = /^\d{1,15}$/;
+
+/** The Last-Event-ID a client resumes from: absent, or a seq (a decimal integer). */
+export function lastEventIdOf(req: IncomingMessage): number | undefined | 'invalid' {
+  const v = req.headers['last-event-id'];
+  if (v === undefined || v === '') return undefined;
+  if (typeof v !== 'string' || !LAST_EVENT_ID.test(v)) return 'invalid';
+  return Number(v);
+}

@@ -2,7 +2,7 @@ import { feedAfter, markPushed, stillGranted, type FeedRow, type StreamGrant } f
 import type { LedgerListener, Wake } from '../db/notify.js';
 import type { Db } from '../db/pool.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { SseResponse } from './sse.js';
 
 // The live streams open on this process: MCP GET streams (push, src/mcp/push.ts) and ledger

@@ -1,4 +1,4 @@
-import { appendEvent } from '../db/ledger.js';
+import { appendEvent, type NewEvent } from '../db/ledger.js';
 import {
   deleteLeases,
   insertLease,
@@ -10,7 +10,7 @@ import {
 } from '../db/leases.js';
 import type { Trx } from '../db/pool.js';
 import { AppError } from '../errors.js';
-import type { Ctx } from '../tools/types.js';
+import type { Ctx } from '../ctx.js';
 import {
   modesConflict,
   overlaps,
@@ -101,7 +101,7 @@ export async function grantLease(trx: Trx, ctx: Ctx, req: GrantRequest) {
   return grantView(lease, req.ttlSeconds, false, takenOver);
 }
 
-function leaseEvent(ctx: Ctx, lease: LeaseRow, ttlSeconds: number, renewed: boolean) {
+function leaseEvent(ctx: Ctx, lease: LeaseRow, ttlSeconds: number, renewed: boolean): NewEvent {
   return {
     type: 'lease',
     actor: ctx.actor,

@@ -1,3 +1,4 @@
+import type { Mode } from '../db/leases.js';
 import {
   accepts,
   Budget,
@@ -19,7 +20,7 @@ import {
 //   protected whichever way another agent reads the brackets.
 // - Case matters, as it does in git.
 
-export type Mode = 'exclusive' | 'shared';
+export type { Mode };
 
 export interface Surface {
   /** As leased: the text that identifies the lease for renewal and release. */

@@ -2,7 +2,7 @@ import { appendEvent } from '../db/ledger.js';
 import { deleteLeases, leasesToRelease, liveLeases, type LeaseRow } from '../db/leases.js';
 import type { Trx } from '../db/pool.js';
 import { forbidden, notFound } from '../errors.js';
-import type { Ctx } from '../tools/types.js';
+import type { Ctx } from '../ctx.js';
 import { clock } from './grant.js';
 
 // Releasing: my own leases, always; another's only by a project admin passing force, and that

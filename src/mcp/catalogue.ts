@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CORE_TOOL_NAMES, TOOLS } from '../tools/index.js';
+import { TOOLS } from '../tools/index.js';
 import type { ToolDef } from '../tools/types.js';
 
 // The tool catalogue and its tools/list JSON, built once per process (spec §12): no per-session
@@ -86,8 +86,8 @@ export function buildCatalogue(tools: readonly ToolDef[] = TOOLS): Catalogue {
     byName,
     listJson: {
       full: JSON.stringify({ tools: described }),
-      core: JSON.stringify({ tools: described.filter((d) => CORE_TOOL_NAMES.has(d.name)) }),
+      core: JSON.stringify({ tools: described.filter((d) => byName.get(d.name)?.core) }),
     },
-    inProfile: (profile, name) => profile === 'full' || CORE_TOOL_NAMES.has(name),
+    inProfile: (profile, name) => profile === 'full' || byName.get(name)?.core === true,
   };
 }

@@ -8,7 +8,7 @@ import {
 } from '../db/push.js';
 import { authenticate, rateLimitMessage } from '../http/auth.js';
 import { sendRaw } from '../http/request.js';
-import { SseResponse } from '../http/sse.js';
+import { lastEventIdOf, SseResponse } from '../http/sse.js';
 import {
   MAX_STREAMS_PER_PARTICIPATION,
   type LiveStream,
@@ -16,7 +16,9 @@ import {
   type StreamHub,
   type StreamIo,
 } from '../http/streams.js';
+import { CHANNEL_METHOD, RPC_ERROR } from './protocol.js';
 import { checkSession, rpcError, SESSION_ID, sessionHeader, type McpDeps } from './transport.js';
+import type { EventData, EventType } from '../db/event-types.js';
 
 // Push (spec §10): GET /mcp opens the session's server-to-client stream, and Baton writes a
 // `notifications/claude/channel` on it when a post reaches the session's participation, when
@@ -32,8 +34,6 @@ import { checkSession, rpcError, SESSION_ID, sessionHeader, type McpDeps } from 
 const PAGE = 200;
 const BACKLOG = 20;
 const CONTENT_CHARS = 280;
-
-export const CHANNEL_METHOD = 'notifications/claude/channel';
 
 export class McpPushStream implements LiveStream {
   readonly kind = 'mcp';
@@ -107,7 +107,9 @@ interface Notice {
 
 /** The push an event makes for one participation, if it concerns it. */
 export function channelNotice(row: FeedRow, me: Reader): Notice | undefined {
-  switch (row.type) {
+  // Typed, so that a case naming a type the ledger does not have fails the type check.
+  const type = row.type as EventType;
+  switch (type) {
     case 'post': {
       if (!row.recipients?.includes(me.participationId) || row.post_id === null) return undefined;
       const to = row.to_lane ? `lane ${row.to_lane}` : row.broadcast ? 'everyone' : 'you';
@@ -130,7 +132,7 @@ export function channelNotice(row: FeedRow, me: Reader): Notice | undefined {
     }
     case 'lease_expired': {
       if (row.participation_id !== me.participationId) return undefined;
-      const d = row.data as { surface?: string; taken_over_by?: string };
+      const d = row.data as EventData['lease_expired'];
       return {
         kind: 'lease_lost',
         params: {
@@ -146,7 +148,7 @@ export function channelNotice(row: FeedRow, me: Reader): Notice | undefined {
     }
     case 'task_assigned':
     case 'task_created': {
-      const owner = (row.data as { owner?: unknown }).owner;
+      const owner = (row.data as Partial<EventData['task_assigned']>).owner;
       if (owner !== me.actor || row.participation_id === me.participationId) return undefined;
       const title = row.task_title === null ? '' : `: ${row.task_title}`;
       return {
@@ -179,16 +181,6 @@ function clip(text: string, longer: boolean): string {
   return flat.length > CONTENT_CHARS || longer ? `${flat.slice(0, CONTENT_CHARS)}…` : flat;
 }
 
-const LAST_EVENT_ID = /^\d{1,15}$/;
-
-/** The Last-Event-ID a client resumes from: absent, or a seq (a decimal integer). */
-export function lastEventIdOf(req: IncomingMessage): number | undefined | 'invalid' {
-  const v = req.headers['last-event-id'];
-  if (v === undefined || v === '') return undefined;
-  if (typeof v !== 'string' || !LAST_EVENT_ID.test(v)) return 'invalid';
-  return Number(v);
-}
-
 /** GET /mcp: the session's push stream. */
 export async function handleMcpGet(
   req: IncomingMessage,
@@ -203,7 +195,7 @@ export async function handleMcpGet(
       406,
       rpcError(
         null,
-        -32600,
+        RPC_ERROR.invalidRequest,
         'Not Acceptable: GET /mcp opens an event stream; send Accept: text/event-stream',
       ),
     );
@@ -215,7 +207,7 @@ export async function handleMcpGet(
       400,
       rpcError(
         null,
-        -32600,
+        RPC_ERROR.invalidRequest,
         'Bad Request: send the Mcp-Session-Id of your session (initialize one with POST)',
       ),
     );
@@ -225,15 +217,24 @@ export async function handleMcpGet(
     return sendRaw(
       res,
       400,
-      rpcError(null, -32600, 'Bad Request: Last-Event-ID must be an event id this stream sent'),
+      rpcError(
+        null,
+        RPC_ERROR.invalidRequest,
+        'Bad Request: Last-Event-ID must be an event id this stream sent',
+      ),
     );
   }
   const auth = await authenticate(req, res, deps, requestId, sessionId);
   if (!auth.ok) {
     if (!auth.limited) return;
-    return sendRaw(res, 429, rpcError(null, -32000, rateLimitMessage(auth.retryAfter)), {
-      'retry-after': String(auth.retryAfter),
-    });
+    return sendRaw(
+      res,
+      429,
+      rpcError(null, RPC_ERROR.serverError, rateLimitMessage(auth.retryAfter)),
+      {
+        'retry-after': String(auth.retryAfter),
+      },
+    );
   }
   const refusal = checkSession(auth);
   if (refusal) return sendRaw(res, refusal.status, rpcError(null, refusal.code, refusal.message));
@@ -244,7 +245,11 @@ export async function handleMcpGet(
       admitted === 'full'
         ? `this identity already has ${MAX_STREAMS_PER_PARTICIPATION} streams open here; end sessions you no longer use`
         : 'this server is shutting down; reconnect with Last-Event-ID to resume';
-    return sendRaw(res, admitted === 'full' ? 429 : 503, rpcError(null, -32000, message));
+    return sendRaw(
+      res,
+      admitted === 'full' ? 429 : 503,
+      rpcError(null, RPC_ERROR.serverError, message),
+    );
   }
   const sse = new SseResponse(req, res, { 'mcp-session-id': sessionId });
   const me = { participationId: auth.ctx.participationId, actor: auth.ctx.actor };

@@ -8,10 +8,11 @@ import { closeSession, insertSession } from '../db/sessions.js';
 import { authenticate, rateLimitMessage, type AuthDeps } from '../http/auth.js';
 import { abortOnDisconnect, BodyTooLarge, readBody, sendRaw } from '../http/request.js';
 import type { Catalogue, Profile } from './catalogue.js';
-import { callTool, type DispatchDeps } from './dispatch.js';
+import { callTool, type DispatchDeps } from '../tools/dispatch.js';
 import { INSTRUCTIONS, SERVER_INFO } from './instructions.js';
+import { RPC_ERROR } from './protocol.js';
 import type { AuthRow } from '../db/identity.js';
-import type { Ctx } from '../tools/types.js';
+import type { Ctx } from '../ctx.js';
 import type { StreamHub } from '../http/streams.js';
 
 // MCP Streamable HTTP, served without per-session server objects (spec §12): a session is one
@@ -82,7 +83,7 @@ export async function handleMcpPost(
     return sendRaw(
       res,
       400,
-      rpcError(null, -32600, 'Bad Request: malformed Mcp-Session-Id header'),
+      rpcError(null, RPC_ERROR.invalidRequest, 'Bad Request: malformed Mcp-Session-Id header'),
     );
   }
   const outcome = await authenticate(req, res, deps, requestId, sessionId);
@@ -96,9 +97,14 @@ export async function handleMcpPost(
     body = await readBody(req);
   } catch (err) {
     if (err instanceof BodyTooLarge) {
-      return sendRaw(res, 413, rpcError(null, -32600, 'Request body exceeds 1 MiB'), {
-        connection: 'close',
-      });
+      return sendRaw(
+        res,
+        413,
+        rpcError(null, RPC_ERROR.invalidRequest, 'Request body exceeds 1 MiB'),
+        {
+          connection: 'close',
+        },
+      );
     }
     throw err;
   }
@@ -106,7 +112,11 @@ export async function handleMcpPost(
   try {
     parsed = JSON.parse(body.toString('utf8'));
   } catch (err) {
-    return sendRaw(res, 400, rpcError(null, -32700, `Parse error: ${(err as Error).message}`));
+    return sendRaw(
+      res,
+      400,
+      rpcError(null, RPC_ERROR.parseError, `Parse error: ${(err as Error).message}`),
+    );
   }
   const batch = Array.isArray(parsed);
   const messages: unknown[] = batch ? (parsed as unknown[]) : [parsed];
@@ -114,7 +124,7 @@ export async function handleMcpPost(
     return sendRaw(
       res,
       400,
-      rpcError(null, -32600, 'Invalid Request: expected a JSON-RPC 2.0 message'),
+      rpcError(null, RPC_ERROR.invalidRequest, 'Invalid Request: expected a JSON-RPC 2.0 message'),
     );
   }
   const initializing = messages.some((m) => m.method === 'initialize');
@@ -122,7 +132,7 @@ export async function handleMcpPost(
     return sendRaw(
       res,
       400,
-      rpcError(null, -32600, 'Invalid Request: initialize must be sent alone'),
+      rpcError(null, RPC_ERROR.invalidRequest, 'Invalid Request: initialize must be sent alone'),
     );
   }
   if (!initializing && sessionId !== undefined) {
@@ -140,7 +150,7 @@ export async function handleMcpPost(
       400,
       rpcError(
         null,
-        -32600,
+        RPC_ERROR.invalidRequest,
         `Bad Request: unsupported MCP-Protocol-Version ${version}; supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`,
       ),
     );
@@ -167,14 +177,14 @@ export function checkSession(
   if (owner === null || auth.row.session_closed) {
     return {
       status: 404,
-      code: -32001,
+      code: RPC_ERROR.sessionNotFound,
       message: 'Session not found: it ended or never existed; initialize a new one',
     };
   }
   if (owner !== auth.row.participation_id) {
     return {
       status: 403,
-      code: -32001,
+      code: RPC_ERROR.sessionNotFound,
       message: 'Forbidden: this session belongs to another identity',
     };
   }
@@ -204,14 +214,14 @@ async function handleRequest(
     case 'tools/call':
       return toolsCall(m, params, req, auth, deps, signal);
     default:
-      return rpcError(m.id, -32601, `Method not found: ${m.method}`);
+      return rpcError(m.id, RPC_ERROR.methodNotFound, `Method not found: ${m.method}`);
   }
 }
 
 /** A tool call gets an isError result the model can act on; anything else a JSON-RPC error. */
 function rateLimited(m: JsonRpcMessage, retryAfter: number): string {
   const message = rateLimitMessage(retryAfter);
-  if (m.method !== 'tools/call') return rpcError(m.id, -32000, message);
+  if (m.method !== 'tools/call') return rpcError(m.id, RPC_ERROR.serverError, message);
   const error = { code: 'rate_limited', message, retry_after_seconds: retryAfter };
   const text = JSON.stringify({ error });
   return rpcResult(
@@ -266,7 +276,7 @@ async function toolsCall(
   const name = params.name;
   const tool = typeof name === 'string' ? deps.catalogue.byName.get(name) : undefined;
   if (!tool || !deps.catalogue.inProfile(profileOf(req), tool.name)) {
-    return rpcError(m.id, -32602, `Unknown tool: ${String(name).slice(0, 100)}`);
+    return rpcError(m.id, RPC_ERROR.invalidParams, `Unknown tool: ${String(name).slice(0, 100)}`);
   }
   const outcome = await callTool(deps, auth.ctx, tool, params.arguments, signal);
   const structured = outcome.ok ? outcome.result : { error: outcome.error.toJSON() };
@@ -288,7 +298,11 @@ export async function handleMcpDelete(
     return sendRaw(
       res,
       400,
-      rpcError(null, -32600, 'Bad Request: send the Mcp-Session-Id of the session to end'),
+      rpcError(
+        null,
+        RPC_ERROR.invalidRequest,
+        'Bad Request: send the Mcp-Session-Id of the session to end',
+      ),
     );
   }
   const auth = await authenticate(req, res, deps, requestId, sessionId);

@@ -1,38 +1,26 @@
 import { z } from 'zod';
-import { grantAndMint } from '../auth/provision.js';
+import type { Acting } from '../access/acting.js';
+import { createInvite, revokeInvite } from '../access/invites.js';
+import { INVITE_TTL_HOURS, INVITE_USES, TOKEN_TTL_DAYS } from '../access/limits.js';
+import { provision, revoke, rotate } from '../access/tokens.js';
 import { setupBlock } from '../auth/setup.js';
-import { INVITE_PATTERN, hashToken, mintInviteCode } from '../auth/tokens.js';
-import { conflict, notFound } from '../errors.js';
-import {
-  closeSessionsOf,
-  findParticipant,
-  findParticipationByLabel,
-  insertToken,
-  projectOwner,
-  revokeTokensOf,
-} from '../db/identity.js';
-import { insertInvite, revokeInvite } from '../db/invites.js';
-import { appendEvent } from '../db/ledger.js';
-import type { Trx } from '../db/pool.js';
-import { mintToken } from '../auth/tokens.js';
+import { INVITE_PATTERN } from '../auth/tokens.js';
 import { ID, LABEL, LANE } from '../names.js';
 import { defineTool, type Ctx } from './types.js';
 
-// Project administration. Every tool here is admin-only (the dispatcher refuses others with
-// `forbidden` before a handler runs), acts only inside the caller's project, and records itself
-// in the ledger without the token or code it hands out.
+// Project administration as tools: each parses its input and shapes its answer around one act
+// of src/access, the same act the web admin's forms perform. Every tool here is admin-only (the
+// dispatcher refuses others with `forbidden` before a handler runs) and acts only inside the
+// caller's project.
 
 const KIND = z.enum(['agent', 'human']);
-const TTL_DAYS = z.number().int().min(1).max(3650);
+const TTL_DAYS = z.number().int().min(TOKEN_TTL_DAYS.min).max(TOKEN_TTL_DAYS.max);
 
-async function lockedParticipation(trx: Trx, ctx: Ctx, label: string) {
-  const p = await findParticipationByLabel(trx, ctx.projectId, label, { lock: true });
-  if (!p) throw notFound(`no participant "${label}" in this project; see list_participants`);
-  return p;
-}
-
-const expiry = (days: number | undefined) =>
-  days === undefined ? null : new Date(Date.now() + days * 86_400_000);
+const acting = (ctx: Ctx): Acting => ({
+  actor: ctx.actor,
+  participationId: ctx.participationId,
+  via: 'mcp',
+});
 
 export const admin_provision = defineTool({
   name: 'admin_provision',
@@ -48,38 +36,18 @@ export const admin_provision = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
   admin: true,
   handler: async ({ trx, ctx, config }, a) => {
-    const owner = await projectOwner(trx, ctx.projectId);
-    const expiresAt = expiry(a.ttl_days);
-    const grant = await grantAndMint(
-      trx,
-      {
-        projectId: ctx.projectId,
-        ownerId: owner.owner_id,
-        ownerHandle: owner.handle,
-        label: a.participant,
-        kind: a.kind,
-        lane: a.lane,
-        isAdmin: a.is_admin,
-      },
-      { expiresAt },
-    );
-    await appendEvent(trx, ctx.projectId, {
-      type: 'participant_provisioned',
-      actor: ctx.actor,
-      participationId: ctx.participationId,
-      data: {
-        participant: grant.actor,
-        created: grant.created,
-        lane: a.lane ?? null,
-        is_admin: a.is_admin ?? null,
-        expires_at: expiresAt,
-      },
+    const granted = await provision(trx, ctx.projectId, acting(ctx), {
+      participant: a.participant,
+      kind: a.kind,
+      lane: a.lane,
+      isAdmin: a.is_admin,
+      ttlDays: a.ttl_days,
     });
     return {
-      actor: grant.actor,
-      token: grant.token,
-      expires_at: expiresAt,
-      setup: setupBlock(config.publicUrl, grant.token),
+      actor: granted.actor,
+      token: granted.token,
+      expires_at: granted.expiresAt,
+      setup: setupBlock(config.publicUrl, granted.token),
     };
   },
 });
@@ -92,26 +60,16 @@ export const admin_rotate = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
   admin: true,
   handler: async ({ trx, ctx, config }, a) => {
-    // The participation row lock serialises rotations of one participant; the new token is
-    // inserted before the old ones are revoked, and both become visible at commit together.
-    const p = await lockedParticipation(trx, ctx, a.participant);
-    const { token, hash } = mintToken();
-    const expiresAt = expiry(a.ttl_days);
-    const minted = await insertToken(trx, ctx.projectId, p.id, hash, expiresAt);
-    const revoked = await revokeTokensOf(trx, ctx.projectId, p.id, minted.id);
-    const actor = `${p.handle}/${p.label}`;
-    await appendEvent(trx, ctx.projectId, {
-      type: 'token_rotated',
-      actor: ctx.actor,
-      participationId: ctx.participationId,
-      data: { participant: actor, revoked, expires_at: expiresAt },
+    const r = await rotate(trx, ctx.projectId, acting(ctx), {
+      target: { label: a.participant },
+      ttlDays: a.ttl_days,
     });
     return {
-      actor,
-      token,
-      revoked,
-      expires_at: expiresAt,
-      setup: setupBlock(config.publicUrl, token),
+      actor: r.actor,
+      token: r.token,
+      revoked: r.revoked,
+      expires_at: r.expiresAt,
+      setup: setupBlock(config.publicUrl, r.token),
     };
   },
 });
@@ -123,22 +81,8 @@ export const admin_revoke = defineTool({
   input: z.strictObject({ participant: LABEL }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
   admin: true,
-  handler: async ({ trx, ctx }, a) => {
-    const p = await lockedParticipation(trx, ctx, a.participant);
-    if (p.id === ctx.participationId) {
-      throw conflict('you cannot revoke your own tokens; ask another admin, or use admin_rotate');
-    }
-    const revoked = await revokeTokensOf(trx, ctx.projectId, p.id);
-    await closeSessionsOf(trx, ctx.projectId, p.id);
-    const actor = `${p.handle}/${p.label}`;
-    await appendEvent(trx, ctx.projectId, {
-      type: 'tokens_revoked',
-      actor: ctx.actor,
-      participationId: ctx.participationId,
-      data: { participant: actor, revoked },
-    });
-    return { actor, revoked };
-  },
+  handler: async ({ trx, ctx }, a) =>
+    revoke(trx, ctx.projectId, acting(ctx), { target: { label: a.participant } }),
 });
 
 export const create_invite = defineTool({
@@ -150,53 +94,26 @@ export const create_invite = defineTool({
     kind: KIND.optional(),
     lane: LANE.optional(),
     is_admin: z.boolean().optional(),
-    uses: z.number().int().min(1).max(1000).optional(),
-    ttl_hours: z.number().int().min(1).max(720).optional(),
+    uses: z.number().int().min(INVITE_USES.min).max(INVITE_USES.max).optional(),
+    ttl_hours: z.number().int().min(INVITE_TTL_HOURS.min).max(INVITE_TTL_HOURS.max).optional(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
   admin: true,
   handler: async ({ trx, ctx, config }, a) => {
-    if (a.participant !== undefined) {
-      const owner = await projectOwner(trx, ctx.projectId);
-      if (await findParticipant(trx, owner.owner_id, a.participant)) {
-        throw conflict(
-          `the name "${a.participant}" is taken; choose another, or use admin_provision for an existing participant`,
-        );
-      }
-    }
-    const { code, hash } = mintInviteCode();
-    const uses = a.uses ?? 1;
-    const invite = await insertInvite(trx, {
-      projectId: ctx.projectId,
-      codeHash: hash,
-      createdBy: ctx.actor,
-      label: a.participant ?? null,
-      kind: a.kind ?? 'agent',
-      lane: a.lane ?? null,
-      isAdmin: a.is_admin ?? false,
-      uses,
-      ttlHours: a.ttl_hours ?? 24,
-    });
-    await appendEvent(trx, ctx.projectId, {
-      type: 'invite_created',
-      actor: ctx.actor,
-      participationId: ctx.participationId,
-      data: {
-        invite_id: Number(invite.id),
-        participant: a.participant ?? null,
-        kind: a.kind ?? 'agent',
-        lane: a.lane ?? null,
-        is_admin: a.is_admin ?? false,
-        uses,
-        expires_at: invite.expires_at,
-      },
+    const invite = await createInvite(trx, ctx.projectId, acting(ctx), {
+      participant: a.participant,
+      kind: a.kind,
+      lane: a.lane,
+      isAdmin: a.is_admin,
+      uses: a.uses,
+      ttlHours: a.ttl_hours,
     });
     const url = `${config.publicUrl}/join`;
-    const body = { code, name: a.participant ?? '<choose a name>' };
+    const body = { code: invite.code, name: a.participant ?? '<choose a name>' };
     return {
-      code,
-      expires_at: invite.expires_at,
-      uses,
+      code: invite.code,
+      expires_at: invite.expiresAt,
+      uses: invite.uses,
       redeem: {
         url,
         method: 'POST',
@@ -225,19 +142,8 @@ export const revoke_invite = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
   admin: true,
   handler: async ({ trx, ctx }, a) => {
-    const by = a.code !== undefined ? { codeHash: hashToken(a.code) } : { id: String(a.invite_id) };
-    const ended = await revokeInvite(trx, ctx.projectId, by);
-    if (!ended) {
-      throw notFound(
-        'no live invite of this project matches (wrong code or id, or already revoked)',
-      );
-    }
-    await appendEvent(trx, ctx.projectId, {
-      type: 'invite_revoked',
-      actor: ctx.actor,
-      participationId: ctx.participationId,
-      data: { invite_id: Number(ended.id), uses_left: ended.uses_left },
-    });
-    return { revoked: true, uses_left: ended.uses_left };
+    const which = a.code !== undefined ? { code: a.code } : { inviteId: String(a.invite_id) };
+    const ended = await revokeInvite(trx, ctx.projectId, acting(ctx), which);
+    return { revoked: ended.revoked, uses_left: ended.usesLeft };
   },
 });

@@ -67,6 +67,7 @@ async function unknownSequence(db: Executor, projectId: string, name: string) {
 
 export const claim = defineTool({
   name: 'claim',
+  core: true,
   title: 'Claim a number',
   description: 'Take the next number of a sequence (e.g. for ADR-0042): never twice, no gaps.',
   input: z.strictObject({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError, notFound } from '../errors.js';
+import type { Address } from '../db/event-types.js';
 import { appendEvent, appendEvents } from '../db/ledger.js';
 import type { Trx } from '../db/pool.js';
 import {
@@ -38,6 +39,7 @@ const oneAddress = (a: { to_actor?: string; to_lane?: string; broadcast?: boolea
 
 export const post = defineTool({
   name: 'post',
+  core: true,
   title: 'Post',
   description: 'Hand off to to_actor, to_lane or broadcast; ref anchors it, reply_to threads it.',
   input: z
@@ -172,7 +174,11 @@ async function replay(trx: Trx, ctx: Ctx, first: { id: string; seq: string | nul
   };
 }
 
-function addressOf(p: { to_actor: string | null; to_lane: string | null; broadcast: boolean }) {
+function addressOf(p: {
+  to_actor: string | null;
+  to_lane: string | null;
+  broadcast: boolean;
+}): Address {
   if (p.to_actor !== null) return { to_actor: p.to_actor };
   if (p.to_lane !== null) return { to_lane: p.to_lane };
   return { broadcast: true };
@@ -199,6 +205,7 @@ function postView(p: PostRow, deliveredNow: Date | undefined) {
 
 export const read_posts = defineTool({
   name: 'read_posts',
+  core: true,
   title: 'Read posts',
   description: 'Posts, newest first. to_me: inbox; unacked_only; sent: yours with receipts.',
   input: z.strictObject({
@@ -272,6 +279,7 @@ export const read_posts = defineTool({
 
 export const ack = defineTool({
   name: 'ack',
+  core: true,
   title: 'Ack posts',
   description: 'Acknowledge posts to you (post_id or post_ids) once handled.',
   input: z

@@ -6,6 +6,7 @@ import { defineTool } from './types.js';
 
 export const whoami = defineTool({
   name: 'whoami',
+  core: true,
   title: 'Who am I',
   description: 'Your identity here: actor (handle/label), kind, project, lane, admin.',
   input: z.strictObject({}),

@@ -66,22 +66,3 @@ export const TOOLS: readonly ToolDef[] = [
   create_invite,
   revoke_invite,
 ];
-
-// The core profile (`/mcp?tools=core`, spec §7): what an agent needs every day. Names that do not
-// exist yet are simply absent from the profile until their tool lands.
-export const CORE_TOOL_NAMES: ReadonlySet<string> = new Set([
-  'whoami',
-  'register',
-  'who_is_active',
-  'post',
-  'read_posts',
-  'ack',
-  'whats_new',
-  'claim',
-  'lease',
-  'release',
-  'who_holds',
-  'task_claim_next',
-  'task_ship',
-  'status',
-]);

@@ -52,6 +52,7 @@ const leaseView = (r: LeaseRow) => ({
 
 export const lease = defineTool({
   name: 'lease',
+  core: true,
   title: 'Lease',
   description: 'Hold a path, dir/, glob or lane:x before editing. Lease again to renew.',
   input: z.strictObject({
@@ -73,6 +74,7 @@ export const lease = defineTool({
 
 export const release = defineTool({
   name: 'release',
+  core: true,
   title: 'Release',
   description: 'Release your lease by surface or lease_id. Admins may force.',
   input: z.strictObject({
@@ -105,6 +107,7 @@ function parseSurfaceArg(s: string): string {
 
 export const who_holds = defineTool({
   name: 'who_holds',
+  core: true,
   title: 'Who holds',
   description: 'Live leases; with surface, those overlapping it; with actor, theirs.',
   input: z.strictObject({

@@ -126,6 +126,7 @@ function whatsNewView(a: { cursor: string; advance: boolean }, r: WhatsNewRead) 
 
 export const whats_new = defineTool({
   name: 'whats_new',
+  core: true,
   title: "What's new",
   description:
     'Events after your cursor plus a digest of what awaits you; wait_seconds long-polls.',

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { LIVENESS_WINDOW_SECONDS } from '../access/limits.js';
+import { setLivenessWindow } from '../access/settings.js';
 import { notFound } from '../errors.js';
 import { appendEvent } from '../db/ledger.js';
 import type { Executor } from '../db/pool.js';
@@ -8,7 +10,6 @@ import {
   laneExists,
   livenessWindow,
   setLaneAndStatus,
-  setLivenessWindow,
 } from '../db/presence.js';
 import { LANE, line } from '../names.js';
 import { defineTool } from './types.js';
@@ -16,7 +17,11 @@ import { defineTool } from './types.js';
 // Presence: which lane I work in and what I am doing, and who else is around. Liveness itself is
 // refreshed by authentication on every call (debounced to one write per 10 s).
 
-const WINDOW_SECONDS = z.number().int().min(10).max(604_800);
+const WINDOW_SECONDS = z
+  .number()
+  .int()
+  .min(LIVENESS_WINDOW_SECONDS.min)
+  .max(LIVENESS_WINDOW_SECONDS.max);
 
 /** A lane nobody has ever been in is almost always a typo: say so, with the real ones. */
 export async function requireKnownLane(
@@ -35,6 +40,7 @@ export async function requireKnownLane(
 
 export const register = defineTool({
   name: 'register',
+  core: true,
   title: 'Register',
   description: 'Set your lane and status (what you are doing). Do it at session start.',
   input: z.strictObject({ lane: LANE, status: line(200).optional() }),
@@ -59,6 +65,7 @@ export const register = defineTool({
 
 export const who_is_active = defineTool({
   name: 'who_is_active',
+  core: true,
   title: 'Who is active',
   description: 'Who was seen within the liveness window (or within_seconds), by lane.',
   input: z.strictObject({ lane: LANE.optional(), within_seconds: WINDOW_SECONDS.optional() }),
@@ -91,13 +98,8 @@ export const set_liveness_window = defineTool({
   annotations: { readOnlyHint: false },
   admin: true,
   handler: async ({ trx, ctx }, { seconds }) => {
-    const previous = await setLivenessWindow(trx, ctx.projectId, seconds);
-    await appendEvent(trx, ctx.projectId, {
-      type: 'liveness_window_set',
-      actor: ctx.actor,
-      participationId: ctx.participationId,
-      data: { seconds, previous },
-    });
-    return { window_seconds: seconds, previous };
+    const by = { actor: ctx.actor, participationId: ctx.participationId, via: 'mcp' } as const;
+    const set = await setLivenessWindow(trx, ctx.projectId, by, seconds);
+    return { window_seconds: set.seconds, previous: set.previous };
   },
 });

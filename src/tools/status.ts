@@ -11,6 +11,7 @@ const SHOWN = 50;
 
 export const status = defineTool({
   name: 'status',
+  core: true,
   title: 'Project status',
   description:
     'Project at a glance: who is active, leases (orphaned too), tasks, your unacked posts, news.',

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { conflict, forbidden, invalid, notFound } from '../errors.js';
 import { findParticipationByActor } from '../db/presence.js';
-import { appendEvent } from '../db/ledger.js';
+import type { EventData, EventType } from '../db/event-types.js';
+import { appendEvent, type NewEvent } from '../db/ledger.js';
 import { advisoryXactLock } from '../db/locks.js';
 import type { Trx } from '../db/pool.js';
 import type { TaskStatus } from '../db/schema.js';
@@ -30,7 +31,17 @@ import { taskView } from './task-views.js';
 // Task transitions. Each runs in the dispatcher's one transaction, locks the task row first,
 // checks the state it found, changes it, and appends its event (carrying task_id) last.
 
-const ALLOWED: Record<string, readonly TaskStatus[]> = {
+/** The transitions, named by the tool that makes them. */
+type Transition =
+  | 'task_assign'
+  | 'task_start'
+  | 'task_block'
+  | 'task_resolve'
+  | 'task_ship'
+  | 'task_cancel'
+  | 'task_reopen';
+
+const ALLOWED: Record<Transition, readonly TaskStatus[]> = {
   task_assign: ['open', 'assigned'],
   task_start: ['open', 'assigned'],
   task_block: ['open', 'assigned', 'in_progress', 'blocked'],
@@ -52,7 +63,7 @@ export async function lockedTask(
   trx: Trx,
   ctx: Ctx,
   taskId: number,
-  tool: string,
+  tool: Transition,
 ): Promise<TaskRow> {
   const task = await lockTask(trx, ctx.projectId, String(taskId));
   if (!task) throw notFound(`no task ${taskId} in this project; see list_tasks`);
@@ -83,12 +94,14 @@ async function ownerId(trx: Trx, ctx: Ctx, actor: string): Promise<string> {
   return found.id;
 }
 
-const event = (
+type TaskEvent = Extract<EventType, `task_${string}`>;
+
+const event = <T extends TaskEvent>(
   trx: Trx,
   ctx: Ctx,
-  type: string,
+  type: T,
   taskId: string,
-  data: Record<string, unknown> = {},
+  data: EventData[T],
   ref?: string | null,
 ) =>
   appendEvent(trx, ctx.projectId, {
@@ -98,7 +111,7 @@ const event = (
     taskId,
     ref,
     data,
-  });
+  } as NewEvent);
 
 const TASK_ID = z.strictObject({ task_id: ID });
 
@@ -210,7 +223,7 @@ export const task_start = defineTool({
       started: true,
       holdSeconds: null,
     });
-    await event(trx, ctx, 'task_started', task.task_id);
+    await event(trx, ctx, 'task_started', task.task_id, {});
     return { task: await taskView(trx, ctx, task.task_id) };
   },
 });
@@ -287,7 +300,7 @@ async function afterBlockersResolved(
   ctx: Ctx,
   task: Pick<TaskRow, 'task_id' | 'status'>,
   resolved: string[],
-): Promise<Record<string, unknown> | undefined> {
+): Promise<EventData['task_unblocked'] | undefined> {
   if (resolved.length === 0) return undefined;
   const stillBlocked = await hasOpenBlockers(trx, ctx.projectId, task.task_id);
   const resumes = task.status === 'blocked' && !stillBlocked;
@@ -301,6 +314,7 @@ async function afterBlockersResolved(
 
 export const task_ship = defineTool({
   name: 'task_ship',
+  core: true,
   title: 'Ship a task',
   description: 'Mark your in-progress task done (ref: PR, commit); unblocks what waited on it.',
   input: z.strictObject({ task_id: ID, ref: text(500, 1).optional() }),
@@ -321,7 +335,7 @@ export const task_ship = defineTool({
     const freed = await resolveBlockersOn(trx, ctx.projectId, task.task_id, ctx.actor);
     const byTask = new Map<string, string[]>();
     for (const f of freed) byTask.set(f.task_id, [...(byTask.get(f.task_id) ?? []), f.blocker_id]);
-    const unblocked: [string, Record<string, unknown>][] = [];
+    const unblocked: [string, EventData['task_unblocked']][] = [];
     for (const [waiting, ids] of [...byTask].sort((x, y) => Number(x[0]) - Number(y[0]))) {
       const w = await lockTask(trx, ctx.projectId, waiting);
       const data = w && (await afterBlockersResolved(trx, ctx, w, ids));
@@ -378,6 +392,7 @@ export const task_reopen = defineTool({
 
 export const task_claim_next = defineTool({
   name: 'task_claim_next',
+  core: true,
   title: 'Claim next task',
   description: 'Take and start the oldest ready task (in lane) that is free or yours.',
   input: z.strictObject({

@@ -2,24 +2,12 @@ import type { z } from 'zod';
 import type { Config } from '../config.js';
 import type { ClaimQueue } from '../db/claim-queue.js';
 import type { Db, Trx } from '../db/pool.js';
+import type { Ctx } from '../ctx.js';
 
-// What a tool is: one definition object. The dispatcher (src/mcp/dispatch.ts) validates input,
+export type { Ctx };
+
+// What a tool is: one definition object. The dispatcher (src/tools/dispatch.ts) validates input,
 // checks admin rights, opens the transaction and maps errors; a handler only does its work.
-
-export interface Ctx {
-  projectId: string;
-  projectSlug: string;
-  participationId: string;
-  participantId: string;
-  handle: string;
-  label: string;
-  /** `handle/label`, how this identity is shown everywhere */
-  actor: string;
-  kind: 'agent' | 'human';
-  lane: string | null;
-  isAdmin: boolean;
-  requestId: string;
-}
 
 export interface ToolEnv {
   trx: Trx;
@@ -49,6 +37,8 @@ export interface ToolDef<S extends z.ZodObject = z.ZodObject> {
   description: string;
   input: S;
   annotations: Annotations;
+  /** In the core profile (`/mcp?tools=core`, spec §7): what an agent needs every day. */
+  core?: true;
   /** Project admins only; everyone else gets `forbidden` before the handler runs. */
   admin?: boolean;
   handler: (env: ToolEnv, args: z.output<S>) => Promise<Record<string, unknown>>;

@@ -2,15 +2,14 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
-import { seedToken, type SeedInput, type SeedResult } from '../../src/auth/provision.js';
+import { seedToken, type SeedInput, type SeedResult } from '../../src/access/seed.js';
 import { freePort } from '../../src/db/embedded.js';
 import { createLedgerListener, type LedgerListener } from '../../src/db/notify.js';
 import { openStorage, type Storage } from '../../src/db/pool.js';
-import { createHttpServer, type BatonHttp } from '../../src/http/server.js';
+import { createHttpServer, type BatonHttp } from '../../src/server.js';
 import type { StreamHub } from '../../src/http/streams.js';
 import { createLogger } from '../../src/log.js';
-import { Metrics } from '../../src/http/metrics.js';
-import { getCatalogue } from '../../src/main.js';
+import { getCatalogue, metricsFor } from '../../src/main.js';
 import type { Catalogue } from '../../src/mcp/catalogue.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
@@ -90,7 +89,7 @@ export async function startTestBaton(
     log,
     listener,
     catalogue: opts.catalogue ?? getCatalogue(),
-    metrics: new Metrics(storage),
+    metrics: metricsFor(storage),
     streamHeartbeatMs: opts.streamHeartbeatMs,
   });
   await http.listen(port, '127.0.0.1');

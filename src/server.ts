@@ -1,19 +1,19 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdminHandler, type AdminHandler } from '../admin/router.js';
-import { ClaimQueue } from '../db/claim-queue.js';
-import { AppError, toAppError } from '../errors.js';
-import { handleMcpGet } from '../mcp/push.js';
-import { handleMcpDelete, handleMcpPost, type McpDeps } from '../mcp/transport.js';
-import { handleToolApi, matchToolPath } from './api.js';
-import { handleEvents } from './events.js';
-import { handleHealthz, handleReadyz } from './health.js';
-import { handleJoin } from './join.js';
-import { handleMetrics, routeOf } from './metrics.js';
-import { handleResourceMetadata } from './metadata.js';
-import { RateLimiter } from './ratelimit.js';
-import { requestIdOf, sendError, sendJson } from './request.js';
-import { StreamHub } from './streams.js';
+import { createAdminHandler, type AdminHandler } from './admin/router.js';
+import { ClaimQueue } from './db/claim-queue.js';
+import { AppError, toAppError } from './errors.js';
+import { handleMcpGet } from './mcp/push.js';
+import { handleMcpDelete, handleMcpPost, type McpDeps } from './mcp/transport.js';
+import { handleToolApi, matchToolPath } from './api/tools.js';
+import { handleEvents } from './api/events.js';
+import { handleHealthz, handleReadyz } from './http/health.js';
+import { handleJoin } from './api/join.js';
+import { handleMetrics, routeOf } from './http/metrics.js';
+import { handleResourceMetadata } from './http/metadata.js';
+import { RateLimiter } from './http/ratelimit.js';
+import { requestIdOf, sendError, sendJson } from './http/request.js';
+import { StreamHub } from './http/streams.js';
 
 export interface AppDeps extends McpDeps {
   /** Per client address on /join: 10 a minute (spec §8). */

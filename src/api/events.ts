@@ -1,19 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '../errors.js';
 import { feedAfter, ledgerHead, type FeedRow, type StreamGrant } from '../db/push.js';
-import { lastEventIdOf } from '../mcp/push.js';
 import type { McpDeps } from '../mcp/transport.js';
 import { eventView } from '../tools/ledger.js';
-import { authenticate, rateLimitMessage } from './auth.js';
-import { sendError } from './request.js';
-import { SseResponse } from './sse.js';
+import { authenticate, rateLimitMessage } from '../http/auth.js';
+import { sendError } from '../http/request.js';
+import { lastEventIdOf, SseResponse } from '../http/sse.js';
 import {
   MAX_STREAMS_PER_PARTICIPATION,
   type LiveStream,
   type Outgoing,
   type StreamHub,
   type StreamIo,
-} from './streams.js';
+} from '../http/streams.js';
 
 // GET /api/v1/events: the caller's project ledger as Server-Sent Events, for dashboards and
 // scripts. One SSE event per ledger event: `id:` its seq, `event:` its type, `data:` the event as

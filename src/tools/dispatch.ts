@@ -6,8 +6,9 @@ import { watchProject, type LedgerListener } from '../db/notify.js';
 import { transact, type Db } from '../db/pool.js';
 import type { ClaimQueue } from '../db/claim-queue.js';
 import { countUnacked } from '../db/posts.js';
-import type { Ctx, ToolDef } from '../tools/types.js';
-import type { Metrics } from '../http/metrics.js';
+import type { Ctx } from '../ctx.js';
+import type { ToolDef } from './types.js';
+import type { Metrics } from '../metrics.js';
 
 // The one dispatcher behind both edges (MCP tools/call and POST /api/v1/tools/<name>): validate
 // once, check admin rights, run the handler in one transaction with {trx, ctx}, and turn every

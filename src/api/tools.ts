@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '../errors.js';
 import type { McpDeps } from '../mcp/transport.js';
-import { callTool } from '../mcp/dispatch.js';
-import { authenticate, rateLimitMessage } from './auth.js';
-import { abortOnDisconnect, BodyTooLarge, readBody, sendError, sendJson } from './request.js';
+import { callTool } from '../tools/dispatch.js';
+import { authenticate, rateLimitMessage } from '../http/auth.js';
+import { abortOnDisconnect, BodyTooLarge, readBody, sendError, sendJson } from '../http/request.js';
 
 // POST /api/v1/tools/<name>: every tool as plain JSON for hooks, scripts and curl. Same auth,
 // same validation and the same dispatcher as MCP; errors map to statuses through ERROR_STATUS.

@@ -8,8 +8,10 @@ import { lockInviteByCode, useInvite } from '../db/invites.js';
 import { appendEvent } from '../db/ledger.js';
 import { transact } from '../db/pool.js';
 import { LABEL } from '../names.js';
-import type { AppDeps } from './server.js';
-import { BodyTooLarge, clientAddress, readBody, sendError, sendJson } from './request.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/pool.js';
+import type { RateLimiter } from '../http/ratelimit.js';
+import { BodyTooLarge, clientAddress, readBody, sendError, sendJson } from '../http/request.js';
 
 // POST /join {code, name}: redeem an invite for a token of one's own. The invite row is locked
 // for the whole transaction, so concurrent redeemers consume exactly its uses; any refusal
@@ -22,10 +24,17 @@ const JOIN_BODY = z.strictObject({
   name: LABEL.optional(),
 });
 
+export interface JoinDeps {
+  db: Db;
+  config: Readonly<Config>;
+  /** Per client address: 10 a minute (spec §8). */
+  joinLimiter: RateLimiter;
+}
+
 export async function handleJoin(
   req: IncomingMessage,
   res: ServerResponse,
-  deps: AppDeps,
+  deps: JoinDeps,
 ): Promise<void> {
   if (req.method !== 'POST') {
     return sendError(res, invalid('use POST /join with {"code": "...", "name": "..."}'), {

@@ -1,0 +1,17 @@
+// The request identity: who is calling, in which project. Resolved from the bearer token alone
+// (src/http/auth.ts) and handed to every tool; a leaf module, so any layer may name it.
+
+export interface Ctx {
+  projectId: string;
+  projectSlug: string;
+  participationId: string;
+  participantId: string;
+  handle: string;
+  label: string;
+  /** `handle/label`, how this identity is shown everywhere */
+  actor: string;
+  kind: 'agent' | 'human';
+  lane: string | null;
+  isAdmin: boolean;
+  requestId: string;
+}

@@ -1,0 +1,114 @@
+import client from 'prom-client';
+
+// Prometheus metrics for operators. Labels name tools, codes and routes, never projects or
+// participants: a scrape must not reveal who uses the service. A leaf module: every layer records
+// into it, and what it reads from the database comes in through MetricSources.
+
+/** What the gauges read when scraped; the composition root wires these to the pool and db. */
+export interface MetricSources {
+  pool: { totalCount: number; idleCount: number; waitingCount: number };
+  /** MCP sessions not yet ended, across all processes sharing the database. */
+  openSessions(): Promise<number>;
+}
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  private readonly toolCalls: client.Counter<'tool' | 'outcome'>;
+  private readonly toolErrors: client.Counter<'tool' | 'code'>;
+  private readonly toolSeconds: client.Histogram<'tool'>;
+  private readonly requests: client.Counter<'route' | 'status'>;
+  readonly sessionsInitialized: client.Counter;
+  readonly streamsOpen: client.Gauge<'kind'>;
+  private readonly streamMessages: client.Counter<'kind'>;
+  private readonly pushLag: client.Histogram;
+
+  constructor(sources: MetricSources) {
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
+    this.toolCalls = new client.Counter({
+      name: 'baton_tool_calls_total',
+      help: 'Tool calls by tool and outcome (ok or error), over MCP and /api.',
+      labelNames: ['tool', 'outcome'],
+      registers: [this.registry],
+    });
+    this.toolErrors = new client.Counter({
+      name: 'baton_tool_errors_total',
+      help: 'Tool calls that ended in an error, by tool and error code.',
+      labelNames: ['tool', 'code'],
+      registers: [this.registry],
+    });
+    this.toolSeconds = new client.Histogram({
+      name: 'baton_tool_duration_seconds',
+      help: 'Time from validated arguments to result, by tool.',
+      labelNames: ['tool'],
+      buckets: [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+      ],
+      registers: [this.registry],
+    });
+    this.requests = new client.Counter({
+      name: 'baton_http_requests_total',
+      help: 'HTTP requests by route and status.',
+      labelNames: ['route', 'status'],
+      registers: [this.registry],
+    });
+    this.sessionsInitialized = new client.Counter({
+      name: 'baton_mcp_sessions_initialized_total',
+      help: 'MCP sessions opened on this process.',
+      registers: [this.registry],
+    });
+    this.streamsOpen = new client.Gauge({
+      name: 'baton_streams_open',
+      help: 'Event streams open on this process: mcp (push on GET /mcp) and events (GET /api/v1/events).',
+      labelNames: ['kind'],
+      registers: [this.registry],
+    });
+    this.streamMessages = new client.Counter({
+      name: 'baton_stream_messages_total',
+      help: 'Messages written to event streams, by kind (post, lease_lost, task_assigned, event).',
+      labelNames: ['kind'],
+      registers: [this.registry],
+    });
+    this.pushLag = new client.Histogram({
+      name: 'baton_push_lag_seconds',
+      help: 'Time from an event being committed to its message on a live stream (fan-out lag).',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [this.registry],
+    });
+    new client.Gauge({
+      name: 'baton_db_pool_connections',
+      help: 'Database pool connections by state (total, idle, waiting for a connection).',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        const pool = sources.pool;
+        this.set({ state: 'total' }, pool.totalCount);
+        this.set({ state: 'idle' }, pool.idleCount);
+        this.set({ state: 'waiting' }, pool.waitingCount);
+      },
+    });
+    new client.Gauge({
+      name: 'baton_mcp_sessions_open',
+      help: 'MCP sessions not yet ended, across all processes sharing the database.',
+      registers: [this.registry],
+      async collect() {
+        this.set(await sources.openSessions());
+      },
+    });
+  }
+
+  observeTool(tool: string, seconds: number, errorCode?: string): void {
+    this.toolCalls.inc({ tool, outcome: errorCode ? 'error' : 'ok' });
+    if (errorCode) this.toolErrors.inc({ tool, code: errorCode });
+    this.toolSeconds.observe({ tool }, seconds);
+  }
+
+  /** One stream message; lag only for live ones (a replay is late by design). */
+  observePush(kind: string, lagSeconds: number | null): void {
+    this.streamMessages.inc({ kind });
+    if (lagSeconds !== null) this.pushLag.observe(Math.max(0, lagSeconds));
+  }
+
+  observeRequest(route: string, status: number): void {
+    this.requests.inc({ route, status: String(status) });
+  }
+}
