@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PRE_COMMIT } from '../../src/cli/kit-files.js';
 import {
   claimReconcile,
+  HOOKS as HOOKS_DIR,
   commit,
   deadEndpoint,
   fakeServer,
@@ -300,5 +301,14 @@ describe('server text is printed without control characters', () => {
       '- 3 claim by ana · 2030-01-01 00:00 · sequence adr · ref docs/adr/0007-x.md',
     );
     expect(context).not.toMatch(/^ *forged/m);
+  });
+});
+
+describe('the filter itself', () => {
+  it('removes sequences whole, keeps the text after an unfinished one, and keeps newlines only where asked', async () => {
+    const text = await import(path.join(HOOKS_DIR, 'lib', 'text.mjs'));
+    const input = `a${ESC}[1;31mb${ESC}]0;title\u0007c${ESC}]8;;x${ESC}\\d ${ESC}]open rest\n\tnext\u202e`;
+    expect(text.printable(input)).toBe('abcd open rest\n next ');
+    expect(text.oneLine(input)).toBe('abcd open rest  next ');
   });
 });

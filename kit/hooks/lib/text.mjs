@@ -6,9 +6,10 @@
 // filter once more on its way out.
 
 // CSI (ESC [ ... final) and OSC (ESC ] ... BEL or ESC \) sequences, removed whole so that no
-// "[31m" is left behind; the character classes are disjoint, so matching is linear.
+// "[31m" is left behind; the character classes are disjoint, so matching is linear. An OSC
+// without its end loses only its ESC: the text after it stays visible.
 const CSI = /\u001b\[[0-?]*[ -/]*[@-~]?/g;
-const OSC = /\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?/g;
+const OSC = /\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)/g;
 const OTHER_ESC = /\u001b[ -~]?/g;
 // C0 and C1 controls, DEL, the line and paragraph separators, and the bidirectional overrides
 // that can make text read differently than it is.
