@@ -57,11 +57,18 @@ function numberedFiles(root, added) {
     }
     return [];
   }
-  return added.flatMap((path) => {
-    const entry = sequenceFor(config, path);
-    const found = entry && numberIn(path);
-    return found ? [{ path, entry, found }] : [];
-  });
+  try {
+    return added.flatMap((path) => {
+      const entry = sequenceFor(config, path);
+      const found = entry && numberIn(path);
+      return found ? [{ path, entry, found }] : [];
+    });
+  } catch (err) {
+    // Globs past their work bound: the claims go unchecked, the lease guard still runs.
+    if (!(err instanceof Unavailable)) throw err;
+    notePending(HOOK, root, err.message, { paths: added });
+    return [];
+  }
 }
 
 async function checkClaims(api, root, numbered, added) {

@@ -137,6 +137,28 @@ describe('claim reconcile before a write', () => {
     expect(Number(CLAIMED_FOR_YOU.exec(old.stderr)?.[1])).toBe(5);
   });
 
+  it('answers within its budget for a config glob of 30 "**" and a path 20 directories deep', async () => {
+    // As a backtracking RegExp, the first glob took from seconds to minutes on such a path,
+    // beyond the reach of the hook's watchdog. The hook must decide normally (a claim here), not
+    // fail open.
+    const bo = await who('cr-deep-glob', 'bo');
+    const repo = makeRepo({
+      version: 1,
+      sequences: [
+        { glob: `${'**/'.repeat(30)}never/*.md`, sequence: 'never' },
+        { glob: '**/adr/*.md', sequence: 'adr' },
+      ],
+    });
+    const rel = `${Array.from({ length: 19 }, (_, i) => `d${i}`).join('/')}/adr/0001-deep.md`;
+    const r = await claimReconcile(repo, rel, bo);
+    expect([r.code, r.stderr]).toEqual([
+      0,
+      `baton claim-reconcile: claimed 1 of \`adr\` for you (${rel})\n`,
+    ]);
+    expect(repo.log('pending')).toEqual([]);
+    expect((await bo.api('who_claimed', { sequence: 'adr', number: 1 })).body.ref).toBe(rel);
+  });
+
   it('lets BATON_OVERRIDE=1 through, records the override, and claims nothing', async () => {
     const ana = await who('cr-override', 'ana');
     const bo = await who('cr-override', 'bo');

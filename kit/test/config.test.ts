@@ -9,9 +9,13 @@ import { HOOKS } from './helpers.js';
 const config = await import(path.join(HOOKS, 'lib', 'config.mjs'));
 
 function matches(glob: string, paths: string[]): string[] {
-  const re: RegExp = config.compileGlob(glob);
-  return paths.filter((p) => re.test(p));
+  const glob_ = config.compileGlob(glob);
+  return paths.filter((p) => glob_.test(p));
 }
+
+/** A path `depth` directories deep, ending in `name`. */
+const deep = (depth: number, dir: (i: number) => string, name: string) =>
+  [...Array.from({ length: depth }, (_, i) => dir(i)), name].join('/');
 
 describe('globs', () => {
   const tree = [
@@ -56,6 +60,84 @@ describe('globs', () => {
     expect(() => config.compileGlob('docs//*.md')).toThrow(/empty segment/);
     expect(() => config.compileGlob('../docs/*.md')).toThrow(/"\." or "\.\."/);
     expect(() => config.compileGlob('docs/[ab.md')).toThrow(/without its "\]"/);
+    expect(() => config.compileGlob('docs/[z-a].md')).toThrow(/backwards range "z-a"/);
+  });
+
+  it('read ranges, a leading "]" and a trailing "-" inside classes', () => {
+    expect(matches('v[1-3]/[]x]/[a-]', ['v2/]/-', 'v2/x/a', 'v4/x/a', 'v1/y/a'])).toEqual([
+      'v2/]/-',
+      'v2/x/a',
+    ]);
+  });
+});
+
+// A backtracking RegExp spends time exponential in the number of "**" on a path it does not
+// match (16–22 of them ran for seconds to minutes, beyond any watchdog's reach). The matcher's
+// work is counted, and bounded by (glob segments + 1) × (path segments + 1) table cells plus,
+// for each pair of segments compared, tokens × characters.
+describe('glob matching work', () => {
+  const thirtyStars = `${'**/'.repeat(30)}adr/*.md`;
+
+  it('stays polynomial for 30 "**" against a path 20 directories deep', () => {
+    const glob = config.compileGlob(thirtyStars);
+    const miss = deep(20, (i) => `d${i}`, '0001-x.md');
+    const hit = deep(19, (i) => `d${i}`, 'adr/0001-x.md');
+    expect(glob.test(miss)).toBe(false);
+    const missWork = glob.work;
+    expect(glob.test(hit)).toBe(true);
+    // 32 glob segments × 22 path segments = 704 cells, plus a few short segment comparisons.
+    for (const work of [missWork, glob.work]) {
+      expect(work).toBeGreaterThan(0);
+      expect(work).toBeLessThanOrEqual(33 * 22 + 22 * 5 * 10);
+    }
+  });
+
+  it('stays polynomial when the "**" alternate with wildcard segments and nothing matches', () => {
+    // "**/*a*/**/*a*/…/b": every way of spreading 20 segments over the wildcards fails at the end.
+    const glob = config.compileGlob(`${'**/*a*/'.repeat(19)}b`);
+    const path20 = deep(19, () => 'aaaaaaaa', 'aaaaaaaa');
+    expect(glob.test(path20)).toBe(false);
+    // 39 segments × 21 = 819 cells; a "*a*" against "aaaaaaaa" is 4 tokens × 8 characters.
+    expect(glob.work).toBeLessThanOrEqual(40 * 21 + 40 * 21 * 4 * 8);
+  });
+
+  it('limits a glob to 256 characters and 40 segments, and a config to 64 entries', () => {
+    expect(() => config.compileGlob(`${'a'.repeat(250)}/*.md/x`)).toThrow(
+      'is 257 characters; a glob has at most 256',
+    );
+    expect(() => config.compileGlob(`${'**/'.repeat(40)}x`)).toThrow(
+      'has 41 segments; a glob has at most 40',
+    );
+    const many = Array.from({ length: 65 }, (_, i) => ({ glob: `d${i}/*.md`, sequence: 'adr' }));
+    expect(() => config.validateConfig({ version: 1, sequences: many })).toThrow(
+      'sequences: 65 entries; at most 64',
+    );
+    // The config's warning shows a long glob clipped, never the whole of it.
+    expect(() =>
+      config.validateConfig({ version: 1, sequences: [{ glob: 'x'.repeat(300), sequence: 'a' }] }),
+    ).toThrow(/glob: "x{80}…" is 300 characters/);
+  });
+
+  it('stops a hook run at its total matching budget, failing open', async () => {
+    // A module of its own, so the budget this spends is not shared with the tests above.
+    const fresh = await import(`${path.join(HOOKS, 'lib', 'config.mjs')}?budget`);
+    const { Unavailable } = await import(path.join(HOOKS, 'lib', 'hook.mjs'));
+    const glob = fresh.compileGlob(`${'*a'.repeat(100)}*b`);
+    const name = 'a'.repeat(250);
+    let runs = 0;
+    let stopped: unknown;
+    try {
+      for (; runs < 10_000; runs++) glob.test(name);
+    } catch (err) {
+      stopped = err;
+    }
+    expect(stopped).toBeInstanceOf(Unavailable);
+    expect((stopped as Error).message).toMatch(
+      `matching the globs of baton.config.json took more than ${fresh.MAX_MATCH_WORK} units of work`,
+    );
+    expect(fresh.matchWorkSpent()).toBeGreaterThan(fresh.MAX_MATCH_WORK);
+    expect(fresh.matchWorkSpent()).toBeLessThan(fresh.MAX_MATCH_WORK + 2 * glob.work);
+    expect(runs).toBeLessThan(10_000);
   });
 });
 

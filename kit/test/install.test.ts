@@ -15,7 +15,7 @@ const baton = useTestBaton();
 const install = (repo: Repo, ...flags: string[]) =>
   runCli(['kit', 'install', '--dir', repo.dir, ...flags], gitEnv(repo.home));
 
-/** Every file of the work tree and of .git/hooks, with its mode: what install may touch. */
+/** Every file (and link) of the work tree and of .git/hooks, with its mode: what install may touch. */
 function snapshot(repo: Repo): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (rel: string) => {
@@ -23,6 +23,8 @@ function snapshot(repo: Repo): Record<string, string> {
       const child = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) {
         if (child !== '.git' || rel === '') walk(child === '.git' ? '.git/hooks' : child);
+      } else if (e.isSymbolicLink()) {
+        out[child] = `link to ${fs.readlinkSync(path.join(repo.dir, child))}`;
       } else {
         const file = path.join(repo.dir, child);
         out[child] =
@@ -279,6 +281,76 @@ describe('baton kit install', () => {
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toContain(secretish);
     }
+  });
+});
+
+describe('baton kit install never writes through a symbolic link', () => {
+  /** A repository, and a directory beside it that the links below lead to. */
+  function linked(): { repo: Repo; outside: string; files: () => string[] } {
+    const repo = makeRepo(null);
+    const outside = path.join(repo.home, 'outside');
+    fs.mkdirSync(outside);
+    fs.writeFileSync(path.join(outside, 'kept'), 'kept\n');
+    const files = () =>
+      fs
+        .readdirSync(outside, { recursive: true })
+        .map(String)
+        .map((f) => `${f}: ${fs.readFileSync(path.join(outside, f), 'utf8')}`)
+        .sort();
+    return { repo, outside, files };
+  }
+
+  it.each([
+    ['.claude', 'a directory', (o: string) => o],
+    ['.baton', 'a directory', (o: string) => o],
+    ['.baton/hooks', 'a directory', (o: string) => o],
+    ['.claude/settings.json', 'a file', (o: string) => path.join(o, 'kept')],
+    ['.mcp.json', 'a missing file', (o: string) => path.join(o, 'new.json')],
+    ['.gitignore', 'a file', (o: string) => path.join(o, 'kept')],
+  ])('refuses %s linked to %s outside, writing nothing anywhere', async (rel, _what, to) => {
+    const { repo, outside, files } = linked();
+    fs.mkdirSync(path.dirname(path.join(repo.dir, rel)), { recursive: true });
+    fs.symlinkSync(to(outside), path.join(repo.dir, rel));
+    const before = snapshot(repo);
+    const r = await install(repo);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `baton kit: ${rel} is a symbolic link; the Baton kit does not write through links; make it a real file or directory and run again\n`,
+    );
+    expect(files()).toEqual(['kept: kept\n']);
+    expect(snapshot(repo)).toEqual(before);
+  });
+
+  it('keeps a linked pre-commit hook as the chained one instead of writing through it', async () => {
+    const { repo, outside, files } = linked();
+    const target = path.join(outside, 'missing-hook');
+    fs.symlinkSync(target, path.join(repo.dir, '.git/hooks/pre-commit'));
+    const r = await install(repo);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch('kept the existing pre-commit hook as pre-commit.local');
+    expect(fs.readlinkSync(path.join(repo.dir, '.git/hooks/pre-commit.local'))).toBe(target);
+    expect(repo.read('.git/hooks/pre-commit')).toMatch('# baton-kit pre-commit');
+    expect(files()).toEqual(['kept: kept\n']);
+  });
+
+  it('refuses a hooks directory that is a link, and skips one outside the repository', async () => {
+    const { repo, outside, files } = linked();
+    repo.git('config', 'core.hooksPath', '.githooks');
+    fs.symlinkSync(outside, path.join(repo.dir, '.githooks'));
+    const r = await install(repo);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch('baton kit: .githooks is a symbolic link');
+    expect(files()).toEqual(['kept: kept\n']);
+
+    const shared = linked();
+    shared.repo.git('config', 'core.hooksPath', shared.outside);
+    const s = await install(shared.repo);
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.stdout).toMatch(
+      `skipped the git pre-commit hook: git runs hooks from ${shared.outside}, outside this repository`,
+    );
+    expect(shared.files()).toEqual(['kept: kept\n']);
+    expect(shared.repo.exists('.baton/hooks/pre-commit.mjs')).toBe(true);
   });
 });
 

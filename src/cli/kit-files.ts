@@ -108,7 +108,11 @@ export const LOCAL_HOOK = 'pre-commit.local';
 
 /**
  * The git pre-commit hook: the hook that was there before runs first, unchanged, and its refusal
- * stands; then Baton's checks. With the script or Node missing, the commit goes on.
+ * stands; then Baton's checks. With the script or Node missing, the commit goes on. A `.baton`,
+ * `.baton/hooks`, hook script or log that is a symbolic link is never followed: the script is not
+ * run, nothing is appended (sh cannot open a file without following links, so it checks first)
+ * and the commit goes on. The only value put into a logged line is a date; paths reach printf as
+ * arguments, never as its format.
  */
 export const PRE_COMMIT = `#!/bin/sh
 ${PRE_COMMIT_MARKER}: written by \`baton kit install\`, which rewrites it on every run.
@@ -118,12 +122,21 @@ if [ -x "$here/${LOCAL_HOOK}" ]; then
   "$here/${LOCAL_HOOK}" "$@" || exit $?
 fi
 root=$(git rev-parse --show-toplevel 2>/dev/null) || exit 0
-script="$root/${HOOKS_DIR}/pre-commit.mjs"
+kit="$root/.baton"
+script="$kit/hooks/pre-commit.mjs"
+if [ -L "$kit" ] || [ -L "$kit/hooks" ] || [ -L "$script" ]; then
+  echo "baton pre-commit: .baton, .baton/hooks or the hook script is a symbolic link, which the Baton kit does not follow; Baton was not consulted, commit allowed." >&2
+  exit 0
+fi
 if [ ! -f "$script" ] || ! command -v node >/dev/null 2>&1; then
-  echo "baton pre-commit: $script or node is missing; Baton was not consulted, commit allowed." >&2
-  mkdir -p "$root/.baton" 2>/dev/null &&
+  printf 'baton pre-commit: %s or node is missing; Baton was not consulted, commit allowed.\\n' "$script" >&2
+  log="$kit/pending.log"
+  if [ -L "$log" ]; then
+    echo "baton pre-commit: .baton/pending.log is a symbolic link, which the Baton kit does not follow; not logged." >&2
+  elif mkdir -p "$kit" 2>/dev/null && [ ! -L "$kit" ] && [ ! -L "$log" ]; then
     printf '{"at":"%s","hook":"pre-commit","reason":"the hook script or node is missing"}\\n' \\
-      "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$root/.baton/pending.log"
+      "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$log"
+  fi
   exit 0
 fi
 exec node "$script"

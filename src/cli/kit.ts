@@ -19,10 +19,14 @@ import {
   sameJson,
 } from './kit-files.js';
 import { help } from './serve.js';
+import { inspectInside, Refused, writeInside } from '../../kit/hooks/lib/files.mjs';
 
 // `baton kit install`: puts the adherence kit (kit/, spec §11) into a repository. Every file is
 // merged with or compared to what is there before it is written, so a second run changes nothing.
-// The token goes into .mcp.json and nowhere else: it is never printed.
+// The token goes into .mcp.json and nowhere else: it is never printed. Every write goes through
+// the kit's files.mjs, as the hooks' logs do: a symbolic link in the repository (a committed
+// `.claude`, `.baton/hooks`, `.gitignore` ...) is refused, never written through, and nothing is
+// written outside the repository and git's own directory.
 
 /** kit/ of this Baton: two levels up from src/cli/ and from dist/cli/ alike. */
 const KIT = fileURLToPath(new URL('../../kit/', import.meta.url));
@@ -53,40 +57,71 @@ function readJson(file: string, shown: string): unknown {
   }
 }
 
-/** Writes `content` unless the file already holds it. */
-function put(file: string, content: string, mode?: number): Change {
-  const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
-  if (before !== content) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, content);
+/** "/"-separated `file` relative to `base`, or undefined when it is not inside it. */
+function inside(base: string, file: string): string | undefined {
+  const rel = path.relative(base, file);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
+    return undefined;
   }
-  if (mode !== undefined && (fs.statSync(file).mode & 0o777) !== mode) fs.chmodSync(file, mode);
-  if (before === content) return undefined;
-  return before === undefined ? 'wrote' : 'updated';
+  return rel.split(path.sep).join('/');
+}
+
+const refusal = (err: unknown) =>
+  err instanceof Refused
+    ? new KitFileError(`${err.message}; make it a real file or directory and run again`)
+    : err;
+
+/** Refuses, before anything is written, a link or an odd file where the kit will write. */
+function checkTarget(base: string, rel: string): 'absent' | 'file' {
+  try {
+    return inspectInside(base, rel);
+  } catch (err) {
+    throw refusal(err);
+  }
+}
+
+/** Writes `content` below `base` unless the file already holds it; never through a link. */
+function put(base: string, rel: string, content: string, mode?: number): Change {
+  try {
+    return writeInside(base, rel, content, mode);
+  } catch (err) {
+    throw refusal(err);
+  }
 }
 
 const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
 
-/** The hook scripts, copied so they run with nothing but Node in the repository. */
-function copyHooks(root: string, report: string[]): void {
+/** The hook scripts to copy: "/"-separated paths under kit/hooks/, top-level ones executable. */
+function hookScripts(): string[] {
   const source = path.join(KIT, 'hooks');
   if (!fs.existsSync(source)) throw new Error(`the kit's hook scripts are missing (${source})`);
-  let changed = 0;
+  const out: string[] = [];
   const walk = (rel: string) => {
     for (const e of fs.readdirSync(path.join(source, rel), { withFileTypes: true })) {
       const child = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(child);
-      else if (e.name.endsWith('.mjs')) {
-        const content = fs.readFileSync(path.join(source, child), 'utf8');
-        if (put(path.join(root, HOOKS_DIR, child), content, rel ? 0o644 : 0o755)) changed++;
-      }
+      else if (e.name.endsWith('.mjs')) out.push(child);
     }
   };
   walk('');
+  return out;
+}
+
+/** The hook scripts, copied so they run with nothing but Node in the repository. */
+function copyHooks(root: string, report: string[]): void {
+  let changed = 0;
+  for (const script of hookScripts()) {
+    const content = fs.readFileSync(path.join(KIT, 'hooks', script), 'utf8');
+    const mode = script.includes('/') ? 0o644 : 0o755;
+    if (put(root, `${HOOKS_DIR}/${script}`, content, mode)) changed++;
+  }
   if (changed > 0) report.push(`copied ${changed} hook script(s) into ${HOOKS_DIR}/`);
 }
 
 interface GitHook {
+  /** Where it is written from: the work tree's root, or git's common directory. */
+  base: string;
+  /** The hook and the chained one, "/"-separated below `base`. */
   hook: string;
   local: string;
   shown: string;
@@ -94,36 +129,70 @@ interface GitHook {
   chain: boolean;
 }
 
-/** Where the git hook goes (core.hooksPath and linked worktrees included), and what is there. */
-function locateGitHook(root: string): GitHook | undefined {
+type Located = GitHook | { skipped: string };
+
+function lstatOrUndefined(file: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where the git hook goes (core.hooksPath and linked worktrees included), and what is there. A
+ * hooks directory outside both the work tree and git's directory (a core.hooksPath shared by
+ * every repository) is not written to: the kit would reach into every other repository.
+ */
+function locateGitHook(root: string): Located {
   const hooksPath = git(root, ['rev-parse', '--git-path', 'hooks']);
-  if (hooksPath === undefined) return undefined;
+  const commonDir = git(root, ['rev-parse', '--git-common-dir']);
+  if (hooksPath === undefined || commonDir === undefined) {
+    return { skipped: 'skipped the git pre-commit hook: not a git repository' };
+  }
   const dir = path.resolve(root, hooksPath);
-  const hook = path.join(dir, 'pre-commit');
-  const local = path.join(dir, LOCAL_HOOK);
-  const shown = path.relative(root, hook) || hook;
-  const chain = fs.existsSync(hook) && !fs.readFileSync(hook, 'utf8').includes(PRE_COMMIT_MARKER);
-  if (chain && fs.existsSync(local)) {
+  const common = path.resolve(root, commonDir);
+  const base = inside(root, dir) !== undefined ? root : common;
+  const rel = inside(base, dir);
+  if (rel === undefined) {
+    return {
+      skipped:
+        `skipped the git pre-commit hook: git runs hooks from ${dir}, outside this repository; ` +
+        `have the pre-commit hook there run "node ${HOOKS_DIR}/pre-commit.mjs"`,
+    };
+  }
+  const hook = `${rel}/pre-commit`;
+  const local = `${rel}/${LOCAL_HOOK}`;
+  const shown = path.relative(root, path.join(base, hook)) || hook;
+  // A link is never written through, so one in the hook's place is kept as the chained hook.
+  const stat = lstatOrUndefined(path.join(base, hook));
+  const chain =
+    stat !== undefined &&
+    (stat.isSymbolicLink() ||
+      !fs.readFileSync(path.join(base, hook), 'utf8').includes(PRE_COMMIT_MARKER));
+  if (chain && lstatOrUndefined(path.join(base, local)) !== undefined) {
     throw new KitFileError(
       `${shown} is not Baton's and ${LOCAL_HOOK} exists beside it; merge them into ${LOCAL_HOOK} and run again`,
     );
   }
-  return { hook, local, shown, chain };
+  checkTarget(base, chain ? local : hook);
+  return { base, hook, local, shown, chain };
 }
 
 /** The git hook, chaining whatever pre-commit hook was there before. */
 function installGitHook(root: string, report: string[]): void {
   const found = locateGitHook(root);
-  if (found === undefined) {
-    report.push('skipped the git pre-commit hook: not a git repository');
+  if ('skipped' in found) {
+    report.push(found.skipped);
     return;
   }
-  const { hook, local, shown, chain } = found;
+  const { base, hook, local, shown, chain } = found;
   if (chain) {
-    fs.renameSync(hook, local);
+    // rename(2) moves the entry itself, a link included; it never writes where a link points.
+    fs.renameSync(path.join(base, hook), path.join(base, local));
     report.push(`kept the existing pre-commit hook as ${LOCAL_HOOK}; it runs first`);
   }
-  const change = put(hook, PRE_COMMIT, 0o755);
+  const change = put(base, hook, PRE_COMMIT, 0o755);
   if (change) report.push(`${change} ${shown}`);
 }
 
@@ -132,7 +201,7 @@ function installSettings(root: string, report: string[]): void {
   const current = readJson(file, '.claude/settings.json');
   const merged = mergeSettings(current);
   if (current !== undefined && sameJson(current, merged)) return;
-  put(file, json(merged));
+  put(root, '.claude/settings.json', json(merged));
   report.push(
     `${current === undefined ? 'wrote' : 'merged the kit hooks into'} .claude/settings.json`,
   );
@@ -155,7 +224,7 @@ function installMcp(root: string, flags: Flags, report: string[]) {
       : (currentAuthorization(current) ?? `Bearer ${TOKEN_PLACEHOLDER}`);
   const merged = mergeMcp(current, url, authorization);
   if (current === undefined || !sameJson(current, merged)) {
-    put(file, json(merged));
+    put(root, '.mcp.json', json(merged));
     report.push(
       `${current === undefined ? 'wrote' : 'updated'} .mcp.json (server "baton" at ${url})`,
     );
@@ -164,13 +233,13 @@ function installMcp(root: string, flags: Flags, report: string[]) {
 }
 
 function installConfig(root: string, report: string[]): Promise<void> | void {
-  const file = path.join(root, 'baton.config.json');
-  if (!fs.existsSync(file)) {
-    put(file, json(DEFAULT_CONFIG));
+  // Anything already there, a link included, is the user's: never written, through a link or not.
+  if (lstatOrUndefined(path.join(root, 'baton.config.json')) === undefined) {
+    put(root, 'baton.config.json', json(DEFAULT_CONFIG));
     report.push('wrote baton.config.json (docs/adr/*.md numbered by sequence "adr")');
     return;
   }
-  // An existing config is the user's: checked with the hooks' own reader, never rewritten.
+  // It is checked with the hooks' own reader.
   return import(pathToFileURL(path.join(KIT, 'hooks', 'lib', 'config.mjs')).href).then(
     (config: { loadConfig(root: string): unknown }) => {
       try {
@@ -201,7 +270,7 @@ function installIgnores(root: string, conn: Connection, report: string[]): void 
   const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
   const next = appendIgnores(current, lines);
   if (next !== current) {
-    put(file, next);
+    put(root, '.gitignore', next);
     report.push(`added ${lines.join(', ')} to .gitignore`);
   }
 }
@@ -264,7 +333,16 @@ export async function installKit(
   }
   // Inside a git repository the kit belongs at its root, where the hooks look for it.
   const root = git(dir, ['rev-parse', '--show-toplevel']) ?? path.resolve(dir);
-  // Everything that can refuse is checked before anything is written.
+  // Everything that can refuse is checked before anything is written: links and odd files where
+  // the kit writes first, then what it would merge.
+  for (const rel of [
+    ...hookScripts().map((script) => `${HOOKS_DIR}/${script}`),
+    '.claude/settings.json',
+    '.mcp.json',
+    '.gitignore',
+  ]) {
+    checkTarget(root, rel);
+  }
   mergeSettings(readJson(path.join(root, '.claude', 'settings.json'), '.claude/settings.json'));
   mergeMcp(readJson(path.join(root, '.mcp.json'), '.mcp.json'), DEFAULT_URL, '');
   locateGitHook(root);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { timeLeft, Unavailable } from './hook.mjs';
+import { oneLine } from './text.mjs';
 
 // Where Baton is and who we are: BATON_URL (the /mcp URL) and BATON_TOKEN from the environment,
 // each falling back to the `baton` server of the repository's .mcp.json. Tools are called as
@@ -124,9 +125,9 @@ export function connect(connection) {
       const error = isObject(body?.error) ? body.error : undefined;
       if (typeof error?.code === 'string' && expect.includes(error.code))
         return { ok: false, error };
-      const said = typeof error?.message === 'string' ? `: ${clip(error.message)}` : '';
+      const said = typeof error?.message === 'string' ? `: ${clip(oneLine(error.message))}` : '';
       throw new Unavailable(
-        `${name} answered HTTP ${res.status} ${error?.code ?? ''}${said}`.trim(),
+        `${name} answered HTTP ${res.status} ${oneLine(error?.code ?? '').slice(0, 40)}${said}`.trim(),
       );
     },
   };

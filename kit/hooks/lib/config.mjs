@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Unavailable } from './hook.mjs';
 
 // baton.config.json: which files carry a number from which Baton sequence. Version 1:
 //
@@ -19,10 +20,35 @@ const ENTRY_KEYS = new Set(['glob', 'sequence', '$comment']);
 /** The largest number Baton hands out; anything longer is not a sequence number. */
 const MAX_NUMBER = 999_999_999_999;
 
+const clip = (s, n = 80) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
 /** Every problem of a config file, one per line, each saying what to write instead. */
 export class ConfigError extends Error {}
 
-const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+/** Limits on a glob, so that matching one stays cheap whatever the config says. */
+export const MAX_GLOB_CHARS = 256;
+export const MAX_GLOB_SEGMENTS = 40;
+/** Entries of `sequences`. */
+export const MAX_ENTRIES = 64;
+/**
+ * Units of matching work (see below) one hook run may spend on globs in all, whatever the number
+ * of paths and entries: about 0.1 s of a slow machine's time, a fraction of the hook's budget, and
+ * hundreds of times what an ordinary config costs for a commit of thousands of files. Past it the
+ * hook fails open rather than overrun.
+ */
+export const MAX_MATCH_WORK = 5_000_000;
+let spent = 0;
+
+/** Matching work spent by this process so far. */
+export const matchWorkSpent = () => spent;
+
+// A glob is matched segment by segment, never by a backtracking regular expression: a glob of
+// many `**` compiled to a RegExp takes time exponential in their number on a path it does not
+// match, and a hook cannot interrupt synchronous work to keep its budget. Here a path of P
+// segments against a glob of G segments fills a (G+1)×(P+1) table, and a segment against a
+// segment is a set of token positions advanced one character at a time, so a match costs at
+// most (G+1)(P+1) plus (tokens × characters) for each pair of segments compared. `work` counts
+// those units, so the bound is testable.
 
 function classEnd(seg, open) {
   let i = open + 1;
@@ -31,55 +57,147 @@ function classEnd(seg, open) {
   return seg.indexOf(']', i);
 }
 
-function compileClass(body) {
+/** `[...]`'s body as {negated, ranges: [[lo, hi], ...]} over code points. */
+function parseClass(body) {
   const negated = body[0] === '!' || body[0] === '^';
-  const chars = (negated ? body.slice(1) : body).replace(/[\\\]^[]/g, '\\$&');
-  return negated ? `[^/${chars}]` : `[${chars}]`;
+  const chars = Array.from(negated ? body.slice(1) : body);
+  const ranges = [];
+  for (let i = 0; i < chars.length; i++) {
+    const lo = chars[i].codePointAt(0);
+    if (chars[i + 1] === '-' && i + 2 < chars.length) {
+      const hi = chars[i + 2].codePointAt(0);
+      if (hi < lo) throw new Error(`has a backwards range "${chars[i]}-${chars[i + 2]}"`);
+      ranges.push([lo, hi]);
+      i += 2;
+    } else {
+      ranges.push([lo, lo]);
+    }
+  }
+  return { negated, ranges };
 }
 
-function compileSegment(seg) {
-  let out = '';
+/** One segment as tokens: {lit}, {any} (`?`), {star} (`*`) or {cls}. */
+function parseSegment(seg) {
+  const tokens = [];
   for (let i = 0; i < seg.length; i++) {
     const c = seg[i];
     if (c === '\\') {
       if (i + 1 >= seg.length) throw new Error('ends with a lone "\\"');
-      out += escapeRegExp(seg[++i]);
+      const cp = seg.codePointAt(++i);
+      if (cp > 0xffff) i++;
+      tokens.push({ lit: cp });
     } else if (c === '*') {
       while (seg[i + 1] === '*') i++;
-      out += '[^/]*';
+      if (tokens[tokens.length - 1]?.star !== true) tokens.push({ star: true });
     } else if (c === '?') {
-      out += '[^/]';
+      tokens.push({ any: true });
     } else if (c === '[') {
       const end = classEnd(seg, i);
       if (end < 0) throw new Error('has a "[" without its "]"');
-      out += compileClass(seg.slice(i + 1, end));
+      tokens.push({ cls: parseClass(seg.slice(i + 1, end)) });
       i = end;
     } else {
-      out += escapeRegExp(c);
+      const cp = seg.codePointAt(i);
+      if (cp > 0xffff) i++;
+      tokens.push({ lit: cp });
     }
   }
-  return out;
+  return tokens;
 }
 
-/** A glob as a RegExp over "/"-separated relative paths; throws with what is wrong with it. */
-export function compileGlob(glob) {
-  if (glob.startsWith('/')) throw new Error('must be relative to the config file (no leading "/")');
-  const segments = glob.split('/');
-  if (segments.some((s) => s === ''))
-    throw new Error('has an empty segment ("//" or a trailing "/")');
-  if (segments.some((s) => s === '.' || s === '..'))
-    throw new Error('must not contain "." or ".."');
-  let source = '';
-  segments.forEach((seg, i) => {
-    const last = i === segments.length - 1;
-    if (seg === '**') source += last ? '.*' : '(?:[^/]+/)*';
-    else source += compileSegment(seg) + (last ? '' : '/');
-  });
-  try {
-    return new RegExp(`^${source}$`);
-  } catch {
-    throw new Error('is not a glob this kit can read (check its [...] classes)');
+function takes(token, cp) {
+  if (token.any) return true;
+  if (token.lit !== undefined) return token.lit === cp;
+  const inside = token.cls.ranges.some(([lo, hi]) => cp >= lo && cp <= hi);
+  return inside !== token.cls.negated;
+}
+
+/** Whether one path segment matches one glob segment's tokens; adds its cost to `meter`. */
+function segmentMatches(tokens, name, meter) {
+  const n = tokens.length;
+  // on[k]: the tokens before k have matched the characters read so far.
+  let on = new Uint8Array(n + 1);
+  let next = new Uint8Array(n + 1);
+  const close = (set) => {
+    for (let k = 0; k < n; k++) if (set[k] && tokens[k].star) set[k + 1] = 1;
+  };
+  on[0] = 1;
+  close(on);
+  for (const ch of name) {
+    const cp = ch.codePointAt(0);
+    next.fill(0);
+    let alive = false;
+    for (let k = 0; k < n; k++) {
+      if (!on[k]) continue;
+      const t = tokens[k];
+      if (t.star) next[k] = 1;
+      else if (takes(t, cp)) next[k + 1] = 1;
+      else continue;
+      alive = true;
+    }
+    meter.work += n + 1;
+    if (!alive) return false;
+    close(next);
+    [on, next] = [next, on];
   }
+  return on[n] === 1;
+}
+
+/**
+ * A glob as a matcher of "/"-separated relative paths: `test(path)` answers, and `work` is the
+ * cost of the last test in units of the bound above. Throws with what is wrong with the glob.
+ */
+export function compileGlob(glob) {
+  if (glob.length > MAX_GLOB_CHARS) {
+    throw new Error(`is ${glob.length} characters; a glob has at most ${MAX_GLOB_CHARS}`);
+  }
+  if (glob.startsWith('/')) throw new Error('must be relative to the config file (no leading "/")');
+  const raw = glob.split('/');
+  if (raw.some((s) => s === '')) throw new Error('has an empty segment ("//" or a trailing "/")');
+  if (raw.some((s) => s === '.' || s === '..')) throw new Error('must not contain "." or ".."');
+  if (raw.length > MAX_GLOB_SEGMENTS) {
+    throw new Error(
+      `has ${raw.length} segments; a glob has at most ${MAX_GLOB_SEGMENTS} (write one "**" for any depth)`,
+    );
+  }
+  const segments = raw.map((seg) => (seg === '**' ? { globstar: true } : parseSegment(seg)));
+  const G = segments.length;
+  const matcher = {
+    work: 0,
+    test(relPath) {
+      const meter = { work: 0 };
+      const parts = String(relPath).split('/');
+      const P = parts.length;
+      // ok[j] for glob segments i..G against path segments j..P, filled from the end.
+      let below = new Uint8Array(P + 1);
+      let here = new Uint8Array(P + 1);
+      below[P] = 1;
+      for (let i = G - 1; i >= 0; i--) {
+        const seg = segments[i];
+        here.fill(0);
+        for (let j = P; j >= 0; j--) {
+          meter.work++;
+          if (seg.globstar) {
+            // A final "**" is at least one more segment; elsewhere it may be none.
+            here[j] = i === G - 1 ? (j < P ? 1 : 0) : below[j] || (j < P && here[j + 1]) ? 1 : 0;
+          } else {
+            here[j] = j < P && below[j + 1] && segmentMatches(seg, parts[j], meter) ? 1 : 0;
+          }
+        }
+        [below, here] = [here, below];
+      }
+      matcher.work = meter.work;
+      spent += meter.work;
+      if (spent > MAX_MATCH_WORK) {
+        throw new Unavailable(
+          `matching the globs of ${CONFIG_FILE} took more than ${MAX_MATCH_WORK} units of work; ` +
+            'use fewer or simpler globs',
+        );
+      }
+      return below[0] === 1;
+    },
+  };
+  return matcher;
 }
 
 /** Validates a parsed config; throws ConfigError listing every problem. */
@@ -103,6 +221,10 @@ export function validateConfig(json) {
   const sequences = [];
   if (!Array.isArray(json.sequences)) {
     problems.push('sequences: required, a list of {"glob": "docs/adr/*.md", "sequence": "adr"}');
+  } else if (json.sequences.length > MAX_ENTRIES) {
+    problems.push(
+      `sequences: ${json.sequences.length} entries; at most ${MAX_ENTRIES} (a "**" glob can cover many directories)`,
+    );
   } else {
     json.sequences.forEach((entry, i) => {
       const at = `sequences[${i}]`;
@@ -121,7 +243,7 @@ export function validateConfig(json) {
         try {
           match = compileGlob(entry.glob);
         } catch (err) {
-          problems.push(`${at}.glob: "${entry.glob}" ${err.message}`);
+          problems.push(`${at}.glob: "${clip(entry.glob)}" ${err.message}`);
         }
       }
       if (typeof entry.sequence !== 'string' || !SEQUENCE_NAME.test(entry.sequence)) {

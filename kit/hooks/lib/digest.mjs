@@ -1,6 +1,8 @@
 // The session-start context: who I am, what waits for me, and what the ledger holds after my
 // cursor, as short text for the model. Parts of the digest this file does not know yet are shown
-// as compact JSON, so a newer server's digest is never dropped.
+// as compact JSON, so a newer server's digest is never dropped. Every line passes oneLine: what
+// the server says (a ref, a subject, a holder's name) cannot carry escape sequences or forge lines.
+import { oneLine } from './text.mjs';
 
 /** Claude Code caps hook context at about 10,000 characters; stay under it. */
 const MAX_CHARS = 9000;
@@ -50,7 +52,7 @@ function eventLine(e) {
     if (e[id] !== undefined) parts.push(`${id} ${e[id]}`);
   const data = Object.entries(e.data ?? {}).filter(([, v]) => v !== null && v !== undefined);
   if (data.length > 0) parts.push(clip(JSON.stringify(Object.fromEntries(data)), 200));
-  return `- ${parts.join(' · ')}`;
+  return oneLine(`- ${parts.join(' · ')}`);
 }
 
 export function renderContext(me, news) {
@@ -62,7 +64,7 @@ export function renderContext(me, news) {
   const events = Array.isArray(news.events) ? news.events : [];
   if (events.length === 0) {
     out.push(`Nothing new in the ledger after your cursor \`${news.cursor}\`.`);
-    return out.join('\n');
+    return out.map(oneLine).join('\n');
   }
   const first = events[0].seq;
   const last = events[events.length - 1].seq;
@@ -83,5 +85,5 @@ export function renderContext(me, news) {
   }
   if (shown < events.length) out.push(`- … and ${events.length - shown} more not shown here.`);
   out.push(closing);
-  return out.join('\n');
+  return out.map(oneLine).join('\n');
 }

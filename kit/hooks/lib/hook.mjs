@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { appendInside, Refused } from './files.mjs';
+import { printable } from './text.mjs';
 
 // What every hook shares: one time budget for the whole run, the two outcomes a hook can have
 // (allow, or deny with a message the agent or the committer reads), and failing open. These
@@ -30,21 +32,38 @@ export function overrideRequested(env = process.env) {
   return /^(1|true|yes)$/i.test((env.BATON_OVERRIDE ?? '').trim());
 }
 
-/** Appends one JSON line to .baton/<file>; a log that cannot be written must not stop work. */
-function appendLog(root, file, record) {
+/**
+ * A JSON line for a log. Besides what JSON escapes, `$`, backquotes and the controls JSON leaves
+ * alone are written as \u escapes: the line stays the same JSON, and no text in it (a glob of
+ * baton.config.json, a server's message) can run as a command substitution should the line
+ * ever land in a file a shell reads, or move the cursor of a terminal that shows it.
+ */
+function logLine(record) {
+  const json = JSON.stringify({ at: new Date().toISOString(), ...record });
+  return (
+    json.replace(
+      /[$`\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    ) + '\n'
+  );
+}
+
+/**
+ * Appends one JSON line to .baton/<file>; a log that cannot be written must not stop work. A
+ * `.baton` or log that is a symbolic link is never followed (see files.mjs): the hook says so.
+ */
+function appendLog(hook, root, file, record) {
   try {
-    const dir = path.join(root, '.baton');
-    fs.mkdirSync(dir, { recursive: true });
-    const line = JSON.stringify({ at: new Date().toISOString(), ...record });
-    fs.appendFileSync(path.join(dir, file), line + '\n');
+    appendInside(root, `.baton/${file}`, logLine(record));
     return true;
-  } catch {
+  } catch (err) {
+    if (err instanceof Refused) warn(hook, `not logged: ${err.message}.`);
     return false;
   }
 }
 
 function warn(hook, text) {
-  process.stderr.write(`baton ${hook}: ${text}\n`);
+  process.stderr.write(printable(`baton ${hook}: ${text}\n`));
 }
 
 /** The directory holding baton.config.json, else the repository root, else `start`. */
@@ -76,7 +95,7 @@ export async function readHookInput() {
 
 /** Warns that Baton was not consulted about something, and notes it in .baton/pending.log. */
 export function notePending(hook, root, reason, detail = {}) {
-  const logged = appendLog(root, 'pending.log', { hook, reason, ...detail });
+  const logged = appendLog(hook, root, 'pending.log', { hook, reason, ...detail });
   warn(
     hook,
     `Baton was not consulted (${reason}); allowed` +
@@ -127,10 +146,10 @@ export async function runHook(hook, body) {
 function finish(hook, state, outcome) {
   if (outcome.deny === undefined) return leave(0, outcome.stdout);
   if (!overrideRequested()) {
-    process.stderr.write(outcome.deny.trimEnd() + '\n');
+    process.stderr.write(printable(outcome.deny.trimEnd()) + '\n');
     return leave(DENY_EXIT);
   }
-  const logged = appendLog(state.root, 'overrides.log', {
+  const logged = appendLog(hook, state.root, 'overrides.log', {
     hook,
     refused: outcome.deny,
     ...outcome.detail,

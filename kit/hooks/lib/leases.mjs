@@ -1,4 +1,5 @@
 import { field } from './client.mjs';
+import { oneLine } from './text.mjs';
 
 // The lease guard (spec §11): the paths a commit touches, checked against others' live leases
 // with check_paths. Only an exclusive lease refuses: a shared one says others work there too.
@@ -42,10 +43,11 @@ export async function guardPaths(api, paths) {
 export function describeConflicts(conflicts) {
   return conflicts
     .map(({ path, leases }) => {
+      // Names, surfaces and times are the server's text: printable, on one line each.
       const holders = leases
         .map((l) => `${l.actor} (lease \`${l.surface}\`) until ${until(l.expires_at)}`)
         .join('; ');
-      return `  ${path}: held exclusively by ${holders}`;
+      return `  ${oneLine(`${path}: held exclusively by ${holders}`)}`;
     })
     .join('\n');
 }

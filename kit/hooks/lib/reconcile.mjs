@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { field } from './client.mjs';
 import { numbersInTree, renumber } from './config.mjs';
+import { oneLine } from './text.mjs';
 
 // Claim reconcile (spec §11): a new file whose name carries a number of a Baton sequence is
 // allowed only when that number is the caller's. The caller's own number passes; the next
@@ -98,7 +99,9 @@ function useInstead(ctx, number) {
     : `name the file ${to} instead (${where}).`;
 }
 
-const heldBy = (c) => `${c.by}${typeof c.ref === 'string' && c.ref ? ` (for ${c.ref})` : ''}`;
+/** Who holds a number, as the server says: its text made printable on one line. */
+const heldBy = (c) =>
+  oneLine(`${c.by}${typeof c.ref === 'string' && c.ref ? ` (for ${clipText(c.ref)})` : ''}`);
 
 /**
  * Decides one new file. ctx: {root, path (relative, "/"-separated), entry, found: {number,
@@ -158,7 +161,7 @@ export async function reconcile(api, ctx, held, known) {
   }
   return {
     deny:
-      `${ctx.path}: ${winner ? winner.by : 'another participant'} claimed ${found.number} of ` +
+      `${ctx.path}: ${winner ? oneLine(winner.by) : 'another participant'} claimed ${found.number} of ` +
       `\`${sequence}\` a moment before you. Baton has just claimed ${got} of \`${sequence}\` for ` +
       `you: ${useInstead(ctx, got)}`,
     detail: { path: ctx.path, sequence, number: found.number, claimed_for_you: got },
