@@ -46,6 +46,9 @@ const PG_CODES: Record<string, (e: PgLikeError) => AppError> = {
   '23503': () => notFound('something this refers to does not exist (or no longer exists)'),
   '22021': () => invalid('text must be valid UTF-8 without NUL characters'),
   '22P05': () => invalid('text must be valid UTF-8 without NUL characters'),
+  // A backstop: inputs are checked before they reach SQL (src/names.ts), but a value PostgreSQL
+  // cannot read as its type (a lone surrogate in JSON, a malformed number) is the caller's.
+  '22P02': () => invalid('a value is not valid text or not a valid number; check the arguments'),
   '22001': () => invalid('a value is longer than allowed'),
   '55P03': () =>
     new AppError('unavailable', 'the resource is busy (lock not available); retry shortly'),

@@ -3,6 +3,18 @@ import { z } from 'zod';
 // The shapes of names (spec §8), shared by tools, the CLI and the admin pages.
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** In unicode mode a surrogate pair is one code point, so this matches lone surrogates only. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Text PostgreSQL can store and JSON can carry: no lone UTF-16 surrogate (JSON would escape it,
+ * and PostgreSQL's jsonb refuses the escape). Every text input of every tool is checked. */
+export const wellFormed = (s: string) => !LONE_SURROGATE.test(s);
+export const WELL_FORMED_RULE = 'must be valid Unicode text (it has a lone UTF-16 surrogate)';
+
+/** A string of at most `max` characters, well-formed (see wellFormed), for shapes checked elsewhere. */
+export function bounded(max: number, message = `must be at most ${max} characters`) {
+  return z.string().max(max, message).refine(wellFormed, { message: WELL_FORMED_RULE });
+}
 
 export const HANDLE = z
   .string()
@@ -17,7 +29,7 @@ export const LABEL = z
   .string()
   .min(1, 'a label needs at least 1 character')
   .max(64, 'a label is at most 64 characters')
-  .refine((s) => !s.includes('/') && !CONTROL.test(s) && s.trim() === s, {
+  .refine((s) => !s.includes('/') && !CONTROL.test(s) && s.trim() === s && wellFormed(s), {
     message: 'a label is printable characters without "/" and without leading or trailing spaces',
   });
 export const EMAIL = z
@@ -26,7 +38,7 @@ export const EMAIL = z
   .max(254, 'an email is at most 254 characters')
   .regex(/^[^\s@]+@[^\s@]+$/, 'not an email address');
 
-/** Free text of bounded length that PostgreSQL can store: no NUL characters. */
+/** Free text of bounded length that PostgreSQL can store: no NUL, no lone surrogate. */
 export function text(max: number, min = 0) {
   // No `.min(0)`: it adds `"minLength":0` to every tools/list schema and checks nothing.
   const base =
@@ -35,7 +47,8 @@ export function text(max: number, min = 0) {
       : z.string();
   return base
     .max(max, `must be at most ${max} characters`)
-    .refine((s) => !s.includes('\u0000'), { message: 'must not contain NUL characters' });
+    .refine((s) => !s.includes('\u0000'), { message: 'must not contain NUL characters' })
+    .refine(wellFormed, { message: WELL_FORMED_RULE });
 }
 
 /** One line of bounded text: no control characters, so no NUL and no line breaks. */
@@ -46,7 +59,8 @@ export function line(max: number, min = 1) {
     .max(max, `must be at most ${max} characters`)
     .refine((s) => !CONTROL.test(s), {
       message: 'must be one line without control characters (NUL, line breaks, tabs)',
-    });
+    })
+    .refine(wellFormed, { message: WELL_FORMED_RULE });
 }
 
 /** `handle/label`: how a participant is named everywhere (spec §1). */

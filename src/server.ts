@@ -165,6 +165,11 @@ async function route(
   requestId: string,
 ): Promise<void> {
   const pathname = (req.url ?? '/').split('?')[0] as string;
+  if (!decodable(pathname)) {
+    // `%zz`, or escapes that are not UTF-8: no route has such a name. Answered before anything
+    // reads the path further, so no edge ever meets a URIError.
+    return sendError(res, new AppError('not_found', 'no such path: it has a malformed %-escape'));
+  }
   const isMcp = pathname === '/mcp';
   const toolName = matchToolPath(pathname);
   const isEvents = pathname === '/api/v1/events';
@@ -225,6 +230,16 @@ async function route(
         res,
         new AppError('not_found', `no route for GET ${pathname.slice(0, 200)}`),
       );
+  }
+}
+
+function decodable(pathname: string): boolean {
+  if (!pathname.includes('%')) return true;
+  try {
+    decodeURIComponent(pathname);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -12,7 +12,13 @@ const TOOL_PATH = /^\/api\/v1\/tools\/([^/?#]+)$/;
 
 export function matchToolPath(pathname: string): string | undefined {
   const m = TOOL_PATH.exec(pathname);
-  return m ? decodeURIComponent(m[1] as string) : undefined;
+  if (!m) return undefined;
+  try {
+    return decodeURIComponent(m[1] as string);
+  } catch {
+    // A malformed escape (`%zz`) names no tool: the edge answers not_found, never a URIError.
+    return m[1] as string;
+  }
 }
 
 export async function handleToolApi(

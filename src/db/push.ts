@@ -21,6 +21,17 @@ export const PUSH_TYPES = [
 
 export type PushType = (typeof PUSH_TYPES)[number];
 
+/**
+ * Events after which a stream's right to exist must be checked again at once: its token may
+ * have been revoked (or rotated away), its participant deleted. Streams read them too, so that a
+ * revocation ends the token's streams on every process before any later event reaches them.
+ */
+export const ACCESS_TYPES = [
+  'tokens_revoked',
+  'token_rotated',
+  'participant_deleted',
+] as const satisfies readonly EventType[];
+
 /** A ledger event as the feed reads it: the event, with what a push needs besides. */
 export interface FeedRow extends EventRow {
   participation_id: string | null;
@@ -71,7 +82,7 @@ export async function feedAfter(
   afterSeq: number,
   opts: { watchers: readonly string[]; allTypes: boolean; limit: number },
 ): Promise<FeedPage> {
-  const types = opts.allTypes ? null : [...PUSH_TYPES];
+  const types = opts.allTypes ? null : [...PUSH_TYPES, ...ACCESS_TYPES];
   const { rows } = await sql<FeedRow & { head: string | null }>`
     select h.last_seq as head, ev.*
     from ledger_heads h

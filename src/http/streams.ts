@@ -1,4 +1,11 @@
-import { feedAfter, markPushed, stillGranted, type FeedRow, type StreamGrant } from '../db/push.js';
+import {
+  ACCESS_TYPES,
+  feedAfter,
+  markPushed,
+  stillGranted,
+  type FeedRow,
+  type StreamGrant,
+} from '../db/push.js';
 import type { LedgerListener, Wake } from '../db/notify.js';
 import type { Db } from '../db/pool.js';
 import type { Logger } from '../log.js';
@@ -168,17 +175,20 @@ export class StreamHub {
   async revalidate(): Promise<void> {
     const streams = [...this.groups.values()].flatMap((g) => [...g.streams]);
     for (const s of streams) s.sse.comment('keep-alive');
-    if (streams.length === 0) return;
-    let granted: Set<number>;
     try {
-      granted = await stillGranted(
-        this.opts.db,
-        streams.map((s) => s.grant),
-      );
+      await this.endUngranted(streams);
     } catch (err) {
       this.opts.log.debug({ err }, 'could not re-check stream grants; keeping them open');
-      return;
     }
+  }
+
+  /** Ends the streams whose token was revoked or expired, or whose session ended. */
+  private async endUngranted(streams: readonly LiveStream[]): Promise<void> {
+    if (streams.length === 0) return;
+    const granted = await stillGranted(
+      this.opts.db,
+      streams.map((s) => s.grant),
+    );
     streams.forEach((s, i) => {
       if (!granted.has(i)) s.sse.end();
     });
@@ -235,7 +245,7 @@ export class StreamHub {
   private async drain(g: Group): Promise<void> {
     while (g.dirty && !g.closed) {
       g.dirty = false;
-      const live = [...g.streams].filter((s) => s.live);
+      let live = [...g.streams].filter((s) => s.live);
       if (live.length === 0) {
         // Nobody reads from the group's position; a stream going live sets it afresh.
         g.head = undefined;
@@ -249,6 +259,12 @@ export class StreamHub {
           limit: PAGE,
         });
         const covered = page.rows.length === PAGE ? Number(page.rows.at(-1)?.seq) : page.head;
+        if (page.rows.some((r) => (ACCESS_TYPES as readonly string[]).includes(r.type))) {
+          // A revocation is in this page: end the streams it took away before writing anything
+          // to them, so no event after it reaches a revoked token, on any process.
+          await this.endUngranted([...g.streams]);
+          live = live.filter((s) => !s.sse.closed);
+        }
         const batches = live.map((s) => {
           const rows = page.rows.filter((r) => Number(r.seq) > s.from);
           return [s, s.select(rows)] as const;

@@ -18,7 +18,7 @@ import { appendEvent } from '../db/ledger.js';
 import { advisoryXactLock } from '../db/locks.js';
 import type { Executor } from '../db/pool.js';
 import { AppError, conflict, forbidden, notFound } from '../errors.js';
-import { text } from '../names.js';
+import { line, text } from '../names.js';
 import { defineTool, type Ctx } from './types.js';
 
 // Claims: gap-free numbered sequences (spec §7 Claims).
@@ -36,7 +36,7 @@ const SEQUENCE = z
 const MAX_NUMBER = 999_999_999_999;
 const NUMBER = z.number().int().min(1).max(MAX_NUMBER);
 const NOTE = text(500);
-const REF = text(500);
+const REF = line(500, 0);
 
 const claimView = (c: ClaimRow) => ({
   sequence: c.sequence,
@@ -74,7 +74,7 @@ export const claim = defineTool({
     sequence: NEW_SEQUENCE,
     note: NOTE.optional(),
     ref: REF.optional(),
-    idempotency_key: text(128, 1).optional(),
+    idempotency_key: line(128).optional(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false },
   // Without an idempotency key a claim is one statement, sent through the process's claim

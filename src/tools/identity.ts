@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { signingKeyFrom } from '../auth/signing.js';
 import { listParticipants, setSigningKey } from '../db/identity.js';
 import { appendEvent } from '../db/ledger.js';
+import { bounded } from '../names.js';
 import { defineTool } from './types.js';
 
 export const whoami = defineTool({
@@ -48,7 +49,7 @@ export const set_signing_key = defineTool({
   name: 'set_signing_key',
   title: 'Set signing key',
   description: 'Register your Ed25519 public JWK so your posts can carry a verifiable signature.',
-  input: z.strictObject({ public_jwk: z.record(z.string().max(20), z.string().max(200)) }),
+  input: z.strictObject({ public_jwk: z.record(bounded(20), bounded(200)) }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
   handler: async ({ trx, ctx }, a) => {
     const key = await signingKeyFrom(a.public_jwk);

@@ -12,7 +12,7 @@ import {
   type Surface,
 } from '../leases/overlap.js';
 import { releaseLeases } from '../leases/release.js';
-import { text } from '../names.js';
+import { bounded, line, text } from '../names.js';
 import { defineTool } from './types.js';
 
 // Leases: advisory holds on paths, globs and lanes (spec §7 Leases). The rules of overlap live
@@ -78,7 +78,7 @@ export const release = defineTool({
   title: 'Release',
   description: 'Release your lease by surface or lease_id. Admins may force.',
   input: z.strictObject({
-    surface: z.string().max(MAX_SURFACE_LENGTH, SURFACE_LENGTH_RULE).optional(),
+    surface: bounded(MAX_SURFACE_LENGTH, SURFACE_LENGTH_RULE).optional(),
     lease_id: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
     force: z.boolean().optional(),
   }),
@@ -112,7 +112,7 @@ export const who_holds = defineTool({
   description: 'Live leases; with surface, those overlapping it; with actor, theirs.',
   input: z.strictObject({
     surface: SURFACE.optional(),
-    actor: text(100, 1).optional(),
+    actor: line(100).optional(),
   }),
   annotations: { readOnlyHint: true },
   handler: async ({ trx, ctx }, args) => {

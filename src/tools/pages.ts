@@ -1,11 +1,11 @@
-import { z } from 'zod';
 import { invalid } from '../errors.js';
+import { bounded } from '../names.js';
 
 // Opaque page cursors for lists read newest first (read_posts, query_events). A cursor holds the
 // position of the last item of a page and the list it belongs to, so one from another tool, or a
 // hand-edited one, is refused instead of silently paging something else.
 
-export const PAGE_CURSOR = z.string().max(100, 'a cursor is at most 100 characters');
+export const PAGE_CURSOR = bounded(100, 'a cursor is at most 100 characters');
 
 export function encodeCursor(list: string, position: string): string {
   return Buffer.from(`${list}:${position}`).toString('base64url');

@@ -10,7 +10,7 @@ import {
   taskHistory,
   type TaskRow,
 } from '../db/tasks.js';
-import { ACTOR, ID, LANE } from '../names.js';
+import { ACTOR, bounded, ID, LANE } from '../names.js';
 import { defineTool, type Ctx } from './types.js';
 
 // Reading the task graph: the shape a task is shown in, list_tasks and task_get.
@@ -59,7 +59,7 @@ export const list_tasks = defineTool({
     owner: ACTOR.optional(),
     lane: LANE.optional(),
     ready_only: z.boolean().optional(),
-    cursor: z.string().max(100).optional(),
+    cursor: bounded(100).optional(),
     limit: z.number().int().min(1).max(200).optional(),
   }),
   annotations: { readOnlyHint: true },

@@ -24,7 +24,7 @@ import {
   wouldCycle,
   type TaskRow,
 } from '../db/tasks.js';
-import { ACTOR, ID, LANE, text } from '../names.js';
+import { ACTOR, ID, LANE, line, text } from '../names.js';
 import { defineTool, type Ctx } from './types.js';
 import { taskView } from './task-views.js';
 
@@ -120,13 +120,13 @@ export const task_create = defineTool({
   title: 'Create a task',
   description: 'Add a task; owner assigns it, depends_on must be done first, parent nests it.',
   input: z.strictObject({
-    title: text(200, 1),
+    title: line(200),
     detail: text(16_000).optional(),
     lane: LANE.optional(),
     owner: ACTOR.optional(),
     depends_on: z.array(ID).max(50, 'at most 50 dependencies').optional(),
     parent: ID.optional(),
-    idempotency_key: text(200, 1).optional(),
+    idempotency_key: line(200).optional(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
   handler: async ({ trx, ctx }, a) => {
@@ -317,7 +317,7 @@ export const task_ship = defineTool({
   core: true,
   title: 'Ship a task',
   description: 'Mark your in-progress task done (ref: PR, commit); unblocks what waited on it.',
-  input: z.strictObject({ task_id: ID, ref: text(500, 1).optional() }),
+  input: z.strictObject({ task_id: ID, ref: line(500).optional() }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
   handler: async ({ trx, ctx }, a) => {
     const task = await lockedTask(trx, ctx, a.task_id, 'task_ship');

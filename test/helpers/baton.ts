@@ -53,6 +53,8 @@ export interface TestBatonOptions {
   /** The ledger listener's reconnect backoff (default 20–200 ms). */
   listenerDelayMs?: { min: number; max: number };
   streamHeartbeatMs?: number;
+  /** Where the server's log lines go (with LOG_LEVEL in env); silent by default. */
+  logSink?: Parameters<typeof createLogger>[1];
 }
 
 let seedCounter = 0;
@@ -73,7 +75,7 @@ export async function startTestBaton(
     DB_POOL_MAX: String(opts.poolMax ?? 20),
     ...opts.env,
   });
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, opts.logSink);
   const storage = openStorage({ url, max: config.poolMax, log });
   const listener = createLedgerListener({
     url: opts.listenerUrl ?? url,

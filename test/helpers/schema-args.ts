@@ -82,12 +82,41 @@ function hostile(): fc.Arbitrary<unknown> {
   );
 }
 
+/** Characters that have ended in `internal` before: lone surrogates, escapes, control codes. */
+export const POISONS = [
+  '\ud800',
+  '\udfff',
+  '\u001b[31m',
+  '\u0007',
+  '\u009b',
+  '\r\n',
+  '\t',
+  '\u0085',
+];
+
+/** Ordinary text with a poison inside it. */
+function poisoned(minLength: number, maxLength: number): fc.Arbitrary<string> {
+  return fc
+    .tuple(fc.string({ maxLength: 10 }), fc.constantFrom(...POISONS), fc.string({ maxLength: 10 }))
+    .map(([a, p, b]) => `${a}${p}${b}`.padEnd(minLength, 'x').slice(0, Math.max(maxLength, 1)));
+}
+
 function plausible(s: JsonSchema): fc.Arbitrary<unknown> {
   if (s.enum) return fc.constantFrom(...s.enum);
   if (s.anyOf) return fc.oneof(...s.anyOf.map(plausible));
   switch (s.type) {
-    case 'string':
-      return fc.string({ minLength: s.minLength ?? 0, maxLength: Math.min(s.maxLength ?? 40, 40) });
+    case 'string': {
+      const max = Math.min(s.maxLength ?? 40, 40);
+      // Patterned strings mostly match their pattern, so the call gets past validation and the
+      // other fields' values reach the database; free text is sometimes poisoned.
+      const shaped = s.pattern
+        ? fc.stringMatching(new RegExp(s.pattern)).filter((v) => v.length <= (s.maxLength ?? 1e9))
+        : fc.string({ minLength: s.minLength ?? 0, maxLength: max });
+      return fc.oneof(
+        { arbitrary: shaped, weight: 3 },
+        { arbitrary: poisoned(s.minLength ?? 0, max), weight: 1 },
+      );
+    }
     case 'integer':
       return fc.integer({
         min: s.minimum ?? -1000,
