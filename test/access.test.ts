@@ -3,6 +3,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { seedToken } from '../src/access/seed.js';
 import { callApi } from './helpers/agents.js';
 import { useTestBaton } from './helpers/baton.js';
+import {
+  makeOwner,
+  makeParticipation,
+  makeProject,
+  unique,
+  type MadeOwner,
+  type MadeProject,
+} from './helpers/factories.js';
 import { signIn, type WebClient } from './helpers/web.js';
 
 // The six administrative acts have one implementation each (src/access). Performed through the
@@ -11,10 +19,20 @@ import { signIn, type WebClient } from './helpers/web.js';
 
 const baton = useTestBaton();
 
-const OWNER = 'acts@example.test';
+// One owner, signed in once; each test acts in a project of its own.
+let owner: MadeOwner;
 let web: WebClient;
-let projectId: string;
-let adminToken: string;
+
+interface Scene {
+  project: MadeProject;
+  adminToken: string;
+}
+
+async function scene(): Promise<Scene> {
+  const project = await makeProject(baton.storage.db, { owner });
+  const admin = await makeParticipation(baton.storage.db, { project, admin: true, token: true });
+  return { project, adminToken: admin.token as string };
+}
 
 interface Row {
   seq: number;
@@ -24,24 +42,24 @@ interface Row {
   data: Record<string, unknown>;
 }
 
-async function lastEvent(): Promise<Row> {
+async function lastEvent(s: Scene): Promise<Row> {
   const { rows } = await sql<Row>`
     select seq::int, type, actor, participation_id::text, data from events
-    where project_id = ${projectId} order by seq desc limit 1`.execute(baton.storage.db);
+    where project_id = ${s.project.id} order by seq desc limit 1`.execute(baton.storage.db);
   return rows[0] as Row;
 }
 
-async function viaTool(name: string, args: Record<string, unknown>): Promise<Row> {
-  const r = await callApi(baton, adminToken, name, args);
+async function viaTool(s: Scene, name: string, args: Record<string, unknown>): Promise<Row> {
+  const r = await callApi(baton, s.adminToken, name, args);
   expect(r.status, JSON.stringify(r.body)).toBe(200);
-  return lastEvent();
+  return lastEvent(s);
 }
 
-async function viaWeb(path: string, fields: Record<string, string> = {}): Promise<Row> {
-  await web.get(`/admin/projects/${projectId}`);
-  const r = await web.post(`/admin/projects/${projectId}${path}`, fields);
+async function viaWeb(s: Scene, path: string, fields: Record<string, string> = {}): Promise<Row> {
+  await web.get(`/admin/projects/${s.project.id}`);
+  const r = await web.post(`/admin/projects/${s.project.id}${path}`, fields);
   expect([200, 303], r.text).toContain(r.status);
-  return lastEvent();
+  return lastEvent(s);
 }
 
 const shape = (data: Record<string, unknown>) =>
@@ -61,48 +79,41 @@ function sameAct(tool: Row, form: Row, type: string) {
   // The tool records the admin's participation; the owner acting on the web has none.
   expect(tool.participation_id).not.toBeNull();
   expect(form.participation_id).toBeNull();
-  expect(form.actor).toBe('acts');
+  expect(form.actor).toBe(owner.handle);
 }
 
-async function participationOf(label: string): Promise<string> {
-  const { rows } = await sql<{ id: string }>`
-    select pa.id::text from participations pa join participants p on p.id = pa.participant_id
-    where pa.project_id = ${projectId} and p.label = ${label}`.execute(baton.storage.db);
-  return rows[0]?.id as string;
+/** Two participants with a token each, one for the tool to act on and one for the form. */
+async function twoParticipants(s: Scene) {
+  const make = () => makeParticipation(baton.storage.db, { project: s.project, token: true });
+  return { tool: await make(), form: await make() };
 }
 
 beforeAll(async () => {
-  const seeded = await seedToken(baton.storage.db, {
-    email: OWNER,
-    projectSlug: 'acts',
-    label: 'admin-bot',
-    admin: true,
-  });
-  adminToken = seeded.token;
-  const { rows } = await sql<{ id: string }>`
-    select pr.id::text from projects pr join owners o on o.id = pr.owner_id
-    where o.email = ${OWNER} and pr.slug = 'acts'`.execute(baton.storage.db);
-  projectId = rows[0]?.id as string;
-  web = await signIn(baton, OWNER);
+  owner = await makeOwner(baton.storage.db);
+  web = await signIn(baton, owner.email);
 });
 
 describe('one implementation per administrative act', () => {
   it('provision: the tool and the grant form record the same event', async () => {
-    const tool = await viaTool('admin_provision', {
-      participant: 'p-tool',
+    const s = await scene();
+    const [byTool, byForm] = [unique('p-tool'), unique('p-web')];
+    const tool = await viaTool(s, 'admin_provision', {
+      participant: byTool,
       lane: 'docs',
       ttl_days: 5,
     });
-    const form = await viaWeb('/grant', { participant: 'p-web', lane: 'docs', ttl_days: '5' });
+    const form = await viaWeb(s, '/grant', { participant: byForm, lane: 'docs', ttl_days: '5' });
     sameAct(tool, form, 'participant_provisioned');
-    expect(form.data).toMatchObject({ participant: 'acts/p-web', lane: 'docs', kind: 'agent' });
-    expect(tool.data).toMatchObject({ participant: 'acts/p-tool', lane: 'docs', kind: 'agent' });
+    const actor = (label: string) => `${owner.handle}/${label}`;
+    expect(form.data).toMatchObject({ participant: actor(byForm), lane: 'docs', kind: 'agent' });
+    expect(tool.data).toMatchObject({ participant: actor(byTool), lane: 'docs', kind: 'agent' });
   });
 
   it('rotate: both edges can set the new token an expiry', async () => {
-    const tool = await viaTool('admin_rotate', { participant: 'p-tool', ttl_days: 3 });
-    const pa = await participationOf('p-web');
-    const form = await viaWeb(`/participations/${pa}/rotate`, { ttl_days: '3' });
+    const s = await scene();
+    const p = await twoParticipants(s);
+    const tool = await viaTool(s, 'admin_rotate', { participant: p.tool.label, ttl_days: 3 });
+    const form = await viaWeb(s, `/participations/${p.form.id}/rotate`, { ttl_days: '3' });
     sameAct(tool, form, 'token_rotated');
     expect(typeof form.data.expires_at).toBe('string');
     expect(tool.data.revoked).toBe(1);
@@ -110,14 +121,17 @@ describe('one implementation per administrative act', () => {
   });
 
   it('revoke', async () => {
-    const tool = await viaTool('admin_revoke', { participant: 'p-tool' });
-    const form = await viaWeb(`/participations/${await participationOf('p-web')}/revoke`);
+    const s = await scene();
+    const p = await twoParticipants(s);
+    const tool = await viaTool(s, 'admin_revoke', { participant: p.tool.label });
+    const form = await viaWeb(s, `/participations/${p.form.id}/revoke`);
     sameAct(tool, form, 'tokens_revoked');
   });
 
   it('create invite: the same defaults (kind agent, one use, 24 hours) from both', async () => {
-    const tool = await viaTool('create_invite', { lane: 'docs' });
-    const form = await viaWeb('/invites', { lane: 'docs' });
+    const s = await scene();
+    const tool = await viaTool(s, 'create_invite', { lane: 'docs' });
+    const form = await viaWeb(s, '/invites', { lane: 'docs' });
     sameAct(tool, form, 'invite_created');
     for (const e of [tool, form]) {
       expect(e.data).toMatchObject({ kind: 'agent', uses: 1, lane: 'docs', is_admin: false });
@@ -125,29 +139,36 @@ describe('one implementation per administrative act', () => {
   });
 
   it('revoke invite', async () => {
-    const made = await callApi(baton, adminToken, 'create_invite', {});
+    const s = await scene();
+    const made = await callApi(baton, s.adminToken, 'create_invite', {});
     const code = made.body.code as string;
-    const tool = await viaTool('revoke_invite', { code });
-    const other = await viaTool('create_invite', {});
-    const form = await viaWeb(`/invites/${other.data.invite_id as number}/revoke`);
+    const tool = await viaTool(s, 'revoke_invite', { code });
+    const other = await viaTool(s, 'create_invite', {});
+    const form = await viaWeb(s, `/invites/${other.data.invite_id as number}/revoke`);
     sameAct(tool, form, 'invite_revoked');
   });
 
   it('set the liveness window', async () => {
-    const tool = await viaTool('set_liveness_window', { seconds: 120 });
-    const form = await viaWeb('/liveness', { seconds: '150' });
+    const s = await scene();
+    const tool = await viaTool(s, 'set_liveness_window', { seconds: 120 });
+    const form = await viaWeb(s, '/liveness', { seconds: '150' });
     sameAct(tool, form, 'liveness_window_set');
     expect(form.data).toMatchObject({ seconds: 150, previous: 120 });
   });
 
   it('the command line grants through the same act, recorded as via cli', async () => {
-    await seedToken(baton.storage.db, { email: OWNER, projectSlug: 'acts', label: 'p-cli' });
-    const cli = await lastEvent();
+    const s = await scene();
+    await seedToken(baton.storage.db, {
+      email: owner.email,
+      projectSlug: s.project.slug,
+      label: unique('p-cli'),
+    });
+    const cli = await lastEvent(s);
     expect(cli.type).toBe('participant_provisioned');
     expect(cli.data.via).toBe('cli');
     expect(cli.participation_id).toBeNull();
     expect(shape(cli.data)).toEqual(
-      shape({ ...(await viaTool('admin_provision', { participant: 'p-tool-2' })).data }),
+      shape({ ...(await viaTool(s, 'admin_provision', { participant: unique('p-tool') })).data }),
     );
   });
 });

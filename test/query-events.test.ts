@@ -5,6 +5,7 @@ import { appendEvent, appendEvents } from '../src/db/ledger.js';
 import { transact } from '../src/db/pool.js';
 import { callErr, callOk, useTestBaton } from './helpers/baton.js';
 import { rawEvent, rawEvents, type RawEvent } from './helpers/events.js';
+import { makeParticipation, makeProject } from './helpers/factories.js';
 
 const baton = useTestBaton();
 
@@ -151,18 +152,31 @@ describe('query_events', () => {
   });
 
   it('new events arriving while paging neither repeat nor shift the pages', async () => {
-    const first = await callOk(client, 'query_events', { type: 'claim', limit: 50 });
+    // A ledger of its own: the shared one above stays exactly as beforeAll made it.
+    const project = await makeProject(baton.storage.db);
+    const me = await makeParticipation(baton.storage.db, { project, token: true });
+    const mine = await baton.connect(me.token as string);
+    const claims = await transact(baton.storage.db, (trx) =>
+      appendEvents(
+        trx,
+        project.id,
+        rawEvents(
+          Array.from({ length: 120 }, (_, i) => ({ type: 'claim', actor: me.actor, data: { i } })),
+        ),
+      ),
+    );
+    const first = await callOk(mine, 'query_events', { type: 'claim', limit: 50 });
     const seen = (first.events as { seq: number }[]).map((e) => e.seq);
     await transact(baton.storage.db, (trx) =>
-      appendEvent(trx, projectId, rawEvent({ type: 'claim', actor: 'owner/late' })),
+      appendEvent(trx, project.id, rawEvent({ type: 'claim', actor: 'owner/late' })),
     );
     let cursor = first.next_cursor as string | null;
     while (cursor) {
-      const body = await callOk(client, 'query_events', { type: 'claim', limit: 50, cursor });
+      const body = await callOk(mine, 'query_events', { type: 'claim', limit: 50, cursor });
       seen.push(...(body.events as { seq: number }[]).map((e) => e.seq));
       cursor = body.next_cursor as string | null;
     }
-    expect(seen).toEqual(made.filter((m) => m.type === 'claim').map((m) => m.seq));
+    expect(seen).toEqual(claims.map((c) => Number(c.seq)).reverse());
   });
 
   it('refuses malformed filters saying what to fix', async () => {
@@ -182,9 +196,11 @@ describe('query_events', () => {
       expect(error.code).toBe('invalid_argument');
       expect(error.message).toMatch(message);
     }
-    // A read_posts cursor is not a query_events cursor.
-    const { token } = await baton.seed({ projectSlug: 'ledger', label: 'poster' });
-    const poster = await baton.connect(token);
+    // A read_posts cursor is not a query_events cursor (posted elsewhere, to leave this ledger be).
+    const project = await makeProject(baton.storage.db);
+    await makeParticipation(baton.storage.db, { project });
+    const { token } = await makeParticipation(baton.storage.db, { project, token: true });
+    const poster = await baton.connect(token as string);
     for (let i = 0; i < 3; i++) await callOk(poster, 'post', { broadcast: true, body: `${i}` });
     const posts = await callOk(poster, 'read_posts', { limit: 1 });
     const error = await callErr(client, 'query_events', { cursor: posts.next_cursor });
