@@ -313,7 +313,7 @@ interface Flags {
   tokenFrom?: string;
 }
 
-export async function installKit(
+async function installKit(
   dir: string,
   flags: Flags,
 ): Promise<{ root: string; report: string[]; check: string }> {

@@ -19,8 +19,6 @@ export const PUSH_TYPES = [
   'task_created',
 ] as const satisfies readonly EventType[];
 
-export type PushType = (typeof PUSH_TYPES)[number];
-
 /** A ledger event as the feed reads it: the event, with what a push needs besides. */
 export interface FeedRow extends EventRow {
   participation_id: string | null;
