@@ -6,13 +6,13 @@ import { fileURLToPath } from 'node:url';
 // timing helpers, and a Baton process to measure.
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const CLI = `${ROOT}dist/cli/index.js`;
+const CLI = `${ROOT}dist/cli/index.js`;
 
 export function progress(text: string): void {
   process.stderr.write(`[bench] ${text}\n`);
 }
 
-export function percentile(sorted: number[], p: number): number {
+function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i] as number;

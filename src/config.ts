@@ -78,6 +78,14 @@ const envSchema = z
         message: 'OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be set together',
       });
     }
+    if (env.OIDC_ISSUER && !isSecureIssuer(new URL(env.OIDC_ISSUER))) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['OIDC_ISSUER'],
+        message:
+          'OIDC_ISSUER must be an https URL (plain http only for a provider on this machine: localhost, 127.0.0.0/8 or [::1])',
+      });
+    }
     for (const cidr of env.TRUST_PROXY) {
       if (!parseCidr(cidr)) {
         ctx.addIssue({
@@ -220,6 +228,17 @@ function parseCidr(
   const prefix = prefixText === undefined ? max : Number(prefixText);
   if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return undefined;
   return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+/**
+ * The sign-in provider's answers are trusted only over TLS. Plain http is admitted on the
+ * loopback interface alone, where no network lies between Baton and the provider.
+ */
+function isSecureIssuer(url: URL): boolean {
+  if (url.protocol === 'https:') return true;
+  if (url.protocol !== 'http:') return false;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
 function isOrigin(text: string): boolean {

@@ -8,8 +8,8 @@ const LONE_SURROGATE = /\p{Cs}/u;
 
 /** Text PostgreSQL can store and JSON can carry: no lone UTF-16 surrogate (JSON would escape it,
  * and PostgreSQL's jsonb refuses the escape). Every text input of every tool is checked. */
-export const wellFormed = (s: string) => !LONE_SURROGATE.test(s);
-export const WELL_FORMED_RULE = 'must be valid Unicode text (it has a lone UTF-16 surrogate)';
+const wellFormed = (s: string) => !LONE_SURROGATE.test(s);
+const WELL_FORMED_RULE = 'must be valid Unicode text (it has a lone UTF-16 surrogate)';
 
 /** A string of at most `max` characters, well-formed (see wellFormed), for shapes checked elsewhere. */
 export function bounded(max: number, message = `must be at most ${max} characters`) {

@@ -142,12 +142,18 @@ describe('bad input on every verb', () => {
     expect(r.stderr).toMatch(/LOG_LEVEL/);
   });
 
-  it('--help works on every verb', async () => {
-    for (const verb of VERBS.map((v) => v.name)) {
-      const r = await runCli([verb, '--help'], env());
-      expect(r.code, verb).toBe(0);
-      expect(r.stdout).toMatch(new RegExp(`baton ${verb}`));
+  it('--help (or -h) prints the usage of every verb, whatever positionals follow', async () => {
+    for (const verb of VERBS) {
+      const r = await runCli([verb.name, '--help'], env());
+      expect(r.code, verb.name).toBe(0);
+      expect(r.stdout, verb.name).toBe(`${verb.usage}\n`);
+      expect(r.stdout).toMatch(new RegExp(`baton ${verb.name}`));
     }
+    const short = await runCli(['prune', '-h', 'extra'], env());
+    expect([short.code, short.stdout]).toEqual([
+      0,
+      `${VERBS.find((v) => v.name === 'prune')?.usage}\n`,
+    ]);
     expect((await runCli(['--help'])).stdout).toMatch(/seed-token/);
   });
 });

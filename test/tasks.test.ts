@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { existingTaskIds } from '../src/db/tasks.js';
 import { call, useTestBaton } from './helpers/baton.js';
+import { rolledBack } from './helpers/db.js';
 
 const baton = useTestBaton({ poolMax: 20 });
 
@@ -314,5 +316,33 @@ describe('list_tasks', () => {
       baton.storage.db,
     );
     expect(rows[0]?.n).toBe(0);
+  });
+});
+
+describe('existingTaskIds', () => {
+  it('finds the project’s tasks among the ids with one statement text, however many ids', async () => {
+    const a = await agent('existing-ids', 'ana');
+    const b = await agent('existing-ids-other', 'bo');
+    const [one, two] = [String(await create(a, 'one')), String(await create(a, 'two'))];
+    const foreign = String(await create(b, 'elsewhere'));
+    const project = await projectId('existing-ids');
+    await rolledBack(baton.storage.db, async (trx) => {
+      // Each connection prepares a statement per distinct SQL text (src/db/pool.ts): an id list
+      // spelt into the text would prepare one more statement for every new length.
+      const prepared = async () =>
+        (
+          await sql<{ n: number }>`select count(*)::int as n from pg_prepared_statements`.execute(
+            trx,
+          )
+        ).rows[0]?.n;
+      expect(await existingTaskIds(trx, project, [one])).toEqual(new Set([one]));
+      const before = await prepared();
+      expect(await existingTaskIds(trx, project, [one, two, '999999', foreign])).toEqual(
+        new Set([one, two]),
+      );
+      expect(await existingTaskIds(trx, project, [foreign, '1000000'])).toEqual(new Set());
+      expect(await existingTaskIds(trx, project, [])).toEqual(new Set());
+      expect(await prepared()).toBe(before);
+    });
   });
 });

@@ -5,7 +5,7 @@ import { EVENT_TYPES, HISTORICAL_EVENT_TYPES } from '../src/db/event-types.js';
 import { appendEvent } from '../src/db/ledger.js';
 import type { Trx } from '../src/db/pool.js';
 import { PUSH_TYPES } from '../src/db/push.js';
-import { lockedTask } from '../src/tools/tasks.js';
+import { lockedTask } from '../src/tools/task-transitions.js';
 import { defineTool } from '../src/tools/types.js';
 import { TOOLS } from '../src/tools/index.js';
 

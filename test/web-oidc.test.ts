@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureOwner } from '../src/auth/provision.js';
+import { ConfigError, loadConfig } from '../src/config.js';
 import { startTestBaton, type TestBaton } from './helpers/baton.js';
 import { startProvider, type IdTokenShape, type TestProvider } from './helpers/oidc-provider.js';
 import { nextAddress, WebClient, type WebResponse } from './helpers/web.js';
@@ -190,6 +191,31 @@ describe('OpenID Connect sign-in', () => {
     const denied = await client.get('/admin/login/oidc/callback?error=access_denied&state=x');
     expect(denied.status).toBe(403);
     expect(denied.text).toContain('the provider answered: access_denied');
+  });
+
+  it('requires an https issuer, admitting plain http only on the loopback interface', () => {
+    const issuer = (url: string) =>
+      loadConfig({ OIDC_ISSUER: url, OIDC_CLIENT_ID: 'c', OIDC_CLIENT_SECRET: 's' }).oidc?.issuer;
+    for (const ok of [
+      'https://idp.example.test',
+      'https://idp.example.test/realms/baton',
+      'http://127.0.0.1:8080',
+      'http://127.8.0.1',
+      'http://localhost:9000/issuer',
+      'http://[::1]:8080',
+    ]) {
+      expect(issuer(ok), ok).toBe(ok);
+    }
+    for (const bad of [
+      'http://idp.example.test',
+      'http://10.0.0.5:8080',
+      'http://localhost.example.test',
+      'http://[::2]',
+      'ftp://127.0.0.1',
+    ]) {
+      expect(() => issuer(bad), bad).toThrow(ConfigError);
+      expect(() => issuer(bad), bad).toThrow(/OIDC_ISSUER must be an https URL/);
+    }
   });
 
   it('answers 404 for the OIDC routes when no provider is configured', async () => {

@@ -37,7 +37,7 @@ export interface Repo {
   log(name: 'pending' | 'overrides'): Record<string, any>[];
 }
 
-export const ADR_CONFIG = { version: 1, sequences: [{ glob: 'docs/adr/*.md', sequence: 'adr' }] };
+const ADR_CONFIG = { version: 1, sequences: [{ glob: 'docs/adr/*.md', sequence: 'adr' }] };
 
 /** A new git repository with one commit; `config` becomes baton.config.json (null: none). */
 export function makeRepo(config: unknown = ADR_CONFIG): Repo {

@@ -33,7 +33,7 @@ interface Placed {
   row: number;
 }
 
-export function layout(tasks: GraphTask[], edges: GraphEdge[]): Map<string, Placed> {
+function layout(tasks: GraphTask[], edges: GraphEdge[]): Map<string, Placed> {
   const byId = new Map(tasks.map((t) => [t.task_id, t]));
   const preds = new Map<string, string[]>();
   for (const e of edges) {

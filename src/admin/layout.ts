@@ -160,7 +160,7 @@ const UNITS: [number, string][] = [
 ];
 
 /** "3 min ago", "in 2 h": coarse, for people glancing at a page. */
-export function relative(d: Date, now = Date.now()): string {
+function relative(d: Date, now = Date.now()): string {
   const seconds = Math.round((d.getTime() - now) / 1000);
   const abs = Math.abs(seconds);
   if (abs < 5) return 'just now';

@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { jwtVerify, SignJWT } from 'jose';
+import * as oidc from 'openid-client';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
@@ -12,49 +12,25 @@ import { ensureOwner } from './provision.js';
 import type { AdminKeys } from './secret.js';
 import { isSecure, serializeCookie } from './sessions.js';
 
-// Owner sign-in through any OpenID Connect provider: discovery, the authorization code flow with
-// PKCE (S256), state and nonce, and the id_token verified with jose against the issuer's JWKS.
-// state, nonce and the PKCE verifier travel in a short-lived signed cookie scoped to the
-// callback, so any process can finish a sign-in another one began. An identity is its issuer and
-// subject; the provider's verified email links it to an owner the first time.
+// Owner sign-in through any OpenID Connect provider. The protocol is openid-client's: discovery,
+// the authorization code flow with PKCE (S256), the code exchange and every id_token check
+// (issuer, audience, authorized party, expiry, nonce, and the signature against the issuer's
+// published keys). Baton keeps what is its own: state, nonce and the PKCE verifier travel in a
+// short-lived signed cookie scoped to the callback, so any process can finish a sign-in another
+// one began; an identity is its issuer and subject; the provider's verified email links it to an
+// owner the first time.
 
 export const OIDC_STATE_COOKIE = 'baton_oidc';
 const STATE_PATH = '/admin/login/oidc';
 const STATE_TTL_SECONDS = 600;
 const STATE_AUDIENCE = 'baton:oidc-state';
 const DISCOVERY_TTL_MS = 3600_000;
-const HTTP_TIMEOUT_MS = 5_000;
-// Only signatures a provider's public keys can make: never `none`, never a shared secret.
-const ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-];
+const HTTP_TIMEOUT_SECONDS = 5;
 
 /** A refusal whose message is safe and useful to show the person signing in. */
 export class OidcRefused extends Error {}
 
-const DISCOVERY = z.object({
-  issuer: z.string().url(),
-  authorization_endpoint: z.string().url(),
-  token_endpoint: z.string().url(),
-  jwks_uri: z.string().url(),
-  token_endpoint_auth_methods_supported: z.array(z.string()).optional(),
-});
-
-const TOKEN_RESPONSE = z.object({ id_token: z.string().min(1).max(16_384) });
-
 const STATE = z.object({ state: z.string(), nonce: z.string(), verifier: z.string() });
-
-const trimSlash = (s: string) => s.replace(/\/+$/, '');
-const random = () => randomBytes(32).toString('base64url');
 
 export interface OidcIdentity {
   issuer: string;
@@ -80,113 +56,32 @@ export function createOidcClient(
   config: Readonly<Config>,
 ): OidcClient {
   const redirectUri = `${config.publicUrl}/admin/login/oidc/callback`;
-  let cached:
-    | { meta: z.infer<typeof DISCOVERY>; jwks: ReturnType<typeof createRemoteJWKSet>; at: number }
-    | undefined;
+  // openid-client talks only https unless told otherwise (allowInsecureRequests, marked
+  // deprecated upstream to make it stand out). config.ts admits a plain-http issuer only on the
+  // loopback interface (a provider on the same machine, as in the tests), so only such an issuer
+  // lifts the rule, for the endpoints it publishes.
+  const execute = new URL(settings.issuer).protocol === 'http:' ? [oidc.allowInsecureRequests] : [];
+  let cached: { config: Promise<oidc.Configuration>; at: number } | undefined;
 
-  async function discover() {
-    if (cached && Date.now() - cached.at < DISCOVERY_TTL_MS) return cached;
-    const url = `${trimSlash(settings.issuer)}/.well-known/openid-configuration`;
-    let doc: unknown;
-    try {
-      const res = await fetch(url, {
-        headers: { accept: 'application/json' },
-        signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+  function discover(): Promise<oidc.Configuration> {
+    if (cached && Date.now() - cached.at < DISCOVERY_TTL_MS) return cached.config;
+    const pending = oidc
+      .discovery(new URL(settings.issuer), settings.clientId, undefined, clientAuth(settings), {
+        execute,
+        timeout: HTTP_TIMEOUT_SECONDS,
+      })
+      .then((found) => {
+        // Signatures are checked on the token endpoint's id_token too (by default openid-client
+        // trusts the TLS channel there), against the issuer's published asymmetric keys only.
+        oidc.enableNonRepudiationChecks(found);
+        return found;
+      })
+      .catch((err: unknown) => {
+        if (cached?.config === pending) cached = undefined;
+        throw discoveryFailure(err);
       });
-      if (!res.ok) throw new Error(`status ${res.status}`);
-      doc = await res.json();
-    } catch {
-      throw new AppError(
-        'unavailable',
-        'the sign-in provider could not be reached; try again shortly',
-      );
-    }
-    const meta = DISCOVERY.safeParse(doc);
-    if (!meta.success || trimSlash(meta.data.issuer) !== trimSlash(settings.issuer)) {
-      throw new AppError(
-        'unavailable',
-        'the sign-in provider published an unusable configuration (its issuer must equal OIDC_ISSUER)',
-      );
-    }
-    cached = {
-      meta: meta.data,
-      jwks: createRemoteJWKSet(new URL(meta.data.jwks_uri), { timeoutDuration: HTTP_TIMEOUT_MS }),
-      at: Date.now(),
-    };
-    return cached;
-  }
-
-  async function exchange(code: string, verifier: string): Promise<string> {
-    const { meta } = await discover();
-    const body = new URLSearchParams({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: redirectUri,
-      code_verifier: verifier,
-    });
-    const headers: Record<string, string> = {
-      'content-type': 'application/x-www-form-urlencoded',
-      accept: 'application/json',
-    };
-    const methods = meta.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
-    if (methods.includes('client_secret_basic')) {
-      const id = encodeURIComponent(settings.clientId);
-      const secret = encodeURIComponent(settings.clientSecret);
-      headers.authorization = `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
-    } else {
-      body.set('client_id', settings.clientId);
-      body.set('client_secret', settings.clientSecret);
-    }
-    let res: Response;
-    try {
-      res = await fetch(meta.token_endpoint, {
-        method: 'POST',
-        headers,
-        body,
-        redirect: 'error',
-        signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
-      });
-    } catch {
-      throw new AppError('unavailable', 'the sign-in provider could not be reached; try again');
-    }
-    const parsed = TOKEN_RESPONSE.safeParse(await res.json().catch(() => undefined));
-    if (!res.ok || !parsed.success) {
-      throw new OidcRefused('the provider did not accept the sign-in code; start again');
-    }
-    return parsed.data.id_token;
-  }
-
-  async function verify(idToken: string, nonce: string): Promise<OidcIdentity> {
-    const { meta, jwks } = await discover();
-    let payload: JWTPayload;
-    try {
-      ({ payload } = await jwtVerify(idToken, jwks, {
-        issuer: meta.issuer,
-        audience: settings.clientId,
-        algorithms: ALGORITHMS,
-        requiredClaims: ['sub', 'exp', 'iat'],
-      }));
-    } catch (err) {
-      throw new OidcRefused(`the identity token was refused: ${whyRefused(err)}`);
-    }
-    if (typeof payload.nonce !== 'string' || payload.nonce !== nonce) {
-      throw new OidcRefused('the identity token was refused: its nonce is not this sign-in’s');
-    }
-    if (Array.isArray(payload.aud) && payload.aud.length > 1 && payload.azp !== settings.clientId) {
-      throw new OidcRefused('the identity token was refused: it was issued to another client');
-    }
-    const subject = payload.sub as string;
-    const email = EMAIL.safeParse(payload.email);
-    if (!email.success) throw new OidcRefused('the provider did not share an email address');
-    if (payload.email_verified !== true && payload.email_verified !== 'true') {
-      throw new OidcRefused(
-        'the provider has not verified the email address of this account; verify it there first',
-      );
-    }
-    if (subject.length === 0 || subject.length > 255) {
-      throw new OidcRefused('the identity token was refused: its subject is unusable');
-    }
-    return { issuer: meta.issuer, subject, email: email.data };
+    cached = { config: pending, at: Date.now() };
+    return pending;
   }
 
   const cookie = (value: string, maxAge: number) =>
@@ -199,22 +94,18 @@ export function createOidcClient(
   return {
     redirectUri,
     async begin(keys) {
-      const { meta } = await discover();
-      const state = random();
-      const nonce = random();
-      const verifier = random();
-      const url = new URL(meta.authorization_endpoint);
-      url.searchParams.set('response_type', 'code');
-      url.searchParams.set('client_id', settings.clientId);
-      url.searchParams.set('redirect_uri', redirectUri);
-      url.searchParams.set('scope', 'openid email');
-      url.searchParams.set('state', state);
-      url.searchParams.set('nonce', nonce);
-      url.searchParams.set(
-        'code_challenge',
-        createHash('sha256').update(verifier).digest('base64url'),
-      );
-      url.searchParams.set('code_challenge_method', 'S256');
+      const provider = await discover();
+      const state = oidc.randomState();
+      const nonce = oidc.randomNonce();
+      const verifier = oidc.randomPKCECodeVerifier();
+      const url = oidc.buildAuthorizationUrl(provider, {
+        redirect_uri: redirectUri,
+        scope: 'openid email',
+        state,
+        nonce,
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      });
       const jwt = await new SignJWT({ state, nonce, verifier })
         .setProtectedHeader({ alg: 'HS256' })
         .setAudience(STATE_AUDIENCE)
@@ -250,24 +141,135 @@ export function createOidcClient(
       if (saved.state !== state) {
         throw new OidcRefused('this answer belongs to another sign-in; start again');
       }
-      const idToken = await exchange(code, saved.verifier);
-      return verify(idToken, saved.nonce);
+      const provider = await discover();
+      // The answer as the provider sent it, at the redirect URI the exchange must repeat.
+      const answer = new URL(redirectUri);
+      for (const [k, v] of params) answer.searchParams.append(k, v);
+      let claims: oidc.IDToken | undefined;
+      try {
+        const tokens = await oidc.authorizationCodeGrant(provider, answer, {
+          pkceCodeVerifier: saved.verifier,
+          expectedState: saved.state,
+          expectedNonce: saved.nonce,
+        });
+        claims = tokens.claims();
+      } catch (err) {
+        throw exchangeFailure(err);
+      }
+      if (!claims) throw new OidcRefused('the provider did not return an identity token');
+      return identityOf(provider.serverMetadata().issuer, claims);
     },
     clearStateCookie: () => cookie('', 0),
   };
 }
 
-function whyRefused(err: unknown): string {
-  if (err instanceof errors.JWTExpired) return 'it has expired';
-  if (err instanceof errors.JWTClaimValidationFailed) {
-    if (err.claim === 'aud') return 'it was issued for another client (audience)';
-    if (err.claim === 'iss') return 'it comes from another issuer';
-    return `its ${err.claim} claim is not acceptable`;
+/** client_secret_basic where the provider offers it (the default when it says nothing), else post. */
+function clientAuth(settings: NonNullable<Config['oidc']>): oidc.ClientAuth {
+  const basic = oidc.ClientSecretBasic(settings.clientSecret);
+  const post = oidc.ClientSecretPost(settings.clientSecret);
+  return (as, client, body, headers) => {
+    const methods = as.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
+    const auth = methods.includes('client_secret_basic') ? basic : post;
+    auth(as, client, body, headers);
+  };
+}
+
+/** Baton's own requirements of an identity the library has verified. */
+function identityOf(issuer: string, claims: oidc.IDToken): OidcIdentity {
+  const email = EMAIL.safeParse(claims.email);
+  if (!email.success) throw new OidcRefused('the provider did not share an email address');
+  if (claims.email_verified !== true && claims.email_verified !== 'true') {
+    throw new OidcRefused(
+      'the provider has not verified the email address of this account; verify it there first',
+    );
   }
-  if (err instanceof errors.JWSSignatureVerificationFailed) return 'its signature does not verify';
-  if (err instanceof errors.JWKSNoMatchingKey) return 'no published key of the issuer signed it';
-  if (err instanceof errors.JOSEAlgNotAllowed) return 'its signature algorithm is not accepted';
-  return 'it is malformed';
+  if (claims.sub.length === 0 || claims.sub.length > 255) {
+    throw new OidcRefused('the identity token was refused: its subject is unusable');
+  }
+  return { issuer, subject: claims.sub, email: email.data };
+}
+
+// openid-client's error codes (oauth4webapi's constants, which it re-throws under ClientError).
+const CODE = {
+  claim: 'OAUTH_JWT_CLAIM_COMPARISON_FAILED',
+  timestamp: 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED',
+  keySelection: 'OAUTH_KEY_SELECTION_FAILED',
+  invalid: 'OAUTH_INVALID_RESPONSE',
+  unsupported: 'OAUTH_UNSUPPORTED_OPERATION',
+  parse: 'OAUTH_PARSE_ERROR',
+  attribute: 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED',
+  notJson: 'OAUTH_RESPONSE_IS_NOT_JSON',
+  notConform: 'OAUTH_RESPONSE_IS_NOT_CONFORM',
+  timeout: 'OAUTH_TIMEOUT',
+  abort: 'OAUTH_ABORT',
+} as const;
+
+const unreachable = () =>
+  new AppError('unavailable', 'the sign-in provider could not be reached; try again shortly');
+
+function discoveryFailure(err: unknown): Error {
+  const code = err instanceof oidc.ClientError ? err.code : undefined;
+  if (
+    code === CODE.attribute ||
+    code === CODE.invalid ||
+    code === CODE.parse ||
+    code === CODE.notJson
+  ) {
+    return new AppError(
+      'unavailable',
+      'the sign-in provider published an unusable configuration (its issuer must equal OIDC_ISSUER)',
+    );
+  }
+  return unreachable();
+}
+
+function exchangeFailure(err: unknown): Error {
+  if (err instanceof OidcRefused || err instanceof AppError) return err;
+  // The provider's own OAuth error (a used or unknown code, a refused client) or a reply that is
+  // not one: either way it did not exchange this code.
+  if (err instanceof oidc.ResponseBodyError || err instanceof oidc.AuthorizationResponseError) {
+    return new OidcRefused('the provider did not accept the sign-in code; start again');
+  }
+  if (!(err instanceof oidc.ClientError)) return unreachable(); // the network (fetch's TypeError)
+  switch (err.code) {
+    case CODE.timeout:
+    case CODE.abort:
+      return unreachable();
+    case CODE.notConform:
+    case CODE.notJson:
+      return new OidcRefused('the provider did not accept the sign-in code; start again');
+    default:
+      return new OidcRefused(`the identity token was refused: ${whyRefused(err)}`);
+  }
+}
+
+/** The reason an id_token check failed, from the claim or step openid-client names. */
+function whyRefused(err: oidc.ClientError): string {
+  const inner: unknown = err.cause;
+  const detail = inner instanceof Error ? inner : undefined;
+  const cause: unknown = detail?.cause;
+  const claim =
+    typeof cause === 'object' && cause !== null && 'claim' in cause ? cause.claim : undefined;
+  switch (err.code) {
+    case CODE.timestamp:
+      return claim === 'exp' ? 'it has expired' : `its ${String(claim)} time is not acceptable`;
+    case CODE.claim:
+      if (claim === 'aud') return 'it was issued for another client (audience)';
+      if (claim === 'azp') return 'it was issued to another client (authorized party)';
+      if (claim === 'iss') return 'it comes from another issuer';
+      if (claim === 'nonce') return 'its nonce is not this sign-in’s';
+      return `its ${String(claim)} claim is not acceptable`;
+    case CODE.keySelection:
+      return 'no published key of the issuer signed it';
+    case CODE.unsupported:
+      return 'its signature algorithm is not accepted';
+    case CODE.invalid:
+      if (detail && /signature/i.test(detail.message)) return 'its signature does not verify';
+      if (detail && /"alg"/.test(detail.message)) return 'its signature algorithm is not accepted';
+      return 'it is malformed';
+    default:
+      return 'it is malformed';
+  }
 }
 
 /**

@@ -19,7 +19,7 @@ import { EMAIL, HANDLE } from '../names.js';
 // acts of src/access (which record them in the ledger) and invite redemption (POST /join).
 
 /** The owner's handle from an email: its local part made legal, with a suffix on collision. */
-export async function deriveHandle(db: Db, email: string): Promise<string> {
+async function deriveHandle(db: Db, email: string): Promise<string> {
   let base = (email.split('@')[0] ?? '')
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')

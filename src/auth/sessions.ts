@@ -13,8 +13,8 @@ import { hashToken } from './tokens.js';
 // session) is refused on every process from the next request on, and no identity header or
 // unsigned value is ever believed.
 
-export const SESSION_TTL_SECONDS = 12 * 3600;
-export const SESSION_COOKIE = 'baton_admin';
+const SESSION_TTL_SECONDS = 12 * 3600;
+const SESSION_COOKIE = 'baton_admin';
 const AUDIENCE = 'baton:admin-session';
 const MAX_COOKIE_HEADER = 8192;
 
@@ -60,7 +60,7 @@ export function serializeCookie(name: string, value: string, o: CookieOptions): 
 
 export const isSecure = (config: Readonly<Config>) => config.publicUrl.startsWith('https://');
 
-export function csrfFor(keys: AdminKeys, key: string): string {
+function csrfFor(keys: AdminKeys, key: string): string {
   return createHmac('sha256', keys.csrf).update(`session\u0000${key}`).digest('base64url');
 }
 

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 // A token is `baton_` + 43 base64url characters (32 random bytes). Only its sha-256 is stored,
 // so a database dump does not hand out identities.
 
-export const TOKEN_PATTERN = /^baton_[A-Za-z0-9_-]{43}$/;
+const TOKEN_PATTERN = /^baton_[A-Za-z0-9_-]{43}$/;
 
 export function mintToken(): { token: string; hash: Buffer } {
   const token = `baton_${randomBytes(32).toString('base64url')}`;

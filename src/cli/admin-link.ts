@@ -2,7 +2,6 @@ import { issueSignInLink, LINK_TTL_SECONDS } from '../auth/links.js';
 import { loadKeys } from '../auth/secret.js';
 import { openDatabase } from '../db/open.js';
 import { cliConfig, cliLogger, parse, type Verb } from './common.js';
-import { help } from './serve.js';
 
 // `baton admin-link <email>`: a one-time sign-in URL for the web admin. The URL alone goes to
 // stdout, so scripts can capture it; the note on how long it lasts goes to stderr.
@@ -16,7 +15,6 @@ export const adminLink: Verb = {
     'The owner must exist (baton bootstrap-owner <email> creates one).',
   async run(argv) {
     const a = parse(adminLink, argv, {}, { min: 1, max: 1 });
-    if (!a) return help(adminLink);
     const email = a.positionals[0] as string;
     const config = cliConfig();
     const database = await openDatabase(config, cliLogger(config), { schema: 'auto' });

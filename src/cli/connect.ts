@@ -3,7 +3,6 @@ import { loadBridgeSettings } from '../config.js';
 import { startBridge } from '../bridge/stdio.js';
 import { createLogger } from '../log.js';
 import { parse, type Verb } from './common.js';
-import { help } from './serve.js';
 
 // `baton connect`: the stdio bridge (spec §10). stdout carries MCP; logs go to stderr.
 
@@ -26,7 +25,6 @@ export const connectVerb: Verb = {
       { url: { type: 'string' }, token: { type: 'string' }, verbose: { type: 'boolean' } },
       { min: 0, max: 0 },
     );
-    if (!a) return help(connectVerb);
     const settings = loadBridgeSettings({
       url: a.values.url as string | undefined,
       token: a.values.token as string | undefined,

@@ -3,7 +3,6 @@ import { seedToken } from '../access/seed.js';
 import { setupBlock } from '../auth/setup.js';
 import { openDatabase } from '../db/open.js';
 import { cliConfig, cliLogger, parse, UsageError, type Verb } from './common.js';
-import { help } from './serve.js';
 
 async function withDatabase<T>(
   fn: (
@@ -27,7 +26,6 @@ export const bootstrapOwner: Verb = {
     'baton bootstrap-owner <email> [--handle h]\n\nCreates the owner unless it exists. The handle defaults to one derived from the email.',
   async run(argv) {
     const a = parse(bootstrapOwner, argv, { handle: { type: 'string' } }, { min: 1, max: 1 });
-    if (!a) return help(bootstrapOwner);
     const email = a.positionals[0] as string;
     const handle = a.values.handle as string | undefined;
     return withDatabase(async (db) => {
@@ -54,7 +52,6 @@ export const seedTokenVerb: Verb = {
       { kind: { type: 'string' }, admin: { type: 'boolean' }, json: { type: 'boolean' } },
       { min: 3, max: 3 },
     );
-    if (!a) return help(seedTokenVerb);
     const kind = a.values.kind ?? 'agent';
     if (kind !== 'agent' && kind !== 'human') throw new UsageError('--kind must be agent or human');
     const [email, projectSlug, label] = a.positionals as [string, string, string];

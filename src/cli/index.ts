@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-import { AppError } from '../errors.js';
-import { maskTokens } from '../log.js';
-import { describeFailure, UsageError } from './common.js';
+import { describeFailure, runVerb } from './common.js';
 import { VERBS } from './verbs.js';
 
 // The `baton` command: one verb per module, each with --help; failures are one line on stderr
@@ -33,14 +31,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`baton: unknown command "${name.slice(0, 40)}"; run baton --help\n`);
     return 2;
   }
-  try {
-    return await verb.run(rest);
-  } catch (err) {
-    const code = err instanceof UsageError ? 2 : 1;
-    const prefix = err instanceof AppError ? `${err.code}: ` : '';
-    process.stderr.write(`baton ${verb.name}: ${prefix}${maskTokens(describeFailure(err))}\n`);
-    return code;
-  }
+  return runVerb(verb, rest);
 }
 
 main(process.argv.slice(2)).then(

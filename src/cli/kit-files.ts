@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 // and a user's own settings, servers and hooks survive.
 
 /** The Claude Code hooks of the kit, identified by their script under .baton/hooks/. */
-export const CLAUDE_HOOKS = [
+const CLAUDE_HOOKS = [
   { event: 'PreToolUse', matcher: 'Write|Edit|MultiEdit', script: 'claim-reconcile.mjs' },
   { event: 'SessionStart', matcher: undefined, script: 'session-start.mjs' },
 ] as const;
@@ -13,7 +13,7 @@ export const CLAUDE_HOOKS = [
 export const HOOKS_DIR = '.baton/hooks';
 
 /** Claude Code runs hooks from the session's directory; the project dir pins the script. */
-export const hookCommand = (script: string) => `node "$CLAUDE_PROJECT_DIR/${HOOKS_DIR}/${script}"`;
+const hookCommand = (script: string) => `node "$CLAUDE_PROJECT_DIR/${HOOKS_DIR}/${script}"`;
 
 /** The hook's own budget is 1.5 s; this is Claude Code's outer limit, should Node itself hang. */
 const HOOK_TIMEOUT_SECONDS = 10;

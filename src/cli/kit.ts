@@ -18,7 +18,6 @@ import {
   PRE_COMMIT_MARKER,
   sameJson,
 } from './kit-files.js';
-import { help } from './serve.js';
 import { inspectInside, Refused, writeInside } from '../../kit/hooks/lib/files.mjs';
 
 // `baton kit install`: puts the adherence kit (kit/, spec §11) into a repository. Every file is
@@ -314,7 +313,7 @@ interface Flags {
   tokenFrom?: string;
 }
 
-export async function installKit(
+async function installKit(
   dir: string,
   flags: Flags,
 ): Promise<{ root: string; report: string[]; check: string }> {
@@ -377,7 +376,6 @@ export const kitVerb: Verb = {
       { dir: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' } },
       { min: 1, max: 1 },
     );
-    if (!a) return help(kitVerb);
     if (a.positionals[0] !== 'install') {
       throw new UsageError(
         `unknown subcommand "${String(a.positionals[0]).slice(0, 40)}"; try baton kit install`,

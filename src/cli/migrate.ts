@@ -1,7 +1,6 @@
 import { openDatabase } from '../db/open.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { cliConfig, cliLogger, parse, type Verb } from './common.js';
-import { help } from './serve.js';
 
 export const migrate: Verb = {
   name: 'migrate',
@@ -9,7 +8,7 @@ export const migrate: Verb = {
   usage:
     'baton migrate\n\nApplies every pending migration in one transaction under an advisory lock.',
   async run(argv) {
-    if (!parse(migrate, argv, {}, { min: 0, max: 0 })) return help(migrate);
+    parse(migrate, argv, {}, { min: 0, max: 0 });
     const config = cliConfig();
     const database = await openDatabase(config, cliLogger(config), { schema: 'none' });
     try {

@@ -16,7 +16,6 @@ import { openDatabase } from '../db/open.js';
 import { transact, type Db } from '../db/pool.js';
 import { SLUG } from '../names.js';
 import { cliConfig, cliLogger, parse, UsageError, type Verb } from './common.js';
-import { help } from './serve.js';
 
 // `baton export` writes a project's ledger as JSON lines; `baton import` loads such a file into
 // a project that has no ledger yet, and refuses to overwrite one that has.
@@ -66,7 +65,6 @@ export const exportVerb: Verb = {
       },
       { min: 0, max: 0 },
     );
-    if (!a) return help(exportVerb);
     if (typeof a.values.project !== 'string') throw new UsageError('--project <slug> is required');
     if (a.values.trim && typeof a.values.out !== 'string') {
       throw new UsageError('--trim needs --out <file>, so the trimmed events are kept somewhere');
@@ -159,7 +157,6 @@ export const importVerb: Verb = {
       { project: { type: 'string' }, owner: { type: 'string' }, in: { type: 'string' } },
       { min: 0, max: 0 },
     );
-    if (!a) return help(importVerb);
     const slug = a.values.project;
     const email = a.values.owner;
     if (typeof slug !== 'string' || !SLUG.safeParse(slug).success)

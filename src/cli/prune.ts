@@ -1,7 +1,6 @@
 import { DEFAULT_RETENTION, prune, type RetentionPolicy } from '../db/prune.js';
 import { openDatabase } from '../db/open.js';
 import { cliConfig, cliLogger, parse, UsageError, type Verb } from './common.js';
-import { help } from './serve.js';
 
 const FLAGS: Record<string, { key: keyof RetentionPolicy; max: number }> = {
   'lease-hours': { key: 'expiredLeaseHours', max: 87_600 },
@@ -28,7 +27,6 @@ export const pruneVerb: Verb = {
       },
       { min: 0, max: 0 },
     );
-    if (!a) return help(pruneVerb);
     const policy: RetentionPolicy = { ...DEFAULT_RETENTION };
     for (const [flag, { key, max }] of Object.entries(FLAGS)) {
       const v = a.values[flag];

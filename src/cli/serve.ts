@@ -11,7 +11,7 @@ export const serve: Verb = {
   usage:
     'baton serve\n\nServes MCP at $PUBLIC_URL/mcp. Without DATABASE_URL it runs an embedded PostgreSQL in $BATON_DATA_DIR.',
   async run(argv) {
-    if (!parse(serve, argv, {}, { min: 0, max: 0 })) return help(serve);
+    parse(serve, argv, {}, { min: 0, max: 0 });
     const config = cliConfig();
     const log = createLogger(config.logLevel);
     const baton = await startBaton(config, log);
@@ -66,9 +66,4 @@ function printBootstrap(publicUrl: string, token: string): void {
       '',
     ].join('\n'),
   );
-}
-
-export function help(verb: Verb): number {
-  process.stdout.write(`${verb.usage}\n`);
-  return 0;
 }

@@ -199,20 +199,6 @@ export async function projectInvites(
   return rows;
 }
 
-/** Whether the invite belongs to this project of this owner. */
-export async function ownedInvite(
-  db: Executor,
-  ownerId: string,
-  projectId: string,
-  inviteId: string,
-): Promise<boolean> {
-  const { rows } = await sql<{ id: string }>`
-    select i.id from invites i
-    join projects pr on pr.id = i.project_id and pr.owner_id = ${ownerId}
-    where i.project_id = ${projectId} and i.id = ${inviteId}`.execute(db);
-  return rows.length > 0;
-}
-
 export interface PathIds {
   project?: string;
   participation?: string;

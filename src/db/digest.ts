@@ -9,9 +9,9 @@ import { myOpenTasksQuery } from './status.js';
 // latest claims, read as columns of one statement. Each part comes back as a JSON array of its
 // rows (numbers as JSON numbers, times as PostgreSQL's ISO text); src/tools/digest.ts shapes them.
 
-export const SHOWN_UNACKED = 5;
-export const SHOWN = 10;
-export const SHOWN_CLAIMS = 5;
+const SHOWN_UNACKED = 5;
+const SHOWN = 10;
+const SHOWN_CLAIMS = 5;
 
 export interface DigestRow {
   unacked_count: number;

@@ -8,11 +8,11 @@ import type { Db } from './pool.js';
 // takes an advisory lock and applies every pending file in one transaction, so two processes
 // migrating at once cannot interleave and a failed file leaves nothing half-applied.
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
 const FILE = /^(\d{4})_[a-z0-9_]+\.sql$/;
 
 /** kysely's FileMigrationProvider imports .js/.ts modules; ours reads SQL text instead. */
-export class SqlMigrationProvider implements MigrationProvider {
+class SqlMigrationProvider implements MigrationProvider {
   constructor(private readonly dir = MIGRATIONS_DIR) {}
 
   async getMigrations(): Promise<Record<string, Migration>> {
@@ -30,7 +30,7 @@ export class SqlMigrationProvider implements MigrationProvider {
   }
 }
 
-export function migrator(db: Db): Migrator {
+function migrator(db: Db): Migrator {
   return new Migrator({ db, provider: new SqlMigrationProvider() });
 }
 

@@ -16,7 +16,7 @@ export interface OpenDatabase {
   close(): Promise<void>;
 }
 
-export class SchemaNotReady extends Error {}
+class SchemaNotReady extends Error {}
 
 export async function openDatabase(
   config: Readonly<Config>,

@@ -19,8 +19,6 @@ export const PUSH_TYPES = [
   'task_created',
 ] as const satisfies readonly EventType[];
 
-export type PushType = (typeof PUSH_TYPES)[number];
-
 /**
  * Events after which a stream's right to exist must be checked again at once: its token may
  * have been revoked (or rotated away), its participant deleted. Streams read them too, so that a

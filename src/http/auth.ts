@@ -26,7 +26,7 @@ export type AuthOutcome =
   | { ok: false; limited: true; retryAfter: number; ctx: Ctx; row: AuthRow }
   | { ok: false; limited: false };
 
-export function resourceMetadataUrl(config: Readonly<Config>): string {
+function resourceMetadataUrl(config: Readonly<Config>): string {
   return `${config.publicUrl}/.well-known/oauth-protected-resource/mcp`;
 }
 
@@ -37,7 +37,7 @@ const UNAUTHORIZED = {
   expired: 'the token expired; ask a project admin for a new one',
 } as const;
 
-export function sendUnauthorized(
+function sendUnauthorized(
   res: ServerResponse,
   config: Readonly<Config>,
   reason: keyof typeof UNAUTHORIZED,

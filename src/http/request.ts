@@ -7,7 +7,7 @@ import { AppError } from '../errors.js';
 // Small helpers shared by every route: bodies with a hard limit, JSON replies, the request id,
 // and the client address (X-Forwarded-For is believed only from TRUST_PROXY).
 
-export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
 
 export class BodyTooLarge extends Error {}
 

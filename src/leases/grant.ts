@@ -11,6 +11,7 @@ import {
 import type { Trx } from '../db/pool.js';
 import { AppError } from '../errors.js';
 import type { Ctx } from '../ctx.js';
+import { clock } from '../time.js';
 import {
   modesConflict,
   overlaps,
@@ -139,12 +140,6 @@ function grantView(lease: LeaseRow, ttlSeconds: number, renewed: boolean, takenO
         }
       : {}),
   };
-}
-
-/** "12:03:10Z" within a day, the full time beyond. */
-export function clock(at: Date, inSeconds: number): string {
-  const iso = at.toISOString();
-  return inSeconds < 86_400 ? `${iso.slice(11, 19)}Z` : `${iso.slice(0, 19)}Z`;
 }
 
 const MAX_HOLDERS_SHOWN = 50;

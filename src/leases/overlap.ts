@@ -36,7 +36,7 @@ export interface Surface {
 }
 
 export const MAX_SURFACE_LENGTH = 512;
-export const LANE_PREFIX = 'lane:';
+const LANE_PREFIX = 'lane:';
 const LANE_NAME = /^[a-z0-9._-]{1,64}$/;
 const GLOB_CHARS = /[*?[]/;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;

@@ -3,7 +3,7 @@ import { deleteLeases, leasesToRelease, liveLeases, type LeaseRow } from '../db/
 import type { Trx } from '../db/pool.js';
 import { forbidden, notFound } from '../errors.js';
 import type { Ctx } from '../ctx.js';
-import { clock } from './grant.js';
+import { clock } from '../time.js';
 
 // Releasing: my own leases, always; another's only by a project admin passing force, and that
 // is recorded with who forced it. Another's live lease without force is `forbidden` (admins

@@ -17,7 +17,5 @@ export const RPC_ERROR = {
   sessionNotFound: -32001,
 } as const;
 
-export type RpcErrorCode = (typeof RPC_ERROR)[keyof typeof RPC_ERROR];
-
 /** Claude Code's channel notification: how a push reaches the model (spec §10). */
 export const CHANNEL_METHOD = 'notifications/claude/channel';

@@ -35,7 +35,7 @@ const PAGE = 200;
 const BACKLOG = 20;
 const CONTENT_CHARS = 280;
 
-export class McpPushStream implements LiveStream {
+class McpPushStream implements LiveStream {
   readonly kind = 'mcp';
   readonly allTypes = false;
   from = 0;
@@ -106,7 +106,7 @@ interface Notice {
 }
 
 /** The push an event makes for one participation, if it concerns it. */
-export function channelNotice(row: FeedRow, me: Reader): Notice | undefined {
+function channelNotice(row: FeedRow, me: Reader): Notice | undefined {
   // Typed, so that a case naming a type the ledger does not have fails the type check.
   const type = row.type as EventType;
   switch (type) {

@@ -8,15 +8,14 @@ import {
 import { claim, latest_claims, list_sequences, seed_sequence, who_claimed } from './claims.js';
 import { list_participants, set_signing_key, whoami } from './identity.js';
 import { check_paths, lease, release, who_holds } from './leases.js';
+import { task_block, task_resolve } from './task-blockers.js';
 import { list_tasks, task_get } from './task-views.js';
 import {
   task_assign,
-  task_block,
   task_cancel,
   task_claim_next,
   task_create,
   task_reopen,
-  task_resolve,
   task_ship,
   task_start,
 } from './tasks.js';

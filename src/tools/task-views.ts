@@ -17,7 +17,7 @@ import { defineTool, type Ctx } from './types.js';
 
 const STATUS = z.enum(['open', 'assigned', 'in_progress', 'blocked', 'done', 'cancelled']);
 
-export function formatTask(t: TaskRow) {
+function formatTask(t: TaskRow) {
   return {
     task_id: Number(t.task_id),
     title: t.title,

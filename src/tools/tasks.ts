@@ -1,82 +1,28 @@
 import { z } from 'zod';
-import { conflict, forbidden, invalid, notFound } from '../errors.js';
+import { conflict, forbidden, notFound } from '../errors.js';
 import { findParticipationByActor } from '../db/presence.js';
-import type { EventData, EventType } from '../db/event-types.js';
-import { appendEvent, type NewEvent } from '../db/ledger.js';
-import { advisoryXactLock } from '../db/locks.js';
 import type { Trx } from '../db/pool.js';
-import type { TaskStatus } from '../db/schema.js';
 import {
   claimNextTask,
   existingTaskIds,
   findTaskByIdempotencyKey,
-  getTask,
-  hasOpenBlockers,
-  insertBlocker,
   insertDeps,
   insertTask,
-  lockTask,
   reclaimStaleTasks,
-  resolveBlockers,
-  resolveBlockersOn,
   dependencies,
   updateTask,
-  wouldCycle,
   type TaskRow,
 } from '../db/tasks.js';
 import { ACTOR, ID, LANE, line, text } from '../names.js';
+import { resolveWaitingOn } from './task-blockers.js';
+import { lockedTask, taskEvent } from './task-transitions.js';
 import { defineTool, type Ctx } from './types.js';
 import { taskView } from './task-views.js';
 
-// Task transitions. Each runs in the dispatcher's one transaction, locks the task row first,
-// checks the state it found, changes it, and appends its event (carrying task_id) last.
-
-/** The transitions, named by the tool that makes them. */
-type Transition =
-  | 'task_assign'
-  | 'task_start'
-  | 'task_block'
-  | 'task_resolve'
-  | 'task_ship'
-  | 'task_cancel'
-  | 'task_reopen';
-
-const ALLOWED: Record<Transition, readonly TaskStatus[]> = {
-  task_assign: ['open', 'assigned'],
-  task_start: ['open', 'assigned'],
-  task_block: ['open', 'assigned', 'in_progress', 'blocked'],
-  task_resolve: ['open', 'assigned', 'in_progress', 'blocked'],
-  task_ship: ['in_progress'],
-  task_cancel: ['open', 'assigned', 'in_progress', 'blocked'],
-  task_reopen: ['done', 'cancelled'],
-};
-
-const HINTS: Partial<Record<TaskStatus, string>> = {
-  open: 'start it with task_start',
-  assigned: 'its assignee starts it with task_start',
-  blocked: 'resolve its blockers with task_resolve',
-  done: 'reopen it with task_reopen',
-  cancelled: 'reopen it with task_reopen',
-};
-
-export async function lockedTask(
-  trx: Trx,
-  ctx: Ctx,
-  taskId: number,
-  tool: Transition,
-): Promise<TaskRow> {
-  const task = await lockTask(trx, ctx.projectId, String(taskId));
-  if (!task) throw notFound(`no task ${taskId} in this project; see list_tasks`);
-  const allowed = ALLOWED[tool] ?? [];
-  if (!allowed.includes(task.status)) {
-    const hint = HINTS[task.status];
-    throw conflict(
-      `task ${taskId} is ${task.status}; ${tool} applies to ${allowed.join(' or ')} tasks${hint ? ` (${hint})` : ''}`,
-      { status: task.status },
-    );
-  }
-  return task;
-}
+// Task transitions other than blocking (task-blockers.ts): create, assign, start, ship, cancel,
+// reopen and claim the next. Each runs in the dispatcher's one transaction, locks the task row
+// first (task-transitions.ts), checks the state it found, changes it, and appends its event
+// (carrying task_id) last.
 
 /** The assignee, the creator, or an admin may manage a task. */
 function mayManage(ctx: Ctx, task: TaskRow): boolean {
@@ -93,25 +39,6 @@ async function ownerId(trx: Trx, ctx: Ctx, actor: string): Promise<string> {
     throw notFound(`${actor} is not a participant of this project; see list_participants`);
   return found.id;
 }
-
-type TaskEvent = Extract<EventType, `task_${string}`>;
-
-const event = <T extends TaskEvent>(
-  trx: Trx,
-  ctx: Ctx,
-  type: T,
-  taskId: string,
-  data: EventData[T],
-  ref?: string | null,
-) =>
-  appendEvent(trx, ctx.projectId, {
-    type,
-    actor: ctx.actor,
-    participationId: ctx.participationId,
-    taskId,
-    ref,
-    data,
-  } as NewEvent);
 
 const TASK_ID = z.strictObject({ task_id: ID });
 
@@ -158,7 +85,7 @@ export const task_create = defineTool({
     });
     // A new task has no incoming edges yet, so its dependencies cannot close a cycle.
     await insertDeps(trx, ctx.projectId, id, deps);
-    await event(trx, ctx, 'task_created', id, {
+    await taskEvent(trx, ctx, 'task_created', id, {
       title: a.title,
       owner: a.owner ?? null,
       depends_on: deps,
@@ -186,7 +113,7 @@ export const task_assign = defineTool({
       status: 'assigned',
       ownerParticipationId: owner,
     });
-    await event(trx, ctx, 'task_assigned', task.task_id, {
+    await taskEvent(trx, ctx, 'task_assigned', task.task_id, {
       owner: a.owner,
       previous_owner: task.owner,
     });
@@ -223,94 +150,10 @@ export const task_start = defineTool({
       started: true,
       holdSeconds: null,
     });
-    await event(trx, ctx, 'task_started', task.task_id, {});
+    await taskEvent(trx, ctx, 'task_started', task.task_id, {});
     return { task: await taskView(trx, ctx, task.task_id) };
   },
 });
-
-export const task_block = defineTool({
-  name: 'task_block',
-  title: 'Block a task',
-  description: 'Record a blocker, optionally on another task. No self-blocks or cycles.',
-  input: z.strictObject({ task_id: ID, on: ID.optional(), reason: text(2000, 1) }),
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
-  handler: async ({ trx, ctx }, a) => {
-    if (a.on === a.task_id) throw invalid(`a task cannot block itself (task ${a.task_id})`);
-    const task = await lockedTask(trx, ctx, a.task_id, 'task_block');
-    const on = a.on === undefined ? null : String(a.on);
-    if (on !== null) {
-      if (!(await getTask(trx, ctx.projectId, on)))
-        throw notFound(`no task ${on} in this project; see list_tasks`);
-      // Two blocks checked at once could each miss the other's edge and close a cycle together;
-      // one graph change at a time per project keeps the check honest.
-      await advisoryXactLock(trx, 'task-graph', ctx.projectId);
-      if (await wouldCycle(trx, ctx.projectId, task.task_id, on)) {
-        throw invalid(
-          `task ${on} already waits (through dependencies or blockers) for task ${a.task_id}; blocking would make a cycle`,
-        );
-      }
-    }
-    const blockerId = await insertBlocker(trx, ctx.projectId, {
-      taskId: task.task_id,
-      onTaskId: on,
-      reason: a.reason,
-      createdBy: ctx.actor,
-    });
-    if (task.status === 'in_progress')
-      await updateTask(trx, ctx.projectId, task.task_id, { status: 'blocked' });
-    await event(trx, ctx, 'task_blocked', task.task_id, {
-      blocker_id: Number(blockerId),
-      on: a.on ?? null,
-      reason: a.reason,
-    });
-    return { task: await taskView(trx, ctx, task.task_id), blocker_id: Number(blockerId) };
-  },
-});
-
-export const task_resolve = defineTool({
-  name: 'task_resolve',
-  title: 'Resolve blockers',
-  description: 'Resolve one or all blockers; a blocked task with none left resumes.',
-  input: z.strictObject({ task_id: ID, blocker_id: ID.optional() }),
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
-  handler: async ({ trx, ctx }, a) => {
-    const task = await lockedTask(trx, ctx, a.task_id, 'task_resolve');
-    const resolved = await resolveBlockers(
-      trx,
-      ctx.projectId,
-      task.task_id,
-      ctx.actor,
-      a.blocker_id === undefined ? undefined : String(a.blocker_id),
-    );
-    if (a.blocker_id !== undefined && resolved.length === 0) {
-      throw notFound(`task ${a.task_id} has no open blocker ${a.blocker_id}; see task_get`);
-    }
-    const unblocked = await afterBlockersResolved(trx, ctx, task, resolved);
-    if (unblocked) await event(trx, ctx, 'task_unblocked', task.task_id, unblocked);
-    return { task: await taskView(trx, ctx, task.task_id), resolved: resolved.map(Number) };
-  },
-});
-
-/**
- * A blocked task whose last open blocker was just resolved goes back to in_progress. Returns
- * the data of its task_unblocked event, for the caller to append after all row locks are taken.
- */
-async function afterBlockersResolved(
-  trx: Trx,
-  ctx: Ctx,
-  task: Pick<TaskRow, 'task_id' | 'status'>,
-  resolved: string[],
-): Promise<EventData['task_unblocked'] | undefined> {
-  if (resolved.length === 0) return undefined;
-  const stillBlocked = await hasOpenBlockers(trx, ctx.projectId, task.task_id);
-  const resumes = task.status === 'blocked' && !stillBlocked;
-  if (resumes) await updateTask(trx, ctx.projectId, task.task_id, { status: 'in_progress' });
-  return {
-    blocker_ids: resolved.map(Number),
-    open_blockers: stillBlocked,
-    status: resumes ? 'in_progress' : task.status,
-  };
-}
 
 export const task_ship = defineTool({
   name: 'task_ship',
@@ -329,27 +172,12 @@ export const task_ship = defineTool({
       ref: a.ref ?? null,
       holdSeconds: null,
     });
-    // Unblock what waited on this task, locking each waiting task in id order. Every row lock
-    // is taken before the first ledger append, which takes the project's ledger head lock: a
-    // task lock taken after it could deadlock with a transition holding that task.
-    const freed = await resolveBlockersOn(trx, ctx.projectId, task.task_id, ctx.actor);
-    const byTask = new Map<string, string[]>();
-    for (const f of freed) byTask.set(f.task_id, [...(byTask.get(f.task_id) ?? []), f.blocker_id]);
-    const unblocked: [string, EventData['task_unblocked']][] = [];
-    for (const [waiting, ids] of [...byTask].sort((x, y) => Number(x[0]) - Number(y[0]))) {
-      const w = await lockTask(trx, ctx.projectId, waiting);
-      const data = w && (await afterBlockersResolved(trx, ctx, w, ids));
-      if (data) unblocked.push([waiting, data]);
+    // Every row lock (the tasks that waited on this one) before the first ledger append.
+    const { waited, unblocked } = await resolveWaitingOn(trx, ctx, task.task_id);
+    await taskEvent(trx, ctx, 'task_shipped', task.task_id, { unblocked: waited }, a.ref ?? null);
+    for (const [waiting, data] of unblocked) {
+      await taskEvent(trx, ctx, 'task_unblocked', waiting, data);
     }
-    await event(
-      trx,
-      ctx,
-      'task_shipped',
-      task.task_id,
-      { unblocked: [...byTask.keys()].map(Number) },
-      a.ref ?? null,
-    );
-    for (const [waiting, data] of unblocked) await event(trx, ctx, 'task_unblocked', waiting, data);
     return { task: await taskView(trx, ctx, task.task_id) };
   },
 });
@@ -365,7 +193,7 @@ export const task_cancel = defineTool({
     if (!mayManage(ctx, task))
       throw forbidden(`only task ${a.task_id}'s owner, its creator or an admin can cancel it`);
     await updateTask(trx, ctx.projectId, task.task_id, { status: 'cancelled', holdSeconds: null });
-    await event(trx, ctx, 'task_cancelled', task.task_id, {
+    await taskEvent(trx, ctx, 'task_cancelled', task.task_id, {
       reason: a.reason,
       previous_status: task.status,
     });
@@ -385,7 +213,7 @@ export const task_reopen = defineTool({
       throw forbidden(`only task ${a.task_id}'s owner, its creator or an admin can reopen it`);
     const status = task.owner_participation_id ? 'assigned' : 'open';
     await updateTask(trx, ctx.projectId, task.task_id, { status, started: null });
-    await event(trx, ctx, 'task_reopened', task.task_id, { previous_status: task.status });
+    await taskEvent(trx, ctx, 'task_reopened', task.task_id, { previous_status: task.status });
     return { task: await taskView(trx, ctx, task.task_id) };
   },
 });
@@ -413,13 +241,13 @@ export const task_claim_next = defineTool({
       holdSeconds,
     );
     for (const r of reclaimed) {
-      await event(trx, ctx, 'task_reclaimed', r.task_id, {
+      await taskEvent(trx, ctx, 'task_reclaimed', r.task_id, {
         previous_owner: r.previous_owner,
         hold_seconds: r.hold_seconds,
       });
     }
     if (!id) return { task: null };
-    await event(trx, ctx, 'task_started', id, {
+    await taskEvent(trx, ctx, 'task_started', id, {
       via: 'task_claim_next',
       lease_seconds: holdSeconds,
     });

@@ -115,7 +115,7 @@ export async function makeParticipation(
 }
 
 /** Sets a participation's last sign of life to `seconds` before the database's now(). */
-export async function seenAgo(
+async function seenAgo(
   db: Executor,
   projectId: string,
   participationId: string,

@@ -103,9 +103,10 @@ export async function startProvider(): Promise<TestProvider> {
       req.on('end', () => {
         void (async () => {
           const form = new URLSearchParams(body);
-          const basic = `Basic ${Buffer.from(`${provider.clientId}:${provider.clientSecret}`).toString('base64')}`;
-          if (req.headers.authorization !== basic)
+          const client = basicCredentials(req.headers.authorization);
+          if (client?.id !== provider.clientId || client.secret !== provider.clientSecret) {
             return json(res, 401, { error: 'invalid_client' });
+          }
           const code = form.get('code') ?? '';
           const pending = codes.get(code);
           codes.delete(code); // codes are single-use
@@ -147,4 +148,22 @@ export async function startProvider(): Promise<TestProvider> {
     json(res, 404, { error: 'not_found' });
   });
   return provider;
+}
+
+/**
+ * client_secret_basic as RFC 6749 §2.3.1 has it: id and secret are form-urlencoded before they
+ * are joined and base64-encoded, so a provider decodes each (clients may encode more than needed).
+ */
+function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
+  const match = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header ?? '');
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString();
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  const form = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
+  try {
+    return { id: form(decoded.slice(0, colon)), secret: form(decoded.slice(colon + 1)) };
+  } catch {
+    return undefined;
+  }
 }
