@@ -17,6 +17,7 @@ import {
   type StreamIo,
 } from '../http/streams.js';
 import { CHANNEL_METHOD, RPC_ERROR } from './protocol.js';
+import { refuseModern } from './modern.js';
 import { checkSession, rpcError, SESSION_ID, sessionHeader, type McpDeps } from './transport.js';
 import type { EventData, EventType } from '../db/event-types.js';
 
@@ -188,6 +189,7 @@ export async function handleMcpGet(
   deps: McpDeps & { streams: StreamHub },
   requestId: string,
 ) {
+  if (refuseModern(req, res)) return;
   const accept = req.headers.accept ?? '';
   if (!/text\/event-stream|\*\/\*/.test(accept)) {
     return sendRaw(
@@ -249,6 +251,7 @@ export async function handleMcpGet(
       res,
       admitted === 'full' ? 429 : 503,
       rpcError(null, RPC_ERROR.serverError, message),
+      { 'retry-after': admitted === 'full' ? '10' : '1' },
     );
   }
   const sse = new SseResponse(req, res, { 'mcp-session-id': sessionId });
