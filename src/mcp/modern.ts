@@ -51,6 +51,9 @@ const DISCOVER_JSON = withMembers(
   cacheable(LIST_TTL_MS),
 );
 
+/** tools/list in this era: the prebuilt catalogue JSON, its tools untouched, and the envelope. */
+export const modernToolsList = (listJson: string) => withMembers(listJson, cacheable(LIST_TTL_MS));
+
 /** A single message whose `_meta` names a protocol version: a modern request, whatever its headers. */
 export function claimsModern(parsed: unknown): boolean {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return false;
@@ -109,7 +112,7 @@ export async function handleModernPost(
     case MODERN_METHOD.discover:
       return ok(DISCOVER_JSON);
     case 'tools/list':
-      return ok(withMembers(deps.catalogue.listJson[profileOf(req)], cacheable(LIST_TTL_MS)));
+      return ok(modernToolsList(deps.catalogue.listJson[profileOf(req)]));
     case 'tools/call': {
       const out = await toolsCall(params, profileOf(req), auth, deps, abortOnDisconnect(res));
       if ('error' in out)
