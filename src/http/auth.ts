@@ -26,7 +26,7 @@ export interface AuthDeps {
 }
 
 export type AuthOutcome =
-  | { ok: true; ctx: Ctx; row: AuthRow; remembered?: boolean }
+  | { ok: true; ctx: Ctx; row: AuthRow }
   | { ok: false; limited: true; retryAfter: number; ctx: Ctx; row: AuthRow }
   | { ok: false; limited: false };
 
@@ -68,8 +68,8 @@ const SESSION_DEBOUNCE_MS = 10 * 60_000;
  * not resolve; a rate-limited caller is left to the edge, which answers in its own form.
  *
  * With `whileAway`, a database that cannot be reached does not fail the request when this
- * process verified the token (and session) lately: the identity comes from memory, marked
- * `remembered`, so the MCP edge can answer in MCP's terms (see identity-memory.ts).
+ * process verified the token (and session) lately: the identity comes from memory, so the MCP
+ * edge can answer in MCP's terms (see identity-memory.ts).
  */
 export async function authenticate(
   req: IncomingMessage,
@@ -98,9 +98,9 @@ export async function authenticate(
     if (!decision.ok) {
       return { ok: false, limited: true, retryAfter: decision.retryAfter, ctx, row: recalled };
     }
-    return { ok: true, ctx, row: recalled, remembered: true };
+    return { ok: true, ctx, row: recalled };
   }
-  if (row) deps.identities?.record(key, row, sessionId);
+  deps.identities?.record(key, row, sessionId);
   if (!row) {
     sendUnauthorized(res, deps.config, 'invalid');
     return { ok: false, limited: false };

@@ -26,9 +26,9 @@ export class IdentityMemory {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** The database resolved this token (and the session it presented, if any). */
-  record(key: string, row: AuthRow, sessionId: string | undefined): void {
-    if (row.revoked || row.expired) {
+  /** What the database said of this token (and the session it presented, if any). */
+  record(key: string, row: AuthRow | undefined, sessionId: string | undefined): void {
+    if (!row || row.revoked || row.expired) {
       this.entries.delete(key);
       return;
     }
