@@ -1,5 +1,6 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { rateLimitMessage } from '../http/auth.js';
+import { sendRaw } from '../http/request.js';
 import { callTool } from '../tools/dispatch.js';
 import type { Catalogue, Profile } from './catalogue.js';
 import { RPC_ERROR, SUPPORTED_PROTOCOL_VERSIONS } from './protocol.js';
@@ -28,6 +29,10 @@ export const rpcError = (id: JsonRpcMessage['id'], code: number, message: string
 
 export const rpcResult = (id: JsonRpcMessage['id'], resultJson: string) =>
   `{"jsonrpc":"2.0","id":${JSON.stringify(id ?? null)},"result":${resultJson}}`;
+
+/** Answers a request that cannot be taken further with a JSON-RPC error and no id. */
+export const refuse = (res: ServerResponse, status: number, code: number, message: string) =>
+  sendRaw(res, status, rpcError(null, code, message));
 
 /** An UnsupportedProtocolVersion error, so that a probing client learns what to retry with. */
 export function unsupportedVersion(id: JsonRpcMessage['id'], requested: string): string {

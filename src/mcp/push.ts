@@ -18,7 +18,9 @@ import {
 } from '../http/streams.js';
 import { CHANNEL_METHOD, RPC_ERROR } from './protocol.js';
 import { refuseModern } from './modern.js';
-import { checkSession, rpcError, SESSION_ID, sessionHeader, type McpDeps } from './transport.js';
+import { checkSession, SESSION_ID, sessionHeader } from './sessions.js';
+import { rpcError } from './jsonrpc.js';
+import type { McpDeps } from './transport.js';
 import type { EventData, EventType } from '../db/event-types.js';
 
 // Push (spec §10): GET /mcp opens the session's server-to-client stream, and Baton writes a

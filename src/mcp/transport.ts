@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { closeSession, endSessionsBeyondLimit, insertSession } from '../db/sessions.js';
 import { authenticate, rateLimitMessage, type AuthDeps } from '../http/auth.js';
 import { abortOnDisconnect, BodyTooLarge, readBody, sendRaw } from '../http/request.js';
 import type { StreamHub } from '../http/streams.js';
@@ -8,21 +6,21 @@ import type { DispatchDeps } from '../tools/dispatch.js';
 import type { AuthRow } from '../db/identity.js';
 import type { Ctx } from '../ctx.js';
 import type { Catalogue } from './catalogue.js';
-import { INSTRUCTIONS, SERVER_INFO } from './instructions.js';
 import {
   isMessage,
   isRequest,
   paramsOf,
   profileOf,
   rateLimitedToolResult,
+  refuse,
   rpcError,
   rpcResult,
   toolsCall,
   type JsonRpcMessage,
-  type Params,
   unsupportedVersion,
 } from './jsonrpc.js';
-import { claimsModern, handleModernPost, refuseModern } from './modern.js';
+import { claimsModern, handleModernPost } from './modern.js';
+import { checkSession, initialize, SESSION_ID, sessionHeader } from './sessions.js';
 import {
   DEFAULT_LEGACY_VERSION,
   FIRST_VERSION_WITHOUT_BATCHES,
@@ -54,19 +52,8 @@ export interface Authenticated {
   retryAfter?: number;
 }
 
-export const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
 /** Messages in one JSON-RPC batch (2025-03-26 and older sessions); each is charged as a request. */
 export const MAX_BATCH_MESSAGES = 1_000;
-
-export { rpcError };
-
-export function sessionHeader(req: IncomingMessage): string | undefined {
-  const v = req.headers[HEADER.sessionId];
-  return typeof v === 'string' ? v : undefined;
-}
-
-const refuse = (res: ServerResponse, status: number, code: number, message: string) =>
-  sendRaw(res, status, rpcError(null, code, message));
 
 export async function handleMcpPost(
   req: IncomingMessage,
@@ -203,27 +190,6 @@ async function handleLegacyPost(
   sendRaw(res, 200, batch ? `[${replies.join(',')}]` : (replies[0] as string), headers);
 }
 
-export function checkSession(
-  auth: Authenticated,
-): { status: number; code: number; message: string } | undefined {
-  const owner = auth.row.session_participation_id;
-  if (owner === null || auth.row.session_closed) {
-    return {
-      status: 404,
-      code: RPC_ERROR.sessionNotFound,
-      message: 'Session not found: it ended or never existed; initialize a new one',
-    };
-  }
-  if (owner !== auth.row.participation_id) {
-    return {
-      status: 403,
-      code: RPC_ERROR.sessionNotFound,
-      message: 'Forbidden: this session belongs to another identity',
-    };
-  }
-  return undefined;
-}
-
 async function handleRequest(
   m: JsonRpcMessage,
   req: IncomingMessage,
@@ -255,64 +221,4 @@ async function handleRequest(
     default:
       return rpcError(m.id, RPC_ERROR.methodNotFound, `Method not found: ${m.method}`);
   }
-}
-
-async function initialize(
-  params: Params,
-  auth: Authenticated,
-  deps: McpDeps,
-  headers: Record<string, string>,
-): Promise<string> {
-  const requested = params.protocolVersion;
-  const protocolVersion =
-    typeof requested === 'string' && LEGACY_PROTOCOL_VERSIONS.some((v) => v === requested)
-      ? requested
-      : LEGACY_PROTOCOL_VERSIONS[0];
-  const clientInfo = params.clientInfo as { name?: unknown } | undefined;
-  const clientName =
-    typeof clientInfo?.name === 'string'
-      ? clientInfo.name.replace(/\u0000/g, '').slice(0, 200)
-      : null;
-  const id = randomBytes(18).toString('base64url');
-  const { projectId, participationId } = auth.ctx;
-  await insertSession(deps.db, { projectId, id, participationId, protocolVersion, clientName });
-  // Sessions per identity are bounded: the least recently used beyond the limit end here, and
-  // so do their streams on this process (other processes end theirs at the next grant check).
-  for (const ended of await endSessionsBeyondLimit(deps.db, projectId, participationId)) {
-    deps.streams?.endSession(projectId, ended);
-  }
-  headers[HEADER.sessionId] = id;
-  deps.metrics?.sessionsInitialized.inc();
-  return JSON.stringify({
-    protocolVersion,
-    // claude/channel: Claude Code listens for our pushes on the GET stream (spec §10).
-    capabilities: { tools: { listChanged: false }, experimental: { 'claude/channel': {} } },
-    serverInfo: SERVER_INFO,
-    instructions: INSTRUCTIONS,
-  });
-}
-
-export async function handleMcpDelete(
-  req: IncomingMessage,
-  res: ServerResponse,
-  deps: McpDeps,
-  requestId: string,
-) {
-  if (refuseModern(req, res)) return;
-  const sessionId = sessionHeader(req);
-  if (sessionId === undefined || !SESSION_ID.test(sessionId)) {
-    return refuse(
-      res,
-      400,
-      RPC_ERROR.invalidRequest,
-      'Bad Request: send the Mcp-Session-Id of the session to end',
-    );
-  }
-  const auth = await authenticate(req, res, deps, requestId, sessionId);
-  if (!auth.ok && !auth.limited) return;
-  const refusal = checkSession(auth);
-  if (refusal) return refuse(res, refusal.status, refusal.code, refusal.message);
-  await closeSession(deps.db, auth.ctx.projectId, auth.ctx.participationId, sessionId);
-  deps.streams?.endSession(auth.ctx.projectId, sessionId);
-  res.writeHead(204).end();
 }
