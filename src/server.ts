@@ -4,13 +4,15 @@ import { createAdminHandler, type AdminHandler } from './admin/router.js';
 import { ClaimQueue } from './db/claim-queue.js';
 import { AppError, toAppError } from './errors.js';
 import { handleMcpGet } from './mcp/push.js';
-import { handleMcpDelete, handleMcpPost, type McpDeps } from './mcp/transport.js';
+import { handleMcpDelete } from './mcp/sessions.js';
+import { handleMcpPost, type McpDeps } from './mcp/transport.js';
 import { handleToolApi, matchToolPath } from './api/tools.js';
 import { handleEvents } from './api/events.js';
 import { handleHealthz, handleReadyz } from './http/health.js';
 import { handleJoin } from './api/join.js';
 import { handleMetrics, routeOf } from './http/metrics.js';
 import { handleResourceMetadata } from './http/metadata.js';
+import { IdentityMemory } from './http/identity-memory.js';
 import { RateLimiter } from './http/ratelimit.js';
 import { requestIdOf, sendError, sendJson } from './http/request.js';
 import { StreamHub } from './http/streams.js';
@@ -36,9 +38,9 @@ export interface BatonHttp {
 }
 
 const CORS_HEADERS =
-  'authorization, content-type, mcp-session-id, mcp-protocol-version, last-event-id, x-request-id';
+  'authorization, content-type, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id, x-request-id';
 
-export type ServerDeps = Omit<McpDeps, 'tokenLimiter' | 'streams' | 'claims'> & {
+export type ServerDeps = Omit<McpDeps, 'tokenLimiter' | 'streams' | 'claims' | 'identities'> & {
   /** Heartbeat of event streams; tests shorten it. */
   streamHeartbeatMs?: number;
 };
@@ -55,6 +57,7 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
     ...input,
     tokenLimiter: new RateLimiter(input.config.rateLimit, input.config.rateLimit * 5),
     joinLimiter: new RateLimiter(10 / 60, 10),
+    identities: new IdentityMemory(),
     claims: new ClaimQueue(input.db),
     streams,
     admin: createAdminHandler(input),

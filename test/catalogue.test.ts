@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildCatalogue } from '../src/mcp/catalogue.js';
+import { modernToolsList } from '../src/mcp/modern.js';
 import { TOOLS } from '../src/tools/index.js';
 
 // tools/list is paid for in every session's context (spec §12). These are the budgets for the
@@ -15,6 +16,22 @@ describe('tool catalogue', () => {
     // Exactly the tools flagged core, in catalogue order.
     expect(core.map((t) => t.name)).toEqual(TOOLS.filter((t) => t.core).map((t) => t.name));
     expect(core.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('holds the same budgets in the 2026-07-28 era: the same tools, plus a small envelope', () => {
+    for (const profile of ['full', 'core'] as const) {
+      const legacy = catalogue.listJson[profile];
+      const modern = modernToolsList(legacy);
+      const result = JSON.parse(modern) as Record<string, unknown>;
+      // What a model is given (the tool definitions) is byte for byte the 2025 era's, so the
+      // budgets above hold; the rest is protocol (resultType, ttlMs, cacheScope, serverInfo),
+      // which clients keep out of the context.
+      expect(JSON.stringify({ tools: result.tools })).toBe(legacy);
+      expect(Object.keys(result).sort()).toEqual(
+        ['_meta', 'cacheScope', 'resultType', 'tools', 'ttlMs'].sort(),
+      );
+      expect(Buffer.byteLength(modern) - Buffer.byteLength(legacy)).toBeLessThanOrEqual(160);
+    }
   });
 
   it('keeps descriptions short and schemas lean', () => {

@@ -53,10 +53,10 @@ describe('push across processes', () => {
     // PostgreSQL goes away. B's listener is kept from reconnecting until told.
     proxy.block();
     await pg.stop();
-    // Meanwhile requests are refused as unavailable (an HTTP 503 before any session check).
-    await expect(call(onA, 'post', { to_actor: recipient.actor, body: 'lost?' })).rejects.toThrow(
-      /unavailable/,
-    );
+    // Meanwhile a tool call is answered as an unavailable result; nothing is posted.
+    const refused = await call(onA, 'post', { to_actor: recipient.actor, body: 'lost?' });
+    expect(refused.isError).toBe(true);
+    expect(refused.body.error).toMatchObject({ code: 'unavailable' });
 
     await pg.start();
     // The database is back for A's pool at once; B's listener is still away.

@@ -24,6 +24,8 @@ export interface AuthRow {
   session_participation_id: string | null;
   session_closed: boolean | null;
   session_last_seen_at: Date | null;
+  /** The protocol version the presented session negotiated at initialize. */
+  session_protocol_version: string | null;
 }
 
 /**
@@ -39,7 +41,8 @@ const RESOLVE_TOKEN = `
          t.revoked_at is not null as revoked, t.expires_at,
          coalesce(t.expires_at <= now(), false) as expired,
          s.participation_id as session_participation_id,
-         (s.closed_at is not null) as session_closed, s.last_seen_at as session_last_seen_at
+         (s.closed_at is not null) as session_closed, s.last_seen_at as session_last_seen_at,
+         s.protocol_version as session_protocol_version
   from tokens t
   join participations pa on pa.project_id = t.project_id and pa.id = t.participation_id
   join projects pr on pr.id = pa.project_id

@@ -3,6 +3,13 @@ import type { Executor } from './pool.js';
 
 // MCP sessions: one small row each, bound to the participation that opened it.
 
+/**
+ * Open sessions one identity (participation, whichever of its tokens) may hold: a client that
+ * initializes in a loop must not grow the table without end. Past it, the least recently used
+ * are ended.
+ */
+export const MAX_SESSIONS_PER_PARTICIPATION = 100;
+
 export async function insertSession(
   db: Executor,
   s: {
@@ -23,6 +30,29 @@ export async function insertSession(
       client_name: s.clientName,
     })
     .execute();
+}
+
+/**
+ * Ends the participation's open sessions beyond the newest MAX_SESSIONS_PER_PARTICIPATION, least
+ * recently used first (last use is kept coarsely, so creation breaks ties); returns their ids.
+ */
+export async function endSessionsBeyondLimit(
+  db: Executor,
+  projectId: string,
+  participationId: string,
+): Promise<string[]> {
+  const { rows } = await sql<{ id: string }>`
+    update mcp_sessions s set closed_at = now()
+    from (
+      select id from mcp_sessions
+      where project_id = ${projectId} and participation_id = ${participationId}
+        and closed_at is null
+      order by last_seen_at desc, created_at desc, id
+      offset ${MAX_SESSIONS_PER_PARTICIPATION}
+    ) old
+    where s.project_id = ${projectId} and s.id = old.id and s.closed_at is null
+    returning s.id`.execute(db);
+  return rows.map((r) => r.id);
 }
 
 /** Ends a session; only the participation that opened it can end it. */

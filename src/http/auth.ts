@@ -6,6 +6,8 @@ import { touchSession } from '../db/sessions.js';
 import type { Db, Storage } from '../db/pool.js';
 import type { Logger } from '../log.js';
 import type { Ctx } from '../ctx.js';
+import { toAppError } from '../errors.js';
+import type { IdentityMemory } from './identity-memory.js';
 import type { RateLimiter } from './ratelimit.js';
 import { sendJson } from './request.js';
 
@@ -19,6 +21,8 @@ export interface AuthDeps {
   config: Readonly<Config>;
   log: Logger;
   tokenLimiter: RateLimiter;
+  /** Tokens this process verified lately, to answer MCP requests while the database is away. */
+  identities?: IdentityMemory;
 }
 
 export type AuthOutcome =
@@ -62,6 +66,10 @@ const SESSION_DEBOUNCE_MS = 10 * 60_000;
  * Resolves the request's token (and the MCP session it presents, if any) with one query, and
  * takes one request from the token's rate-limit bucket. Sends the 401 itself when the token does
  * not resolve; a rate-limited caller is left to the edge, which answers in its own form.
+ *
+ * With `whileAway`, a database that cannot be reached does not fail the request when this
+ * process verified the token (and session) lately: the identity comes from memory, so the MCP
+ * edge can answer in MCP's terms (see identity-memory.ts).
  */
 export async function authenticate(
   req: IncomingMessage,
@@ -69,6 +77,7 @@ export async function authenticate(
   deps: AuthDeps,
   requestId: string,
   sessionId?: string,
+  opts: { whileAway?: boolean } = {},
 ): Promise<AuthOutcome> {
   const header = req.headers.authorization;
   const token = bearerToken(header);
@@ -76,7 +85,22 @@ export async function authenticate(
     sendUnauthorized(res, deps.config, header ? 'invalid' : 'missing');
     return { ok: false, limited: false };
   }
-  const row = await resolveToken(deps.db, hashToken(token), sessionId, deps.pool);
+  const hash = hashToken(token);
+  const key = hash.toString('base64');
+  let row: AuthRow | undefined;
+  try {
+    row = await resolveToken(deps.db, hash, sessionId, deps.pool);
+  } catch (err) {
+    const recalled = opts.whileAway ? deps.identities?.recall(key, sessionId) : undefined;
+    if (!recalled || toAppError(err).code !== 'unavailable') throw err;
+    const ctx = contextOf(recalled, requestId);
+    const decision = deps.tokenLimiter.take(recalled.token_id);
+    if (!decision.ok) {
+      return { ok: false, limited: true, retryAfter: decision.retryAfter, ctx, row: recalled };
+    }
+    return { ok: true, ctx, row: recalled };
+  }
+  deps.identities?.record(key, row, sessionId);
   if (!row) {
     sendUnauthorized(res, deps.config, 'invalid');
     return { ok: false, limited: false };

@@ -26,18 +26,29 @@ export class RateLimiter {
   ) {}
 
   take(key: string): Decision {
-    if (this.ratePerSecond <= 0) return { ok: true, retryAfter: 0 };
+    const granted = this.takeUpTo(key, 1);
+    return { ok: granted.granted === 1, retryAfter: granted.retryAfter };
+  }
+
+  /**
+   * Takes as many as it can of `wanted` requests at once (a JSON-RPC batch is charged per
+   * message): how many were granted, and when the next would be if not all were.
+   */
+  takeUpTo(key: string, wanted: number): { granted: number; retryAfter: number } {
+    if (this.ratePerSecond <= 0) return { granted: wanted, retryAfter: 0 };
     const now = this.now();
     this.sweep(now);
     const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
     b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.ratePerSecond);
     b.at = now;
     this.buckets.set(key, b);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return { ok: true, retryAfter: 0 };
-    }
-    return { ok: false, retryAfter: Math.max(1, Math.ceil((1 - b.tokens) / this.ratePerSecond)) };
+    const granted = Math.max(0, Math.min(wanted, Math.floor(b.tokens)));
+    b.tokens -= granted;
+    if (granted === wanted) return { granted, retryAfter: 0 };
+    return {
+      granted,
+      retryAfter: Math.max(1, Math.ceil((1 - b.tokens) / this.ratePerSecond)),
+    };
   }
 
   /** Forgets full buckets now and then, so idle keys cost no memory. */

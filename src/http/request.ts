@@ -41,6 +41,9 @@ export function sendJson(
   sendRaw(res, status, JSON.stringify(body), headers);
 }
 
+/** When to try again after a 429 or 503 that names no better time. */
+const DEFAULT_RETRY_AFTER_SECONDS = 2;
+
 export function sendRaw(
   res: ServerResponse,
   status: number,
@@ -48,10 +51,16 @@ export function sendRaw(
   headers: Record<string, string> = {},
 ): void {
   if (res.headersSent) return;
+  // Every "not now" says when: clients and proxies back off by Retry-After.
+  const retry: Record<string, string> =
+    (status === 429 || status === 503) && !('retry-after' in headers)
+      ? { 'retry-after': String(DEFAULT_RETRY_AFTER_SECONDS) }
+      : {};
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(json),
     'cache-control': 'no-store',
+    ...retry,
     ...headers,
   });
   res.end(json);
@@ -63,7 +72,10 @@ export function sendError(
   headers: Record<string, string> = {},
   status: number = error.status,
 ): void {
-  sendJson(res, status, { error: error.toJSON() }, headers);
+  const after = error.details.retry_after_seconds;
+  const retry: Record<string, string> =
+    typeof after === 'number' ? { 'retry-after': String(after) } : {};
+  sendJson(res, status, { error: error.toJSON() }, { ...retry, ...headers });
 }
 
 /**

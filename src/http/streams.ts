@@ -12,8 +12,9 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { SseResponse } from './sse.js';
 
-// The live streams open on this process: MCP GET streams (push, src/mcp/push.ts) and ledger
-// subscriptions (GET /api/v1/events, events.ts). A stream is a socket, so it lives in memory;
+// The live streams open on this process: MCP GET streams (push, src/mcp/push.ts), modern MCP
+// subscriptions/listen streams (src/mcp/listen.ts) and ledger subscriptions (GET
+// /api/v1/events, events.ts). A stream is a socket, so it lives in memory;
 // a session without one costs nothing here.
 //
 // Streams are grouped by project. A group listens for the project's ledger wake-ups, and on each
@@ -40,7 +41,7 @@ export interface Outgoing {
 }
 
 export interface LiveStream {
-  readonly kind: 'mcp' | 'events';
+  readonly kind: 'mcp' | 'listen' | 'events';
   readonly grant: StreamGrant;
   readonly participationId: string;
   /** Every event type (a ledger subscription), or only those that can become a push. */
@@ -53,6 +54,8 @@ export interface LiveStream {
   catchUp(io: StreamIo): Promise<void>;
   /** The messages these rows (every one after `from`) make for this stream. */
   select(rows: readonly FeedRow[]): Outgoing[];
+  /** Its last words when the server shuts down, if the protocol has any. */
+  farewell?(): void;
 }
 
 export interface StreamIo {
@@ -165,7 +168,12 @@ export class StreamHub {
   close(): void {
     this.closed = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
-    for (const g of [...this.groups.values()]) for (const s of [...g.streams]) s.sse.end();
+    for (const g of [...this.groups.values()]) {
+      for (const s of [...g.streams]) {
+        s.farewell?.();
+        s.sse.end();
+      }
+    }
   }
 
   /**

@@ -17,7 +17,10 @@ import {
   type StreamIo,
 } from '../http/streams.js';
 import { CHANNEL_METHOD, RPC_ERROR } from './protocol.js';
-import { checkSession, rpcError, SESSION_ID, sessionHeader, type McpDeps } from './transport.js';
+import { refuseModern } from './modern.js';
+import { checkSession, SESSION_ID, sessionHeader } from './sessions.js';
+import { rpcError } from './jsonrpc.js';
+import type { McpDeps } from './transport.js';
 import type { EventData, EventType } from '../db/event-types.js';
 
 // Push (spec §10): GET /mcp opens the session's server-to-client stream, and Baton writes a
@@ -106,7 +109,7 @@ interface Notice {
 }
 
 /** The push an event makes for one participation, if it concerns it. */
-function channelNotice(row: FeedRow, me: Reader): Notice | undefined {
+export function channelNotice(row: FeedRow, me: Reader): Notice | undefined {
   // Typed, so that a case naming a type the ledger does not have fails the type check.
   const type = row.type as EventType;
   switch (type) {
@@ -188,6 +191,7 @@ export async function handleMcpGet(
   deps: McpDeps & { streams: StreamHub },
   requestId: string,
 ) {
+  if (refuseModern(req, res)) return;
   const accept = req.headers.accept ?? '';
   if (!/text\/event-stream|\*\/\*/.test(accept)) {
     return sendRaw(
@@ -249,6 +253,7 @@ export async function handleMcpGet(
       res,
       admitted === 'full' ? 429 : 503,
       rpcError(null, RPC_ERROR.serverError, message),
+      { 'retry-after': admitted === 'full' ? '10' : '1' },
     );
   }
   const sse = new SseResponse(req, res, { 'mcp-session-id': sessionId });
