@@ -74,7 +74,7 @@ export const lease = defineTool({
 export const release = defineTool({
   name: 'release',
   title: 'Release',
-  description: 'Release your lease by surface or lease_id. Admins may force.',
+  description: 'Release your lease; admins may force.',
   input: z.strictObject({
     surface: z.string().max(MAX_SURFACE_LENGTH, SURFACE_LENGTH_RULE).optional(),
     lease_id: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
@@ -106,7 +106,7 @@ function parseSurfaceArg(s: string): string {
 export const who_holds = defineTool({
   name: 'who_holds',
   title: 'Who holds',
-  description: 'Live leases; with surface, those overlapping it; with actor, theirs.',
+  description: "Live leases: all, those overlapping surface, or actor's.",
   input: z.strictObject({
     surface: SURFACE.optional(),
     actor: text(100, 1).optional(),
