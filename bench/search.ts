@@ -58,7 +58,10 @@ export async function fillSearchCorpus(
   perProject: number,
   progress: (text: string) => void,
 ): Promise<SearchCorpus> {
+  // Loading statements run longer than the pool's statement timeout allows.
+  const unbounded = sql`set local statement_timeout = 0`;
   await transact(db, async (trx) => {
+    await unbounded.execute(trx);
     await sql`select setseed(0.42)`.execute(trx);
     await sql`create table bench_bodies as
       select i, string_agg(${sql.raw(WORD('w.n'))}, ' ' order by k) as body
@@ -72,6 +75,7 @@ export async function fillSearchCorpus(
   for (let i = 0; i < projects.length; i += chunk) {
     const slice = projects.slice(i, i + chunk);
     await transact(db, async (trx) => {
+      await unbounded.execute(trx);
       await sql`set local gin_pending_list_limit = '64MB'`.execute(trx);
       await sql`insert into posts (project_id, sender_participation_id, sender_actor, broadcast,
                                    subject, body, ref, created_at)
@@ -117,8 +121,13 @@ export async function fillSearchCorpus(
       );
   }
   progress('vacuum after the corpus load (merges the GIN pending lists)');
-  for (const table of ['posts', 'claims', 'tasks', 'events'])
-    await sql`vacuum (analyze) ${sql.table(table)}`.execute(db);
+  // VACUUM cannot run in a transaction, so the timeout is lifted on one connection, then reset.
+  await db.connection().execute(async (conn) => {
+    await sql`set statement_timeout = 0`.execute(conn);
+    for (const table of ['posts', 'claims', 'tasks', 'events'])
+      await sql`vacuum (analyze) ${sql.table(table)}`.execute(conn);
+    await sql`reset statement_timeout`.execute(conn);
+  });
   await sql`drop table bench_bodies`.execute(db);
   return {
     posts: perProject * projects.length,
