@@ -6,7 +6,8 @@
 //   npm run bench -- --quick   a smaller run for development (1 million events; 10 s load)
 //   npm run bench -- --only latency,burst
 //                              some figures only: latency, hot, spread, burst, heap, whats_new,
-//                              list, mixed, start (a partial run is marked so in its file name)
+//                              search, list, mixed, start (a partial run is marked so in its
+//                              file name)
 
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -19,10 +20,12 @@ import { sql } from 'kysely';
 import { seedToken } from '../src/access/seed.js';
 import { claimNumbers } from '../src/db/claims.js';
 import { readWhatsNew } from '../src/db/events.js';
+import { searchProject } from '../src/db/search.js';
 import { freePort, startEmbedded, type EmbeddedServer } from '../src/db/embedded.js';
 import { migrateToLatest } from '../src/db/migrate.js';
-import { openStorage, type Db, type Storage } from '../src/db/pool.js';
+import { openStorage, transact, type Db, type Storage } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
+import { parseQuery } from '../src/tools/search.js';
 import {
   callTool,
   now,
@@ -36,6 +39,7 @@ import {
 } from './lib.js';
 import { startToReady } from './startup.js';
 import { mixedLoad } from './mixed.js';
+import { fillSearchCorpus, searchQueries } from './search.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -52,6 +56,7 @@ const FIGURE_GROUPS = [
   'burst',
   'heap',
   'whats_new',
+  'search',
   'list',
   'mixed',
   'start',
@@ -319,8 +324,22 @@ async function heap({ db, raw }: Env) {
   });
 }
 
-/** Whats_new over a big ledger. */
-async function whatsNew({ db, mcpUrl }: Env) {
+interface BigLedger {
+  /** The 1,000 projects, the 20 with a reader among them. */
+  projects: string[];
+  perProject: number;
+  total: number;
+  readers: { token: string; ids: { project_id: string; participation_id: string } }[];
+}
+let bigLedger: Promise<BigLedger> | undefined;
+
+/** The big ledger, filled once for the figures that read it (whats_new, search). */
+function fillBigLedger(db: Db): Promise<BigLedger> {
+  bigLedger ??= fillLedger(db);
+  return bigLedger;
+}
+
+async function fillLedger(db: Db): Promise<BigLedger> {
   progress(
     `filling the ledger: ${EVENTS.toLocaleString('en')} events in ${EVENT_PROJECTS} projects (takes a while)`,
   );
@@ -371,8 +390,20 @@ async function whatsNew({ db, mcpUrl }: Env) {
   progress(
     `ledger filled: ${total.toLocaleString('en')} events in ${((now() - fillStart) / 1000).toFixed(0)} s`,
   );
-  const readers = await Promise.all(
-    big.map(async (b) => {
+  return {
+    projects: projs.map((p) => p.id),
+    perProject,
+    total,
+    readers: await Promise.all(
+      big.map(async (b) => ({ token: b.token, ids: await ids(db, b.token) })),
+    ),
+  };
+}
+
+/** SDK clients for the big ledger's readers, as an agent connects. */
+function connectReaders(mcpUrl: string, ledger: BigLedger): Promise<Client[]> {
+  return Promise.all(
+    ledger.readers.map(async (b) => {
       const c = new Client({ name: 'bench-reader', version: '1' });
       await c.connect(
         new StreamableHTTPClientTransport(new URL(mcpUrl), {
@@ -382,9 +413,16 @@ async function whatsNew({ db, mcpUrl }: Env) {
       return c;
     }),
   );
+}
+
+/** Whats_new over a big ledger. */
+async function whatsNew({ db, mcpUrl }: Env) {
+  const ledger = await fillBigLedger(db);
+  const { total, perProject } = ledger;
+  const readers = await connectReaders(mcpUrl, ledger);
   // The raw-SQL baseline reads the same pages with the statement whats_new runs, through pg,
   // on a cursor of its own for each reader.
-  const readerIds = await Promise.all(big.map((b) => ids(db, b.token)));
+  const readerIds = ledger.readers.map((r) => r.ids);
   for (const r of readerIds) {
     await sql`insert into cursors (project_id, participation_id, name)
       values (${r.project_id}, ${r.participation_id}, 'bench-raw')`.execute(db);
@@ -414,12 +452,77 @@ async function whatsNew({ db, mcpUrl }: Env) {
   const w = summarize(wn);
   const wr = summarize(wnRaw);
   record({
-    figure: `whats_new with ${(total / 1e6).toFixed(1)} million events in ${projs.length} projects (official SDK client, pages of 100), p99`,
+    figure: `whats_new with ${(total / 1e6).toFixed(1)} million events in ${ledger.projects.length} projects (official SDK client, pages of 100), p99`,
     measured: `${w.p99.toFixed(2)} ms (p50 ${w.p50.toFixed(2)} ms)`,
     budget: '≤ 5 ms',
     ratio: `raw SQL p99 ${wr.p99.toFixed(2)} ms, p50 ${wr.p50.toFixed(2)} ms`,
     ok: w.p99 <= 5 && total >= EVENTS * 0.99,
     detail: { mcp: w, raw: wr, events: total },
+  });
+}
+
+/** Search in the projects of the big ledger, with a corpus of posts, claims, tasks and notes. */
+async function search({ db, mcpUrl }: Env) {
+  const ledger = await fillBigLedger(db);
+  const perProject = Math.max(1, Math.floor(ledger.perProject / 10));
+  progress(
+    `filling the search corpus: ${perProject} posts and claims per project, a tenth as many tasks and lease notes`,
+  );
+  const fillStart = now();
+  const corpus = await fillSearchCorpus(db, ledger.projects, perProject, progress);
+  progress(`search corpus filled in ${((now() - fillStart) / 1000).toFixed(0)} s`);
+  const queries = await searchQueries(db);
+  const readers = await connectReaders(mcpUrl, ledger);
+  const raw = (i: number, query: string) =>
+    transact(db, (trx) =>
+      searchProject(
+        trx,
+        (ledger.readers[i % readers.length] as BigLedger['readers'][0]).ids.project_id,
+        {
+          ...parseQuery(query),
+          limit: 21,
+        },
+      ),
+    );
+  // A first call of each query by each reader: not measured.
+  for (const [i, c] of readers.entries())
+    for (const query of queries) {
+      await c.callTool({ name: 'search', arguments: { query } });
+      await raw(i, query);
+    }
+  const mcp: number[] = [];
+  const rawLat: number[] = [];
+  const hits: number[] = [];
+  const N = QUICK ? 700 : 2100;
+  progress(`search: ${N} calls each way, the queries in turn: ${queries.join(' · ')}`);
+  for (let i = 0; i < N; i++) {
+    const c = readers[i % readers.length] as Client;
+    const query = queries[i % queries.length] as string;
+    let t = now();
+    const res = await c.callTool({ name: 'search', arguments: { query } });
+    mcp.push(now() - t);
+    if (res.isError) throw new Error(`search failed: ${JSON.stringify(res.structuredContent)}`);
+    hits.push((res.structuredContent as { hits: unknown[] }).hits.length);
+    t = now();
+    await raw(i, query);
+    rawLat.push(now() - t);
+  }
+  await Promise.all(readers.map((c) => c.close()));
+  const m = summarize(mcp);
+  const r = summarize(rawLat);
+  record({
+    figure: `search with ${((ledger.total + corpus.leaseNotes) / 1e6).toFixed(1)} million events; ${(corpus.posts / 1e6).toFixed(2)} M posts, ${(corpus.claims / 1e6).toFixed(2)} M claims, ${(corpus.tasks / 1e3).toFixed(0)} k tasks and lease notes (official SDK client, pages of 20), p99`,
+    measured: `${m.p99.toFixed(2)} ms (p50 ${m.p50.toFixed(2)} ms)`,
+    budget: '≤ 2× raw SQL p99',
+    ratio: `raw SQL p99 ${r.p99.toFixed(2)} ms, p50 ${r.p50.toFixed(2)} ms`,
+    ok: m.p99 <= 2 * r.p99,
+    detail: {
+      mcp: m,
+      raw: r,
+      corpus,
+      queries,
+      meanHits: hits.reduce((a, b) => a + b, 0) / hits.length,
+    },
   });
 }
 
@@ -469,6 +572,7 @@ const GROUPS: Record<string, (env: Env) => Promise<void>> = {
   burst,
   heap,
   whats_new: whatsNew,
+  search,
   list,
   mixed,
 };

@@ -27,6 +27,107 @@ BEGIN
 END
 $$;
 
+--
+-- Name: search_document(text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.search_document(head text, body text, ref text, alias text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  SELECT setweight(to_tsvector('english'::regconfig, coalesce(head, '')), 'A')
+      || setweight(to_tsvector('english'::regconfig, coalesce(body, '')), 'B')
+      || setweight(to_tsvector('simple'::regconfig, coalesce(head, '')), 'A')
+      || setweight(to_tsvector('simple'::regconfig, coalesce(body, '')), 'B')
+      || setweight(to_tsvector('simple'::regconfig, concat_ws(' ', ref, alias)), 'A')
+      || array_to_tsvector(array_remove(array_remove(
+           ARRAY[lower(ref), lower(alias)]
+             || regexp_split_to_array(lower(concat_ws(' ', ref, alias)), '[^[:alnum:]]+'),
+           NULL), ''))
+$$;
+
+--
+-- Name: search_lexeme(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.search_lexeme(lexeme text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  SELECT '''' || replace(replace(lexeme, '\', '\\'), '''', '''''') || ''''
+$$;
+
+--
+-- Name: search_query(bigint, text[], text[], text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.search_query(project bigint, words text[], prefixes text[], phrases text[]) RETURNS tsquery
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET client_min_messages TO 'warning'
+    AS $$
+DECLARE
+  scope text := CASE WHEN project IS NULL THEN '' ELSE 'P' || project || ':' END;
+  terms text[] := '{}';
+  term text;
+  t text;
+  i int;
+BEGIN
+  words := coalesce(words, '{}');
+  prefixes := coalesce(prefixes, '{}');
+  phrases := coalesce(phrases, '{}');
+  FOR i IN 1 .. cardinality(words) + cardinality(phrases) LOOP
+    t := CASE WHEN i <= cardinality(words) THEN words[i] ELSE phrases[i - cardinality(words)] END;
+    -- Every lexeme of the text, in English or as written; a word may also be a whole ref.
+    SELECT string_agg(DISTINCT alt, ' | ') INTO term FROM (
+      SELECT CASE WHEN count(*) > 1
+                  THEN '(' || string_agg(search_lexeme(scope || l), ' & ') || ')'
+                  ELSE min(search_lexeme(scope || l)) END AS alt
+      FROM unnest('{english,simple}'::regconfig[]) AS c,
+           unnest(tsvector_to_array(to_tsvector(c, t))) AS l
+      GROUP BY c
+      UNION ALL
+      SELECT search_lexeme(scope || lower(t)) WHERE i <= cardinality(words)
+    ) a;
+    IF i > cardinality(words) AND project IS NULL THEN
+      -- A phrase, on the document itself: its words in a row.
+      term := nullif((phraseto_tsquery('english'::regconfig, t)
+                      || phraseto_tsquery('simple'::regconfig, t))::text, '');
+    END IF;
+    IF term IS NULL THEN
+      RETURN NULL;
+    END IF;
+    terms := terms || ('(' || term || ')');
+  END LOOP;
+  FOREACH t IN ARRAY prefixes LOOP
+    -- Each lexeme of the text as a prefix, or the whole text as the start of a ref.
+    SELECT string_agg(DISTINCT alt, ' | ') INTO term FROM (
+      SELECT CASE WHEN count(*) > 1
+                  THEN '(' || string_agg(search_lexeme(scope || l) || ':*', ' & ') || ')'
+                  ELSE min(search_lexeme(scope || l) || ':*') END AS alt
+      FROM unnest(tsvector_to_array(to_tsvector('simple'::regconfig, t))) AS l
+      HAVING count(*) > 0
+      UNION ALL
+      SELECT search_lexeme(scope || lower(t)) || ':*'
+    ) a;
+    terms := terms || ('(' || term || ')');
+  END LOOP;
+  IF cardinality(terms) = 0 THEN
+    RETURN NULL;
+  END IF;
+  RETURN array_to_string(terms, ' & ')::tsquery;
+END
+$$;
+
+--
+-- Name: search_scope(bigint, tsvector); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.search_scope(project bigint, doc tsvector) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  SELECT array_to_tsvector(ARRAY(
+    SELECT 'P' || project || ':' || l FROM unnest(tsvector_to_array(doc)) AS l
+    WHERE octet_length(l) <= 2000))
+$$;
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
@@ -102,6 +203,7 @@ CREATE TABLE public.claims (
     ref text,
     idempotency_key text,
     at timestamp with time zone DEFAULT now() NOT NULL,
+    search tsvector GENERATED ALWAYS AS (public.search_document(NULL::text, note, ref, formatted)) STORED,
     CONSTRAINT claims_actor_check CHECK (((length(actor) >= 1) AND (length(actor) <= 100))),
     CONSTRAINT claims_formatted_check CHECK ((length(formatted) <= 64)),
     CONSTRAINT claims_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 128))),
@@ -431,6 +533,7 @@ CREATE TABLE public.posts (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     signature text,
     signing_kid text,
+    search tsvector GENERATED ALWAYS AS (public.search_document(subject, body, ref, NULL::text)) STORED,
     CONSTRAINT posts_body_check CHECK (((length(body) >= 1) AND (length(body) <= 16000))),
     CONSTRAINT posts_check CHECK (((num_nonnulls(to_participation_id, to_lane) + (broadcast)::integer) = 1)),
     CONSTRAINT posts_check1 CHECK (((to_participation_id IS NULL) = (to_actor IS NULL))),
@@ -581,6 +684,7 @@ CREATE TABLE public.tasks (
     ref text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    search tsvector GENERATED ALWAYS AS (public.search_document(title, detail, ref, NULL::text)) STORED,
     CONSTRAINT tasks_detail_check CHECK ((length(detail) <= 16000)),
     CONSTRAINT tasks_hold_seconds_check CHECK (((hold_seconds >= 30) AND (hold_seconds <= 86400))),
     CONSTRAINT tasks_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200))),
@@ -921,6 +1025,12 @@ CREATE INDEX claims_at_idx ON public.claims USING btree (project_id, at);
 CREATE UNIQUE INDEX claims_idempotency_key ON public.claims USING btree (project_id, participation_id, idempotency_key) WHERE (idempotency_key IS NOT NULL);
 
 --
+-- Name: claims_search_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX claims_search_idx ON public.claims USING gin (public.search_scope(project_id, search));
+
+--
 -- Name: events_actor_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -931,6 +1041,12 @@ CREATE INDEX events_actor_idx ON public.events USING btree (project_id, actor, s
 --
 
 CREATE INDEX events_at_idx ON public.events USING btree (project_id, at);
+
+--
+-- Name: events_lease_note_search_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_lease_note_search_idx ON public.events USING gin (public.search_scope(project_id, public.search_document(NULL::text, (data ->> 'note'::text), NULL::text, NULL::text))) WHERE ((type = 'lease'::text) AND ((data ->> 'note'::text) IS NOT NULL));
 
 --
 -- Name: events_post_seq_idx; Type: INDEX; Schema: public; Owner: -
@@ -1017,6 +1133,12 @@ CREATE INDEX posts_lane_idx ON public.posts USING btree (project_id, to_lane, id
 CREATE INDEX posts_ref_idx ON public.posts USING btree (project_id, ref, id) WHERE (ref IS NOT NULL);
 
 --
+-- Name: posts_search_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX posts_search_idx ON public.posts USING gin (public.search_scope(project_id, search));
+
+--
 -- Name: posts_sender_actor_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1075,6 +1197,12 @@ CREATE INDEX tasks_owner_idx ON public.tasks USING btree (project_id, owner_part
 --
 
 CREATE INDEX tasks_pending_idx ON public.tasks USING btree (project_id, id) WHERE (status = ANY (ARRAY['open'::text, 'assigned'::text]));
+
+--
+-- Name: tasks_search_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tasks_search_idx ON public.tasks USING gin (public.search_scope(project_id, search));
 
 --
 -- Name: tasks_status_idx; Type: INDEX; Schema: public; Owner: -

@@ -55,7 +55,7 @@ describe('tenant isolation', () => {
     for (let i = 0; i < 3; i++) {
       const t = await api(b.token, 'task_create', {
         title: `${SECRET} task ${i}`,
-        detail: SECRET,
+        detail: `${SECRET} bravo b-lead`,
         lane: 'b-lane',
         owner: bWorker.actor,
       });
@@ -67,6 +67,15 @@ describe('tenant isolation', () => {
       reason: SECRET,
     });
     ids.push((JSON.parse(blocked.text) as { blocker_id: number }).blocker_id);
+    // Text of B that the matrix's searches (for B's names) would find, were tenancy broken.
+    await api(b.token, 'post', {
+      to_actor: bWorker.actor,
+      subject: `${SECRET} bravo`,
+      body: `${SECRET} b-lead b-worker b-lane bravo`,
+      ref: 'b-lane',
+    });
+    await api(b.token, 'claim', { sequence: 'b-seq', note: `${SECRET} bravo`, ref: 'b-lead' });
+    await api(b.token, 'lease', { surface: 'src/b/**', note: `${SECRET} bravo b-lead` });
     const invite = JSON.parse(
       (await api(b.token, 'create_invite', { participant: 'b-invitee', lane: 'b-lane' })).text,
     ) as { code: string };

@@ -13,7 +13,8 @@ import { liveLeasesWithHolders, taskCounts, type HeldLease } from '../db/status.
 import { taskGraph } from './board-graph.js';
 import { html, raw, type SafeHtml, table } from './html.js';
 import { page, sendHtml, when } from './layout.js';
-import { projectHeader, requireProject } from './project-page.js';
+import { projectHeader, projectPath, requireProject } from './project-page.js';
+import { searchSection } from './search.js';
 import type { OwnerCall } from './types.js';
 import type { EventType } from '../db/event-types.js';
 
@@ -251,6 +252,7 @@ export async function boardPage(c: OwnerCall): Promise<void> {
   const p = await requireProject(c);
   const loaded = await loadSnapshot(c.deps.db, c.session.ownerId, p.id);
   if (!loaded) throw notFound('no such project');
+  const search = await searchSection(c, loaded.project, `${projectPath(loaded.project)}/board`);
   const s = loaded.snapshot.sections;
   const section = (name: string, title: string) =>
     html`<section class="card">
@@ -262,6 +264,7 @@ export async function boardPage(c: OwnerCall): Promise<void> {
       <span id="live" class="badge live warn">connecting…</span>
       <span class="muted">Updates as the ledger moves; no need to reload.</span>
     </p>
+    ${search.html}
     <div class="board">
       <div class="wide">${section('tasks', 'Tasks')}</div>
       <div>${section('events', 'Latest events')}</div>
@@ -270,5 +273,5 @@ export async function boardPage(c: OwnerCall): Promise<void> {
       </div>
     </div>`;
   const doc = page(c, `Board · ${loaded.project.name}`, body, { wide: true, script: SCRIPT });
-  sendHtml(c.res, 200, c.nonce, doc);
+  sendHtml(c.res, search.status, c.nonce, doc);
 }

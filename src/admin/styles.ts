@@ -98,4 +98,8 @@ ul.presence { list-style: none; padding: 0; margin: 0; }
 ul.presence li { padding: .25rem 0; }
 .post { border-left: 3px solid #c3cad3; padding: .2rem .6rem; margin-bottom: .6rem; }
 .post .excerpt { white-space: pre-wrap; overflow-wrap: anywhere; }
+ol.hits { list-style: none; padding: 0; margin: .75rem 0 0; }
+ol.hits li { padding: .45rem 0; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
+ol.hits .snippet { color: var(--muted); font-size: .9rem; }
+ol.hits mark { background: #fff1b8; color: var(--fg); padding: 0 .1rem; border-radius: 2px; }
 `);

@@ -6,6 +6,8 @@ type Timestamp = ColumnType<Date, Date | string, Date | string>;
 /** A timestamp with a database default: optional on insert. */
 type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Id = ColumnType<string, never, never>; // bigint identity: pg returns it as a string
+/** A generated tsvector column (migrations/0011_search.sql): read-only, in tsvector's text form. */
+type SearchDocument = ColumnType<string, never, never>;
 
 export interface OwnersTable {
   id: Generated<string> & Id;
@@ -122,6 +124,7 @@ export interface TasksTable {
   ref: string | null;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
+  search: SearchDocument;
 }
 
 export interface TaskDepsTable {
@@ -162,6 +165,7 @@ export interface ClaimsTable {
   ref: string | null;
   idempotency_key: string | null;
   at: DefaultTimestamp;
+  search: SearchDocument;
 }
 
 export interface LeaseFencingTable {
@@ -207,6 +211,7 @@ export interface PostsTable {
   created_at: DefaultTimestamp;
   signature: string | null;
   signing_kid: string | null;
+  search: SearchDocument;
 }
 
 export interface PostRecipientsTable {

@@ -18,8 +18,9 @@ export interface Catalogue {
  * tools/list is paid for in every session's context (spec §12: the full catalogue within 12 KB,
  * the core profile within 5 KB), so the advertised schema drops what tells the model little: the
  * $schema tag, `additionalProperties: false`, regex patterns of names (descriptions and errors
- * give the shape), minimums of 0 or 1, maximums that only mean "very large", and length limits
- * of one-line values (names, refs, tags), which no sensible value reaches. Limits on free text
+ * give the shape), minimums of 0 or 1 (of lengths and item counts too), maximums that only mean
+ * "very large", length limits of one-line values (names, refs, tags), which no sensible value
+ * reaches, and what JSON says anyway (an empty `properties`, object keys that are strings). Limits on free text
  * and real ranges (page sizes, TTLs) stay visible. Validation is unchanged: the zod schema still
  * enforces all of it, its errors say which argument broke which limit, and unknown arguments are
  * refused with the allowed ones named.
@@ -42,7 +43,12 @@ function advertised(key: string, value: unknown): boolean {
     case 'pattern':
       return false;
     case 'minLength':
+    case 'minItems':
       return value !== 0 && value !== 1;
+    case 'properties':
+      return typeof value !== 'object' || value === null || Object.keys(value).length > 0;
+    case 'propertyNames':
+      return JSON.stringify(value) !== '{"type":"string"}';
     case 'maxLength':
       return typeof value === 'number' && value >= 1000;
     case 'minimum':

@@ -25,7 +25,7 @@ const acting = (ctx: Ctx): Acting => ({
 export const admin_provision = defineTool({
   name: 'admin_provision',
   title: 'Provision',
-  description: 'Admin: add (or reuse) a participant and mint it a token, shown once.',
+  description: 'Admin: add or reuse a participant; mint it a token, shown once.',
   input: z.strictObject({
     participant: LABEL,
     kind: KIND.optional(),
@@ -88,7 +88,7 @@ export const admin_revoke = defineTool({
 export const create_invite = defineTool({
   name: 'create_invite',
   title: 'Create an invite',
-  description: 'Admin: a code redeemed at POST /join for a token; optional name, lane, uses, ttl.',
+  description: 'Admin: a code that POST /join redeems for a token.',
   input: z.strictObject({
     participant: LABEL.optional(),
     kind: KIND.optional(),
@@ -127,7 +127,7 @@ export const create_invite = defineTool({
 export const revoke_invite = defineTool({
   name: 'revoke_invite',
   title: 'Revoke an invite',
-  description: 'Admin: end an invite early, by code or invite_id.',
+  description: 'Admin: end an invite early.',
   input: z
     .strictObject({
       code: z

@@ -121,7 +121,7 @@ const claimResult = (c: ClaimRow) => ({
 export const seed_sequence = defineTool({
   name: 'seed_sequence',
   title: 'Seed a sequence',
-  description: "Set a sequence's last used number, prefix and pad. Admins only once it exists.",
+  description: "Set a sequence's last used number and format. Admins only once it exists.",
   input: z.strictObject({
     sequence: NEW_SEQUENCE,
     current: z.number().int().min(0).max(MAX_NUMBER),

@@ -207,7 +207,7 @@ export const read_posts = defineTool({
   name: 'read_posts',
   core: true,
   title: 'Read posts',
-  description: 'Posts, newest first. to_me: inbox; unacked_only; sent: yours with receipts.',
+  description: 'Posts, newest first. to_me: inbox; sent: yours with receipts.',
   input: z.strictObject({
     to_me: z.boolean().optional(),
     to_lane: LANE.optional(),
@@ -281,7 +281,7 @@ export const ack = defineTool({
   name: 'ack',
   core: true,
   title: 'Ack posts',
-  description: 'Acknowledge posts to you (post_id or post_ids) once handled.',
+  description: 'Acknowledge posts to you once handled.',
   input: z
     .strictObject({
       post_id: ID.optional(),

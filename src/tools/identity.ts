@@ -48,7 +48,7 @@ export const list_participants = defineTool({
 export const set_signing_key = defineTool({
   name: 'set_signing_key',
   title: 'Set signing key',
-  description: 'Register your Ed25519 public JWK so your posts can carry a verifiable signature.',
+  description: 'Register your Ed25519 public JWK, to sign your posts.',
   input: z.strictObject({ public_jwk: z.record(bounded(20), bounded(200)) }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
   handler: async ({ trx, ctx }, a) => {

@@ -22,6 +22,7 @@ import {
 import { ack, post, read_posts } from './handoffs.js';
 import { query_events, whats_new } from './ledger.js';
 import { register, set_liveness_window, who_is_active } from './presence.js';
+import { search } from './search.js';
 import { status } from './status.js';
 import type { ToolDef } from './types.js';
 
@@ -58,6 +59,7 @@ export const TOOLS: readonly ToolDef[] = [
   task_claim_next,
   list_tasks,
   task_get,
+  search,
   status,
   admin_provision,
   admin_rotate,

@@ -76,7 +76,7 @@ export const release = defineTool({
   name: 'release',
   core: true,
   title: 'Release',
-  description: 'Release your lease by surface or lease_id. Admins may force.',
+  description: 'Release your lease; admins may force.',
   input: z.strictObject({
     surface: bounded(MAX_SURFACE_LENGTH, SURFACE_LENGTH_RULE).optional(),
     lease_id: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
@@ -109,7 +109,7 @@ export const who_holds = defineTool({
   name: 'who_holds',
   core: true,
   title: 'Who holds',
-  description: 'Live leases; with surface, those overlapping it; with actor, theirs.',
+  description: "Live leases: all, those overlapping surface, or actor's.",
   input: z.strictObject({
     surface: SURFACE.optional(),
     actor: line(100).optional(),

@@ -25,7 +25,7 @@ const MAX_CURSORS = 100;
 // ISO 8601 with an explicit zone (or a bare date, read as UTC), so a time never silently means
 // the server's local time.
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
-const TIME = z
+export const TIME = z
   .string()
   .max(40, 'a time is at most 40 characters')
   .refine((s) => ISO_TIME.test(s) && !Number.isNaN(Date.parse(s)), {

@@ -67,7 +67,7 @@ export const who_is_active = defineTool({
   name: 'who_is_active',
   core: true,
   title: 'Who is active',
-  description: 'Who was seen within the liveness window (or within_seconds), by lane.',
+  description: 'Who was seen within the liveness window, by lane.',
   input: z.strictObject({ lane: LANE.optional(), within_seconds: WINDOW_SECONDS.optional() }),
   annotations: { readOnlyHint: true },
   handler: async ({ trx, ctx }, { lane, within_seconds }) => {

@@ -14,7 +14,7 @@ export const status = defineTool({
   core: true,
   title: 'Project status',
   description:
-    'Project at a glance: who is active, leases (orphaned too), tasks, your unacked posts, news.',
+    'At a glance: who is active, leases (orphaned too), tasks, your unacked posts, news.',
   input: z.strictObject({}),
   annotations: { readOnlyHint: true },
   handler: async ({ trx, ctx }) => {

@@ -53,7 +53,7 @@ function decodeCursor(cursor: string): string {
 export const list_tasks = defineTool({
   name: 'list_tasks',
   title: 'List tasks',
-  description: 'Tasks oldest first by status, owner, lane or ready_only.',
+  description: 'Tasks, oldest first, by the filters given.',
   input: z.strictObject({
     status: STATUS.optional(),
     owner: ACTOR.optional(),

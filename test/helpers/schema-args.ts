@@ -190,5 +190,25 @@ export function foreignArgs(
     }
     variants.push(args);
   }
+  // Then one property at a time beside the required ones (its first few foreign values, every
+  // value of an enum), so a value that fails validation elsewhere (a name where a time goes)
+  // cannot keep the rest from reaching the tool.
+  const required = schema.required ?? [];
+  const seen = new Set(variants.map((v) => JSON.stringify(v)));
+  for (const [name, s] of props) {
+    (s.enum ?? candidates(s).slice(0, 3)).forEach((value, i) => {
+      const args: Record<string, unknown> = {};
+      for (const r of required) {
+        const c = candidates(schema.properties?.[r] ?? {});
+        if (c.length) args[r] = c[i % c.length];
+      }
+      args[name] = value;
+      const key = JSON.stringify(args);
+      if (!seen.has(key)) {
+        seen.add(key);
+        variants.push(args);
+      }
+    });
+  }
   return variants;
 }
