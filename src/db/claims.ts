@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import { appendCtes, NOTIFY_APPENDED } from './ledger.js';
+import { appendCtes, notifyAppended } from './ledger.js';
 import type { Executor, Trx } from './pool.js';
 import { unackedCount } from './posts.js';
 import { statement } from './statement.js';
@@ -53,7 +53,8 @@ export const MAX_CLAIM_BATCH = 100;
  * order given, appends a `claim` event for each (the ledger head locked last), and counts each
  * claimant's unread posts. On its own the statement is atomic and needs no BEGIN/COMMIT, so the
  * sequence row is held only for the statement and its commit; inside a transaction it must come
- * last (it takes the ledger head). If it fails or rolls back, no number is used.
+ * last (it takes the ledger head). If it fails or rolls back, no number is used. The wake-up for
+ * readers follows the statement (see ledger.ts), after its commit when it runs on its own.
  */
 export async function claimNumbers(
   db: Executor,
@@ -76,7 +77,8 @@ export async function claimNumbers(
     idempotencyKey,
   });
   if (rows.length !== n) throw new Error('claim returned too few rows');
-  return rows;
+  await notifyAppended(db, projectId, (rows[0] as { seq: string }).seq);
+  return rows.map(({ seq: _seq, ...claim }) => claim);
 }
 
 const CLAIM_NUMBERS = statement<
@@ -88,10 +90,10 @@ const CLAIM_NUMBERS = statement<
     input: string;
     idempotencyKey: string | null;
   },
-  RecordedClaim
+  RecordedClaim & { seq: string }
 >((p) => {
   const number = sql`(seq.last_number - ${p.n}::integer + i.ord)`;
-  return sql<RecordedClaim>`
+  return sql<RecordedClaim & { seq: string }>`
     with seq as (
       insert into sequences as s (project_id, name, last_number)
       values (${p.projectId}, ${p.sequence}, ${p.n})
@@ -116,7 +118,7 @@ const CLAIM_NUMBERS = statement<
     })}
     select claim.sequence, claim.number, claim.formatted, claim.actor, claim.at, claim.note,
            claim.ref, (${unackedCount(p.projectId, sql.ref('claim.participation_id'))}) as unread,
-           ${NOTIFY_APPENDED} as notified
+           (select max(seq) from ev) as seq
     from claim
     order by claim.number`;
 });
