@@ -34,7 +34,11 @@ export async function startBaton(
   opts: { fast?: boolean } = {},
 ): Promise<Baton> {
   const database = await openDatabase(config, log, { schema: 'auto', fast: opts.fast });
-  const listener = createLedgerListener({ url: database.url, log });
+  const listener = createLedgerListener({
+    url: database.directUrl,
+    log,
+    db: database.storage.db,
+  });
   try {
     const bootstrap =
       database.embedded || config.bootstrap
@@ -48,7 +52,7 @@ export async function startBaton(
       log,
       listener,
       catalogue: getCatalogue(),
-      metrics: new Metrics(database.storage),
+      metrics: new Metrics(database.storage, listener),
     });
     const address = await http.listen(config.port, config.host);
     const stopPruning =

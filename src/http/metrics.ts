@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sql } from 'kysely';
 import client from 'prom-client';
 import type { Config } from '../config.js';
+import type { LedgerListener } from '../db/notify.js';
 import type { Storage } from '../db/pool.js';
 import { AppError } from '../errors.js';
 import { sendError } from './request.js';
@@ -21,7 +22,10 @@ export class Metrics {
   private readonly streamMessages: client.Counter<'kind'>;
   private readonly pushLag: client.Histogram;
 
-  constructor(storage: Pick<Storage, 'pool' | 'db'>) {
+  constructor(
+    storage: Pick<Storage, 'pool' | 'db'>,
+    listener?: Pick<LedgerListener, 'hearing' | 'subscriberCount'>,
+  ) {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
     this.toolCalls = new client.Counter({
       name: 'baton_tool_calls_total',
@@ -84,6 +88,24 @@ export class Metrics {
         this.set({ state: 'waiting' }, storage.pool.waitingCount);
       },
     });
+    if (listener) {
+      new client.Gauge({
+        name: 'baton_ledger_listener_hearing',
+        help: 'Whether the ledger listener hears notifications (1), or long-polls and streams poll the ledger (0); see /readyz.',
+        registers: [this.registry],
+        collect() {
+          this.set(listener.hearing ? 1 : 0);
+        },
+      });
+      new client.Gauge({
+        name: 'baton_ledger_waiters',
+        help: 'Long-polls and stream groups on this process waiting for ledger wake-ups.',
+        registers: [this.registry],
+        collect() {
+          this.set(listener.subscriberCount());
+        },
+      });
+    }
     new client.Gauge({
       name: 'baton_mcp_sessions_open',
       help: 'MCP sessions not yet ended, across all processes sharing the database.',
