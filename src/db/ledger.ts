@@ -102,10 +102,15 @@ export function appendCtes(
 
 /**
  * The wake-up for readers of appended events (see the top of this file): one, for the last of
- * them. In a transaction it goes out with the COMMIT; on its own, after the append committed.
+ * them. In a transaction it is held and goes out with the COMMIT. After a statement that
+ * committed on its own (a claim), it is sent without delaying the caller: the write is done, and
+ * a failure to wake readers must not turn it into an error (a lost wake-up costs a waiter only
+ * its wait, or a stream the time until the next event).
  */
 export async function notifyAppended(db: Executor, projectId: string, seq: string): Promise<void> {
-  await sendNotification(db, EVENTS_CHANNEL, `${projectId}:${seq}`);
+  const sent = sendNotification(db, EVENTS_CHANNEL, `${projectId}:${seq}`);
+  if (db.isTransaction) return sent;
+  sent.catch(() => {});
 }
 
 export async function sendNotification(

@@ -36,6 +36,7 @@ export async function startPgBouncer(target: string): Promise<Bouncer> {
   if (!PGBOUNCER) throw new Error('pgbouncer is not installed (apt-get install pgbouncer)');
   const upstream = new URL(target);
   const user = decodeURIComponent(upstream.username);
+  const database = upstream.pathname.slice(1);
   const password = decodeURIComponent(upstream.password);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'baton-pgbouncer-'));
   const port = await freePort();
@@ -44,18 +45,19 @@ export async function startPgBouncer(target: string): Promise<Bouncer> {
   await fs.writeFile(
     path.join(dir, 'pgbouncer.ini'),
     [
+      // The configuration SELFHOSTING.md shows, but for addresses.
       '[databases]',
-      `* = host=${upstream.hostname} port=${upstream.port}`,
+      `${database} = host=${upstream.hostname} port=${upstream.port} dbname=${database}`,
       '',
       '[pgbouncer]',
       'listen_addr = 127.0.0.1',
       `listen_port = ${port}`,
       'unix_socket_dir =',
-      'auth_type = trust',
+      'auth_type = scram-sha-256',
       `auth_file = ${path.join(dir, 'userlist.txt')}`,
       'pool_mode = transaction',
       'max_client_conn = 500',
-      'default_pool_size = 20',
+      'default_pool_size = 40',
       '',
     ].join('\n'),
   );
