@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import { appendCtes, notifyAppended } from './ledger.js';
+import { appendCtes, NOTIFY_APPENDED } from './ledger.js';
 import type { Executor, Trx } from './pool.js';
 import { unackedCount } from './posts.js';
 import { statement } from './statement.js';
@@ -53,8 +53,7 @@ export const MAX_CLAIM_BATCH = 100;
  * order given, appends a `claim` event for each (the ledger head locked last), and counts each
  * claimant's unread posts. On its own the statement is atomic and needs no BEGIN/COMMIT, so the
  * sequence row is held only for the statement and its commit; inside a transaction it must come
- * last (it takes the ledger head). If it fails or rolls back, no number is used. The wake-up for
- * readers follows the statement (see ledger.ts), after its commit when it runs on its own.
+ * last (it takes the ledger head). If it fails or rolls back, no number is used.
  */
 export async function claimNumbers(
   db: Executor,
@@ -77,8 +76,7 @@ export async function claimNumbers(
     idempotencyKey,
   });
   if (rows.length !== n) throw new Error('claim returned too few rows');
-  await notifyAppended(db, projectId, (rows[0] as { seq: string }).seq);
-  return rows.map(({ seq: _seq, ...claim }) => claim);
+  return rows;
 }
 
 const CLAIM_NUMBERS = statement<
@@ -90,10 +88,10 @@ const CLAIM_NUMBERS = statement<
     input: string;
     idempotencyKey: string | null;
   },
-  RecordedClaim & { seq: string }
+  RecordedClaim
 >((p) => {
   const number = sql`(seq.last_number - ${p.n}::integer + i.ord)`;
-  return sql<RecordedClaim & { seq: string }>`
+  return sql<RecordedClaim>`
     with seq as (
       insert into sequences as s (project_id, name, last_number)
       values (${p.projectId}, ${p.sequence}, ${p.n})
@@ -118,7 +116,7 @@ const CLAIM_NUMBERS = statement<
     })}
     select claim.sequence, claim.number, claim.formatted, claim.actor, claim.at, claim.note,
            claim.ref, (${unackedCount(p.projectId, sql.ref('claim.participation_id'))}) as unread,
-           (select max(seq) from ev) as seq
+           ${NOTIFY_APPENDED} as notified
     from claim
     order by claim.number`;
 });

@@ -64,7 +64,6 @@ export function clientClass(settings: ClientSettings): typeof pg.Client {
     private held: [string, string][] = [];
 
     override query(config: unknown, values?: unknown, callback?: unknown): never {
-      const pass = super.query.bind(this) as (...a: unknown[]) => never;
       if (typeof values === 'function') [callback, values] = [values, undefined];
       let text: string;
       if (typeof config === 'string') text = config;
@@ -73,7 +72,7 @@ export function clientClass(settings: ClientSettings): typeof pg.Client {
         // in pooler-safe mode. Anything else (a cursor, rowMode) passes as it is.
         text = config.text;
         values = config.values;
-      } else return pass(config, values, callback);
+      } else return (super.query as (...a: unknown[]) => never)(config, values, callback);
       const done = this.route(text, Array.isArray(values) ? values : undefined);
       if (typeof callback !== 'function') return done as never;
       done.then(
@@ -83,21 +82,23 @@ export function clientClass(settings: ClientSettings): typeof pg.Client {
       return undefined as never;
     }
 
-    private async route(text: string, values: unknown[] | undefined): Promise<Result> {
+    /** Not async: the common path hands pg's own promise back, adding nothing per query. */
+    private route(text: string, values: unknown[] | undefined): Promise<Result> {
       const status = this.getTransactionStatus();
-      // A transaction that ended without our COMMIT or ROLLBACK (connection reset) left nothing.
-      if (status === 'I') this.held = [];
+      if (this.held.length > 0) {
+        const held = this.held;
+        // A transaction that ended without our COMMIT or ROLLBACK (a reset) left nothing.
+        if (status === 'I' || text === 'rollback') this.held = [];
+        else if (text === 'commit') {
+          this.held = [];
+          // A failed transaction rolls back on COMMIT; its wake-ups are dropped with it.
+          if (status === 'T') return this.commitWith(held);
+        }
+      }
       if (text === NOTIFY_SQL && status === 'T' && values?.length === 2) {
         this.held.push([String(values[0]), String(values[1])]);
-        return NOTHING;
+        return Promise.resolve(NOTHING);
       }
-      if (text === 'commit' && this.held.length > 0) {
-        const held = this.held;
-        this.held = [];
-        // A failed transaction rolls back on COMMIT; its wake-ups are dropped with it.
-        if (status === 'T') return this.commitWith(held);
-      }
-      if (text === 'rollback') this.held = [];
       if (settings.prepared) return this.prepared(text, values);
       if (status !== 'I') return this.raw(text, values);
       if (/^(begin|start transaction)\b/i.test(text) && values?.length === 0) {

@@ -29,19 +29,26 @@ export class Probe {
   async run(): Promise<ProbeOutcome> {
     this.waiting?.settle('silent');
     const payload = `${this.id}:${++this.sent}`;
-    const outcome = new Promise<ProbeOutcome>((resolve) => {
-      const timer = setTimeout(() => settle('silent'), this.timeoutMs);
-      const settle = (o: ProbeOutcome) => {
-        clearTimeout(timer);
-        if (this.waiting?.payload === payload) this.waiting = undefined;
-        resolve(o);
-      };
-      this.waiting = { payload, settle };
-    });
-    // A probe the database refused says nothing about the listener (the database is away).
-    await sendNotification(this.db, PROBE_CHANNEL, payload).catch(() =>
-      this.waiting?.settle('unsent'),
-    );
+    let timer: NodeJS.Timeout | undefined;
+    let done = false;
+    let resolve: (o: ProbeOutcome) => void = () => {};
+    const outcome = new Promise<ProbeOutcome>((r) => (resolve = r));
+    const settle = (o: ProbeOutcome) => {
+      done = true;
+      clearTimeout(timer);
+      if (this.waiting?.payload === payload) this.waiting = undefined;
+      resolve(o);
+    };
+    this.waiting = { payload, settle };
+    try {
+      await sendNotification(this.db, PROBE_CHANNEL, payload);
+    } catch {
+      // A probe the database refused says nothing about the listener (the database is away).
+      settle('unsent');
+      return outcome;
+    }
+    // The clock starts once the probe is committed: a busy pool is not deafness.
+    if (!done) timer = setTimeout(() => settle('silent'), this.timeoutMs);
     return outcome;
   }
 

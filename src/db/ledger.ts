@@ -7,12 +7,17 @@ import type { Executor, Trx } from './pool.js';
 // transaction: the head row stays locked until commit, and every other writer of the project
 // waits behind it.
 //
-// Each append also notifies EVENTS_CHANNEL with '<project_id>:<seq>' (notifyAppended). PostgreSQL
-// delivers a notification only when its transaction commits (and never after a rollback), so a
-// reader it wakes always finds the event committed. src/db/notify.ts listens for them. The
-// notification is a statement of its own, not part of the append: a database distributed by
-// project runs the append on the project's node, and the listener hears only the node it is
-// connected to. Inside a transaction it costs no round trip (the client sends it with COMMIT).
+// Each append also notifies EVENTS_CHANNEL with '<project_id>:<seq>'. PostgreSQL delivers a
+// notification only when its transaction commits (and never after a rollback), so a reader it
+// wakes always finds the event committed. src/db/notify.ts listens for them.
+//
+// In a transaction the notification is a statement of its own (notifyAppended), not part of the
+// append: a database distributed by project runs the append on the project's node, and the
+// listener hears only the node it is connected to. It costs no round trip: the client holds it
+// and sends it with the COMMIT. A write that is one statement on its own (a claim) selects it
+// inside that statement instead (NOTIFY_APPENDED): a second statement would cost the hottest
+// path a third more time on a busy machine (docs/scaling.md lists it for a distributed
+// deployment).
 
 export const EVENTS_CHANNEL = 'baton_events';
 
@@ -62,8 +67,7 @@ type Value = string | null | RawBuilder<unknown>;
  * seqs in the order of `order` (an expression over `source`'s columns). The head row is bumped
  * once, by the number of rows, and only after `source` has produced them: the lock order stays
  * the caller's rows first, the ledger head last. `sequence`, `ref` and `data` may read
- * `source`'s columns. The statement's final select must read `ev`; after it, the caller calls
- * notifyAppended with the last seq.
+ * `source`'s columns. The statement's final select must read `ev` and select NOTIFY_APPENDED.
  */
 export function appendCtes(
   projectId: string,
@@ -100,18 +104,13 @@ export function appendCtes(
     )`;
 }
 
-/**
- * The wake-up for readers of appended events (see the top of this file): one, for the last of
- * them. In a transaction it is held and goes out with the COMMIT. After a statement that
- * committed on its own (a claim), it is sent without delaying the caller: the write is done, and
- * a failure to wake readers must not turn it into an error (a lost wake-up costs a waiter only
- * its wait, or a stream the time until the next event).
- */
-export async function notifyAppended(db: Executor, projectId: string, seq: string): Promise<void> {
-  const sent = sendNotification(db, EVENTS_CHANNEL, `${projectId}:${seq}`);
-  if (db.isTransaction) return sent;
-  sent.catch(() => {});
+/** The wake-up for readers of a transaction's appended events: held, and sent with the COMMIT. */
+export async function notifyAppended(trx: Trx, projectId: string, seq: string): Promise<void> {
+  await sendNotification(trx, EVENTS_CHANNEL, `${projectId}:${seq}`);
 }
+
+/** The wake-up selected inside a single-statement write (appendCtes): one, for the last event. */
+export const NOTIFY_APPENDED = sql`(select pg_notify(${EVENTS_CHANNEL}, max(ev.project_id)::text || ':' || max(ev.seq)::text) from ev)`;
 
 export async function sendNotification(
   db: Executor,
