@@ -101,7 +101,7 @@ export function clientClass(settings: ClientSettings): typeof pg.Client {
       }
       if (settings.prepared) return this.prepared(text, values);
       if (status !== 'I') return this.raw(text, values);
-      if (/^(begin|start transaction)\b/i.test(text) && values?.length === 0) {
+      if (/^(begin|start transaction)\b/i.test(text) && !values?.length) {
         return this.raw(`${text}; ${setTimeout}`);
       }
       // A trivial statement needs no timeout and no transaction of its own.
