@@ -246,7 +246,7 @@ describe('lanes', () => {
     await api(admin.token, 'admin_provision', { participant: 'new-one', lane: 'made' });
     await api(admin.token, 'admin_provision', { participant: 'new-one', lane: 'moved' });
     const inv = await api(admin.token, 'create_invite', { uses: 1, lane: 'invited' });
-    expect((await join({ code: inv.body.code, name: 'joined' })).status).toBe(200);
+    expect((await join({ code: inv.body.code, name: 'lane-joiner' })).status).toBe(200);
     await api(admin.token, 'register', { lane: 'registered' });
     // Everyone then leaves those lanes; the lanes stay known.
     await api(admin.token, 'register', { lane: 'elsewhere' });
