@@ -15,8 +15,8 @@ import type { Executor, Trx } from './pool.js';
 // append: a database distributed by project runs the append on the project's node, and the
 // listener hears only the node it is connected to. It costs no round trip: the client holds it
 // and sends it with the COMMIT. A write that is one statement on its own (a claim) selects it
-// inside that statement instead (NOTIFY_APPENDED): a second statement cost the hottest
-// path about 40% more time on the 2-core bench machine (docs/scaling.md lists it for a distributed
+// inside that statement instead (NOTIFY_APPENDED): a second statement cost the hottest path
+// about 40% more time on the 2-core bench machine (docs/scaling.md lists it for a distributed
 // deployment).
 
 export const EVENTS_CHANNEL = 'baton_events';
