@@ -14,20 +14,6 @@ SET client_min_messages = warning;
 SET row_security = off;
 
 --
--- Name: remember_lane(); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.remember_lane() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-  INSERT INTO lanes (project_id, name) VALUES (NEW.project_id, NEW.lane)
-  ON CONFLICT DO NOTHING;
-  RETURN NULL;
-END
-$$;
-
---
 -- Name: search_document(text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1215,12 +1201,6 @@ CREATE INDEX tasks_status_idx ON public.tasks USING btree (project_id, status, i
 --
 
 CREATE INDEX tokens_participation_idx ON public.tokens USING btree (project_id, participation_id);
-
---
--- Name: participations participations_remember_lane; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER participations_remember_lane AFTER INSERT OR UPDATE OF lane ON public.participations FOR EACH ROW WHEN ((new.lane IS NOT NULL)) EXECUTE FUNCTION public.remember_lane();
 
 --
 -- Name: admin_links admin_links_owner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

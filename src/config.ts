@@ -44,6 +44,19 @@ const envSchema = z
         .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://')
         .optional(),
     ),
+    DATABASE_DIRECT_URL: optionalText.pipe(
+      z
+        .string()
+        .regex(
+          /^postgres(ql)?:\/\//,
+          'DATABASE_DIRECT_URL must start with postgres:// or postgresql://',
+        )
+        .optional(),
+    ),
+    DB_PREPARED_STATEMENTS: z
+      .enum(['', 'true', 'false'], 'DB_PREPARED_STATEMENTS must be true or false')
+      .optional()
+      .transform((v) => v !== 'false'),
     BATON_DATA_DIR: z.string().trim().min(1).default('./.baton'),
     HOST: z.string().trim().min(1).default('127.0.0.1'),
     PORT: intVar('PORT', 0, 65535).default(8787),
@@ -70,6 +83,14 @@ const envSchema = z
       .transform((v) => v === '1'),
   })
   .superRefine((env, ctx) => {
+    if (env.DATABASE_DIRECT_URL && !env.DATABASE_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_DIRECT_URL'],
+        message:
+          'DATABASE_DIRECT_URL needs DATABASE_URL (without it Baton runs its embedded PostgreSQL)',
+      });
+    }
     const oidc = [env.OIDC_ISSUER, env.OIDC_CLIENT_ID, env.OIDC_CLIENT_SECRET];
     if (oidc.some(Boolean) && !oidc.every(Boolean)) {
       ctx.addIssue({
@@ -111,6 +132,10 @@ export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.def.sha
 
 export interface Config {
   databaseUrl: string | undefined;
+  /** For LISTEN, migrations and session-level locks: DATABASE_DIRECT_URL, else DATABASE_URL. */
+  databaseDirectUrl: string | undefined;
+  /** false: pooler-safe mode (unnamed statements, no settings sent at connect; see db/pool.ts). */
+  preparedStatements: boolean;
   dataDir: string;
   host: string;
   port: number;
@@ -157,6 +182,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   const publicUrl = (e.PUBLIC_URL ?? `http://${hostForUrl}:${e.PORT}`).replace(/\/+$/, '');
   return Object.freeze({
     databaseUrl: e.DATABASE_URL,
+    databaseDirectUrl: e.DATABASE_DIRECT_URL ?? e.DATABASE_URL,
+    preparedStatements: e.DB_PREPARED_STATEMENTS,
     dataDir: path.resolve(e.BATON_DATA_DIR),
     host: e.HOST,
     port: e.PORT,

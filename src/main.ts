@@ -31,8 +31,12 @@ export function getCatalogue(): Catalogue {
 }
 
 /** The process's metrics, reading the pool and the session count of this storage. */
-export function metricsFor(storage: Storage): Metrics {
-  return new Metrics({ pool: storage.pool, openSessions: () => countOpenSessions(storage.db) });
+export function metricsFor(storage: Storage, listener?: LedgerListener): Metrics {
+  return new Metrics({
+    pool: storage.pool,
+    openSessions: () => countOpenSessions(storage.db),
+    listener,
+  });
 }
 
 export async function startBaton(
@@ -41,7 +45,11 @@ export async function startBaton(
   opts: { fast?: boolean } = {},
 ): Promise<Baton> {
   const database = await openDatabase(config, log, { schema: 'auto', fast: opts.fast });
-  const listener = createLedgerListener({ url: database.url, log });
+  const listener = createLedgerListener({
+    url: database.directUrl,
+    log,
+    db: database.storage.db,
+  });
   try {
     const bootstrap =
       database.embedded || config.bootstrap
@@ -55,7 +63,7 @@ export async function startBaton(
       log,
       listener,
       catalogue: getCatalogue(),
-      metrics: metricsFor(database.storage),
+      metrics: metricsFor(database.storage, listener),
     });
     const address = await http.listen(config.port, config.host);
     const stopPruning =

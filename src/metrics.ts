@@ -9,6 +9,8 @@ export interface MetricSources {
   pool: { totalCount: number; idleCount: number; waitingCount: number };
   /** MCP sessions not yet ended, across all processes sharing the database. */
   openSessions(): Promise<number>;
+  /** The process's ledger listener: whether it hears, and how many wait on it. */
+  listener?: { readonly hearing: boolean; subscriberCount(): number };
 }
 
 export class Metrics {
@@ -86,6 +88,25 @@ export class Metrics {
         this.set({ state: 'waiting' }, pool.waitingCount);
       },
     });
+    const listener = sources.listener;
+    if (listener) {
+      new client.Gauge({
+        name: 'baton_ledger_listener_hearing',
+        help: 'Whether the ledger listener hears notifications (1), or long-polls and streams poll the ledger (0); see /readyz.',
+        registers: [this.registry],
+        collect() {
+          this.set(listener.hearing ? 1 : 0);
+        },
+      });
+      new client.Gauge({
+        name: 'baton_ledger_waiters',
+        help: 'Long-polls and stream groups on this process waiting for ledger wake-ups.',
+        registers: [this.registry],
+        collect() {
+          this.set(listener.subscriberCount());
+        },
+      });
+    }
     new client.Gauge({
       name: 'baton_mcp_sessions_open',
       help: 'MCP sessions not yet ended, across all processes sharing the database.',

@@ -215,7 +215,7 @@ async function route(
     case '/healthz':
       return handleHealthz(res);
     case '/readyz':
-      return handleReadyz(res, deps.db);
+      return handleReadyz(res, deps.db, deps.listener);
     case '/metrics':
       if (!deps.metrics) break;
       return handleMetrics(req, res, deps.metrics, deps.config);

@@ -240,6 +240,23 @@ describe('token use', () => {
   });
 });
 
+describe('lanes', () => {
+  it('every way of setting a lane makes it known to to_lane: provisioning, re-provisioning, an invite, register', async () => {
+    const admin = await baton.seed({ projectSlug: 'lanes', label: 'chief', admin: true });
+    await api(admin.token, 'admin_provision', { participant: 'new-one', lane: 'made' });
+    await api(admin.token, 'admin_provision', { participant: 'new-one', lane: 'moved' });
+    const inv = await api(admin.token, 'create_invite', { uses: 1, lane: 'invited' });
+    expect((await join({ code: inv.body.code, name: 'lane-joiner' })).status).toBe(200);
+    await api(admin.token, 'register', { lane: 'registered' });
+    // Everyone then leaves those lanes; the lanes stay known.
+    await api(admin.token, 'register', { lane: 'elsewhere' });
+    const error = await api(admin.token, 'post', { to_lane: 'nowhere', body: 'typo' });
+    expect(error.body.error.message).toContain(
+      'known lanes: elsewhere, invited, made, moved, registered',
+    );
+  });
+});
+
 describe('invites', () => {
   it('redeems exactly its uses under 20 concurrent redeemers', async () => {
     const admin = await baton.seed({ projectSlug: 'inv', label: 'boss', admin: true });

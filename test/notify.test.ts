@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { seedToken } from '../src/access/seed.js';
 import { appendEvent, appendEvents } from '../src/db/ledger.js';
 import {
@@ -10,8 +10,10 @@ import {
 } from '../src/db/notify.js';
 import { transact } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
-import { useTestDatabase } from './helpers/db.js';
+import { pino } from 'pino';
+import { createTestDatabase, useTestDatabase, type TestDatabase } from './helpers/db.js';
 import { rawEvent, rawEvents } from './helpers/events.js';
+import { tcpProxy } from './helpers/proxy.js';
 
 const db = useTestDatabase();
 const log = createLogger('silent');
@@ -36,7 +38,13 @@ afterEach(async () => {
 });
 
 async function started() {
-  const listener = createLedgerListener({ url: db.url, log, minDelayMs: 10, maxDelayMs: 100 });
+  const listener = createLedgerListener({
+    url: db.url,
+    log,
+    db: db.db,
+    minDelayMs: 10,
+    maxDelayMs: 100,
+  });
   listeners.push(listener);
   await listener.start();
   return listener;
@@ -169,5 +177,125 @@ describe('watchProject', () => {
     await listener.close();
     expect(await closing).toBe('closed');
     expect(await watch.next(30_000)).toBe('closed');
+  });
+});
+
+describe('whether the listener hears', () => {
+  /** A logger whose lines the test reads. */
+  const capture = () => {
+    const lines: { level: number; msg: string }[] = [];
+    const logger = pino(
+      { level: 'info' },
+      { write: (s: string) => void lines.push(JSON.parse(s) as { level: number; msg: string }) },
+    );
+    return { lines, logger };
+  };
+
+  it('proves it at start, and keeps proving it', async () => {
+    const { lines, logger } = capture();
+    const listener = createLedgerListener({
+      url: db.url,
+      log: logger,
+      db: db.db,
+      probeIntervalMs: 20,
+    });
+    listeners.push(listener);
+    expect(listener.hearing).toBe(false);
+    expect(listener.problem).toMatch(/not started/);
+    await listener.start();
+    expect(listener.hearing).toBe(true);
+    expect(listener.problem).toBeUndefined();
+    // Probe after probe comes back (every 20 ms here).
+    await new Promise((r) => setTimeout(r, 200));
+    expect(listener.hearing).toBe(true);
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+  });
+
+  describe('when it listens where the pool does not write', () => {
+    // Notifications belong to one database. A listener on another one hears nothing the pool
+    // sends, exactly as one whose LISTEN went through a transaction-mode pooler.
+    let elsewhere: TestDatabase;
+    beforeAll(async () => {
+      elsewhere = await createTestDatabase();
+    });
+    afterAll(async () => {
+      await Promise.all(listeners.splice(0).map((l) => l.close()));
+      await elsewhere?.drop();
+    });
+
+    it('says it is deaf and why, once, and wakes waiters by polling the ledger', async () => {
+      const { lines, logger } = capture();
+      const listener = createLedgerListener({
+        url: elsewhere.url,
+        log: logger,
+        db: db.db,
+        probeIntervalMs: 20,
+        probeTimeoutMs: 50,
+        pollIntervalMs: 20,
+      });
+      listeners.push(listener);
+      const changes: boolean[] = [];
+      listener.onHearingChange((h) => changes.push(h));
+      await listener.start();
+      expect(listener.connected).toBe(true);
+      expect(listener.hearing).toBe(false);
+      expect(listener.problem).toMatch(/DATABASE_DIRECT_URL/);
+
+      // A long-poll and a stream group are woken by the poll, not by a notification.
+      const watch = watchProject(listener, projectA);
+      const a = record(listener, projectA);
+      await vi.waitFor(() => expect(a.wakes.length).toBeGreaterThan(0)); // the first poll
+      a.wakes.splice(0);
+      await watch.next(0);
+      const waiting = watch.next(30_000);
+      const appended = await append(projectA);
+      expect(await waiting).toBe('woken');
+      await vi.waitFor(() =>
+        expect(a.wakes).toContainEqual({ kind: 'event', projectId: projectA, seq: appended.seq }),
+      );
+      watch.close();
+
+      // Many probes later, one error line; no change was reported, it never heard.
+      await new Promise((r) => setTimeout(r, 200));
+      const errors = lines.filter((l) => l.level >= 50);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]?.msg).toMatch(/hears no notifications.*DATABASE_DIRECT_URL/);
+      expect(changes).toEqual([]);
+    });
+  });
+
+  it('stops hearing while its connection is away, polls meanwhile, and hears again after it', async () => {
+    const target = new URL(db.url);
+    const proxy = await tcpProxy({ host: target.hostname, port: Number(target.port) });
+    const viaProxy = new URL(db.url);
+    viaProxy.port = String(proxy.port);
+    const listener = createLedgerListener({
+      url: viaProxy.toString(),
+      log,
+      db: db.db,
+      minDelayMs: 10,
+      maxDelayMs: 50,
+      pollIntervalMs: 20,
+    });
+    listeners.push(listener);
+    const changes: boolean[] = [];
+    listener.onHearingChange((h) => changes.push(h));
+    await listener.start();
+    const a = record(listener, projectA);
+    try {
+      proxy.block();
+      await vi.waitFor(() => expect(listener.hearing).toBe(false));
+      expect(listener.problem).toMatch(/lost its connection/);
+      const during = await append(projectA);
+      await vi.waitFor(() =>
+        expect(a.wakes).toContainEqual({ kind: 'event', projectId: projectA, seq: during.seq }),
+      );
+      proxy.unblock();
+      await vi.waitFor(() => expect(listener.hearing).toBe(true), { timeout: 10_000 });
+      expect(changes).toEqual([true, false, true]);
+    } finally {
+      await listener.close();
+      await proxy.close();
+    }
   });
 });

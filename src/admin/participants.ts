@@ -162,9 +162,10 @@ async function rename(c: OwnerCall): Promise<void> {
     await renameParticipant(trx, owner, p.id, label);
     const from = `${c.session.handle}/${p.label}`;
     const to = `${c.session.handle}/${label}`;
-    await renameLeaseHolder(trx, owner, p.id, to);
+    const projects = await participantProjects(trx, owner, p.id);
+    for (const pr of projects) await renameLeaseHolder(trx, pr.project_id, pr.participation_id, to);
     // One event in each project it takes part in, oldest project first (a fixed lock order).
-    for (const pr of await participantProjects(trx, owner, p.id)) {
+    for (const pr of projects) {
       await appendEvent(trx, pr.project_id, {
         type: 'participant_renamed',
         actor: c.session.handle,
@@ -185,10 +186,13 @@ async function remove(c: OwnerCall): Promise<void> {
     if (confirm !== p.label) throw invalid(`type the name (${p.label}) to confirm the deletion`);
     const actor = `${c.session.handle}/${p.label}`;
     const projects = await participantProjects(trx, owner, p.id);
-    const returned = await releaseTasksOf(trx, owner, p.id);
+    const returned = new Map<string, Awaited<ReturnType<typeof releaseTasksOf>>>();
+    for (const pr of projects) {
+      returned.set(pr.project_id, await releaseTasksOf(trx, pr.project_id, pr.participation_id));
+    }
     await deleteParticipant(trx, owner, p.id);
     for (const pr of projects) {
-      const tasks = returned.filter((t) => t.project_id === pr.project_id);
+      const tasks = returned.get(pr.project_id) ?? [];
       for (const t of tasks) {
         await appendEvent(trx, pr.project_id, {
           type: 'task_reclaimed',

@@ -1,5 +1,4 @@
-import { openDatabase } from '../db/open.js';
-import { migrateToLatest } from '../db/migrate.js';
+import { migrateDirectly, openDatabase } from '../db/open.js';
 import { cliConfig, cliLogger, parse, type Verb } from './common.js';
 
 export const migrate: Verb = {
@@ -10,9 +9,10 @@ export const migrate: Verb = {
   async run(argv) {
     parse(migrate, argv, {}, { min: 0, max: 0 });
     const config = cliConfig();
-    const database = await openDatabase(config, cliLogger(config), { schema: 'none' });
+    const log = cliLogger(config);
+    const database = await openDatabase(config, log, { schema: 'none' });
     try {
-      const { applied } = await migrateToLatest(database.storage.db);
+      const { applied } = await migrateDirectly(database.directUrl, config.preparedStatements, log);
       process.stdout.write(
         applied.length
           ? `applied ${applied.length} migration(s): ${applied.join(', ')}\n`

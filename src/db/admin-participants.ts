@@ -116,43 +116,43 @@ export async function renameParticipant(
 
 /**
  * Live leases show their holder by name; a renamed holder keeps them under the new name. (The
- * ledger, claims and posts keep the name that acted at the time.)
+ * ledger, claims and posts keep the name that acted at the time.) One project at a time, like
+ * every write: the caller goes through participantProjects.
  */
 export async function renameLeaseHolder(
   trx: Trx,
-  ownerId: string,
-  participantId: string,
+  projectId: string,
+  participationId: string,
   actor: string,
 ): Promise<void> {
-  await sql`
-    update leases l set actor = ${actor}
-    from participations pa
-    join projects pr on pr.id = pa.project_id and pr.owner_id = ${ownerId}
-    where pa.participant_id = ${participantId}
-      and l.project_id = pa.project_id and l.participation_id = pa.id`.execute(trx);
+  await trx
+    .updateTable('leases')
+    .set({ actor })
+    .where('project_id', '=', projectId)
+    .where('participation_id', '=', participationId)
+    .execute();
 }
 
 /**
- * Returns a participant's unfinished tasks to the pool before it is deleted: assigned or started
- * work becomes open again, and a blocked task keeps its blockers but loses its owner.
+ * Returns a participation's unfinished tasks to the pool before its participant is deleted:
+ * assigned or started work becomes open again, and a blocked task keeps its blockers but loses
+ * its owner.
  */
-export async function releaseTasksOf(trx: Trx, ownerId: string, participantId: string) {
-  const { rows } = await sql<{ project_id: string; task_id: string; previous_status: string }>`
+export async function releaseTasksOf(trx: Trx, projectId: string, participationId: string) {
+  const { rows } = await sql<{ task_id: string; previous_status: string }>`
     with mine as (
-      select t.project_id, t.id, t.status from tasks t
-      join participations pa on pa.project_id = t.project_id and pa.id = t.owner_participation_id
-      join projects pr on pr.id = pa.project_id and pr.owner_id = ${ownerId}
-      where pa.participant_id = ${participantId}
-        and t.status in ('assigned', 'in_progress', 'blocked')
-      order by t.project_id, t.id
-      for update of t
+      select id, status from tasks
+      where project_id = ${projectId} and owner_participation_id = ${participationId}
+        and status in ('assigned', 'in_progress', 'blocked')
+      order by id
+      for update
     )
     update tasks t
     set status = case when mine.status = 'blocked' then 'blocked' else 'open' end,
         owner_participation_id = null, started_at = null, hold_seconds = null, updated_at = now()
     from mine
-    where t.project_id = mine.project_id and t.id = mine.id
-    returning t.project_id, t.id as task_id, mine.status as previous_status`.execute(trx);
+    where t.project_id = ${projectId} and t.id = mine.id
+    returning t.id as task_id, mine.status as previous_status`.execute(trx);
   return rows;
 }
 

@@ -173,7 +173,6 @@ const whatsNewStatement = (advance: boolean) =>
       update cursors set last_seq = (select max(seq) from shown), updated_at = now()
       where project_id = ${p.projectId} and participation_id = ${p.me} and name = ${p.name}
         and exists (select 1 from shown)
-      returning set_config('synchronous_commit', 'off', true)
     )`
         : sql``
     }
@@ -181,7 +180,14 @@ const whatsNewStatement = (advance: boolean) =>
            coalesce((select last_seq from cur), 0) as from_seq,
            (select count(*) from evs) > ${p.limit} as more,
            (select coalesce(json_agg(e order by e.seq), '[]'::json) from shown e) as events,
-           ${digestColumns(db, p.projectId, p.me)}`,
+           ${digestColumns(db, p.projectId, p.me)}
+    ${
+      // Set by a select, not in the update's RETURNING, where a distributed database refuses a
+      // volatile function; transaction-local, so it concerns this statement's commit only.
+      advance
+        ? sql`from (select set_config('synchronous_commit', 'off', true)) as async_commit`
+        : sql``
+    }`,
   );
 
 const WHATS_NEW_ADVANCE = whatsNewStatement(true);

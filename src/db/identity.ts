@@ -175,22 +175,31 @@ export async function findParticipation(db: Executor, projectId: string, partici
     .executeTakeFirst();
 }
 
+/**
+ * The statements that set a lane also record it in `lanes` (a project's lanes ever used), in the
+ * same statement: a trigger would do it for every path, but a table distributed by project
+ * cannot have one (migrations/0010_lanes_without_trigger.sql).
+ */
 export async function insertParticipation(
   trx: Trx,
   projectId: string,
   participantId: string,
   opts: { lane?: string | null; isAdmin: boolean },
 ) {
-  return trx
-    .insertInto('participations')
-    .values({
-      project_id: projectId,
-      participant_id: participantId,
-      lane: opts.lane ?? null,
-      is_admin: opts.isAdmin,
-    })
-    .returning(['id', 'lane', 'is_admin'])
-    .executeTakeFirstOrThrow();
+  const { rows } = await sql<{ id: string; lane: string | null; is_admin: boolean }>`
+    with pa as (
+      insert into participations (project_id, participant_id, lane, is_admin)
+      values (${projectId}, ${participantId}, ${opts.lane ?? null}, ${opts.isAdmin})
+      returning project_id, id, lane, is_admin
+    ), remembered as (
+      insert into lanes (project_id, name)
+      select project_id, lane from pa where lane is not null
+      on conflict do nothing
+    )
+    select id, lane, is_admin from pa`.execute(trx);
+  const row = rows[0];
+  if (!row) throw new Error('participation insert returned no row');
+  return row;
 }
 
 /** Sets lane and admin flag where given; undefined leaves a field as it is. */
@@ -200,16 +209,20 @@ export async function updateParticipation(
   participationId: string,
   changes: { lane?: string | null; isAdmin?: boolean },
 ) {
-  const set: { lane?: string | null; is_admin?: boolean } = {};
-  if (changes.lane !== undefined) set.lane = changes.lane;
-  if (changes.isAdmin !== undefined) set.is_admin = changes.isAdmin;
-  if (Object.keys(set).length === 0) return;
-  await trx
-    .updateTable('participations')
-    .set(set)
-    .where('project_id', '=', projectId)
-    .where('id', '=', participationId)
-    .execute();
+  const set = [
+    ...(changes.lane !== undefined ? [sql`lane = ${changes.lane}`] : []),
+    ...(changes.isAdmin !== undefined ? [sql`is_admin = ${changes.isAdmin}`] : []),
+  ];
+  if (set.length === 0) return;
+  await sql`
+    with pa as (
+      update participations set ${sql.join(set)}
+      where project_id = ${projectId} and id = ${participationId}
+      returning project_id, lane
+    )
+    insert into lanes (project_id, name)
+    select project_id, lane from pa where lane is not null
+    on conflict do nothing`.execute(trx);
 }
 
 export async function insertToken(

@@ -52,9 +52,17 @@ export interface InviteRow {
 
 /**
  * The invite for a code, row-locked for the rest of the redeeming transaction: concurrent
- * redeemers of one code queue here, and each sees the uses the previous one left.
+ * redeemers of one code queue here, and each sees the uses the previous one left. The code names
+ * no project, so the invite is found first and then locked by its project and id: a lock is
+ * always taken within one project (a database distributed by project routes it to one node).
  */
 export async function lockInviteByCode(trx: Trx, codeHash: Buffer): Promise<InviteRow | undefined> {
+  const found = await trx
+    .selectFrom('invites')
+    .select(['project_id', 'id'])
+    .where('code_hash', '=', codeHash)
+    .executeTakeFirst();
+  if (!found) return undefined;
   const { rows } = await sql<InviteRow>`
     select i.project_id, i.id, i.label, i.kind, i.lane, i.is_admin, i.uses_left, i.expires_at,
            i.revoked_at is not null as revoked, i.expires_at <= now() as expired,
@@ -62,7 +70,7 @@ export async function lockInviteByCode(trx: Trx, codeHash: Buffer): Promise<Invi
     from invites i
     join projects pr on pr.id = i.project_id
     join owners o on o.id = pr.owner_id
-    where i.code_hash = ${codeHash}
+    where i.project_id = ${found.project_id} and i.id = ${found.id}
     for update of i`.execute(trx);
   return rows[0];
 }

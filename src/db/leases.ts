@@ -25,6 +25,9 @@ export interface LeaseRow {
 
 const COLUMNS = sql`id, participation_id, actor, surface, mode, fencing_token, note, expires_at,
   expires_at > now() as live, ceil(extract(epoch from expires_at - now()))::integer as expires_in`;
+/** What a write returns, for COLUMNS to be computed over in a select: the clock is read there,
+ * since a distributed database refuses non-immutable functions in a write's RETURNING. */
+const WRITTEN = sql`id, participation_id, actor, surface, mode, fencing_token, note, expires_at`;
 
 /**
  * Grants in one project run one at a time, from this lock to commit. Take it before reading the
@@ -100,11 +103,14 @@ export async function insertLease(
   },
 ): Promise<LeaseRow> {
   const { rows } = await sql<LeaseRow>`
-    insert into leases (project_id, participation_id, actor, surface, mode, fencing_token, note,
-                        expires_at)
-    values (${projectId}, ${l.participationId}, ${l.actor}, ${l.surface}, ${l.mode},
-            ${l.fencingToken}, ${l.note}, now() + make_interval(secs => ${l.ttlSeconds}))
-    returning ${COLUMNS}`.execute(trx);
+    with l as (
+      insert into leases (project_id, participation_id, actor, surface, mode, fencing_token, note,
+                          expires_at)
+      values (${projectId}, ${l.participationId}, ${l.actor}, ${l.surface}, ${l.mode},
+              ${l.fencingToken}, ${l.note}, now() + make_interval(secs => ${l.ttlSeconds}))
+      returning ${WRITTEN}
+    )
+    select ${COLUMNS} from l`.execute(trx);
   const row = rows[0];
   if (!row) throw new Error('lease insert returned no row');
   return row;
@@ -118,10 +124,13 @@ export async function renewLease(
   r: { mode: Mode; note: string | null; ttlSeconds: number },
 ): Promise<LeaseRow | undefined> {
   const { rows } = await sql<LeaseRow>`
-    update leases set mode = ${r.mode}, note = coalesce(${r.note}, note),
-      expires_at = now() + make_interval(secs => ${r.ttlSeconds})
-    where project_id = ${projectId} and id = ${id}
-    returning ${COLUMNS}`.execute(trx);
+    with l as (
+      update leases set mode = ${r.mode}, note = coalesce(${r.note}, note),
+        expires_at = now() + make_interval(secs => ${r.ttlSeconds})
+      where project_id = ${projectId} and id = ${id}
+      returning ${WRITTEN}
+    )
+    select ${COLUMNS} from l`.execute(trx);
   return rows[0];
 }
 
@@ -133,8 +142,11 @@ export async function deleteLeases(
 ): Promise<LeaseRow[]> {
   if (ids.length === 0) return [];
   const { rows } = await sql<LeaseRow>`
-    delete from leases where project_id = ${projectId} and id = any(${ids}::bigint[])
-    returning ${COLUMNS}`.execute(trx);
+    with l as (
+      delete from leases where project_id = ${projectId} and id = any(${ids}::bigint[])
+      returning ${WRITTEN}
+    )
+    select ${COLUMNS} from l`.execute(trx);
   return rows;
 }
 

@@ -1,15 +1,24 @@
-import { sql, type RawBuilder } from 'kysely';
+import { CompiledQuery, sql, type RawBuilder } from 'kysely';
+import { NOTIFY_SQL } from './clients.js';
 import type { EventData, EventType } from './event-types.js';
-import type { Trx } from './pool.js';
+import type { Executor, Trx } from './pool.js';
 
 // Appending to the ledger. See migrations/0002_ledger.sql for why seq comes from a locked
 // per-project counter row rather than a SEQUENCE. Call this as the last statement of a
 // transaction: the head row stays locked until commit, and every other writer of the project
 // waits behind it.
 //
-// Each append also queues pg_notify on EVENTS_CHANNEL with '<project_id>:<seq>'. PostgreSQL
-// delivers a notification only when its transaction commits (and never after a rollback), so a
-// reader it wakes always finds the event committed. src/db/notify.ts listens for them.
+// Each append also notifies EVENTS_CHANNEL with '<project_id>:<seq>'. PostgreSQL delivers a
+// notification only when its transaction commits (and never after a rollback), so a reader it
+// wakes always finds the event committed. src/db/notify.ts listens for them.
+//
+// In a transaction the notification is a statement of its own (notifyAppended), not part of the
+// append: a database distributed by project runs the append on the project's node, and the
+// listener hears only the node it is connected to. It costs no round trip: the client holds it
+// and sends it with the COMMIT. A write that is one statement on its own (a claim) selects it
+// inside that statement instead (NOTIFY_APPENDED): a second statement cost the hottest path
+// about 40% more time on the 2-core bench machine (docs/scaling.md lists it for a distributed
+// deployment).
 
 export const EVENTS_CHANNEL = 'baton_events';
 
@@ -49,9 +58,10 @@ export async function appendEvent(
       ref: sql`${e.ref ?? null}`,
       data: sql`${JSON.stringify(e.data ?? {})}::jsonb`,
     })}
-    select seq, at, ${NOTIFY_APPENDED} as notified from ev`.execute(trx);
+    select seq, at from ev`.execute(trx);
   const row = rows[0];
   if (!row) throw new Error('ledger append returned no row');
+  await notifyAppended(trx, projectId, row.seq);
   return { seq: row.seq, at: row.at };
 }
 
@@ -102,9 +112,41 @@ export function appendCtes(
     )`;
 }
 
-/** Queues the wake-up for readers of the appended events (see the top of this file): one, for
- * the last of them. Select it once, not once per row. */
+/** The wake-up for readers of a transaction's appended events: held, and sent with the COMMIT. */
+async function notifyAppended(trx: Trx, projectId: string, seq: string): Promise<void> {
+  await sendNotification(trx, EVENTS_CHANNEL, `${projectId}:${seq}`);
+}
+
+/** The wake-up selected inside a single-statement write (appendCtes): one, for the last event. */
 export const NOTIFY_APPENDED = sql`(select pg_notify(${EVENTS_CHANNEL}, max(ev.project_id)::text || ':' || max(ev.seq)::text) from ev)`;
+
+export async function sendNotification(
+  db: Executor,
+  channel: string,
+  payload: string,
+): Promise<void> {
+  await db.executeQuery(CompiledQuery.raw(NOTIFY_SQL, [channel, payload]));
+}
+
+/** Projects per ledgerHeads statement. */
+const HEADS_BATCH = 1000;
+
+/** The last seq of each of these projects that has a ledger (absent: none yet). */
+export async function ledgerHeads(
+  db: Executor,
+  projectIds: readonly string[],
+): Promise<Map<string, string>> {
+  const heads = new Map<string, string>();
+  for (let i = 0; i < projectIds.length; i += HEADS_BATCH) {
+    const rows = await db
+      .selectFrom('ledger_heads')
+      .select(['project_id', 'last_seq'])
+      .where('project_id', '=', sql<string>`any(${projectIds.slice(i, i + HEADS_BATCH)}::bigint[])`)
+      .execute();
+    for (const r of rows) heads.set(String(r.project_id), String(r.last_seq));
+  }
+  return heads;
+}
 
 /**
  * Several events in one statement (an ack of many posts), with consecutive seqs in the order
@@ -148,7 +190,8 @@ export async function appendEvents(
       tag: field('tag'),
       data: sql`source.v->'data'`,
     })}
-    select seq, at, ${NOTIFY_APPENDED} as notified from ev order by seq`.execute(trx);
+    select seq, at from ev order by seq`.execute(trx);
   if (rows.length !== n) throw new Error('ledger batch append returned too few rows');
+  await notifyAppended(trx, projectId, (rows.at(-1) as AppendedEvent).seq);
   return rows;
 }

@@ -1,6 +1,8 @@
 import pg from 'pg';
 import type { Logger } from '../log.js';
+import { LedgerPoller, Probe, PROBE_CHANNEL } from './hearing.js';
 import { EVENTS_CHANNEL } from './ledger.js';
+import type { Executor } from './pool.js';
 
 // Ledger wake-ups, across processes. Every append notifies EVENTS_CHANNEL at commit (see
 // ledger.ts); one dedicated connection per process LISTENs and fans each notification out to the
@@ -9,8 +11,13 @@ import { EVENTS_CHANNEL } from './ledger.js';
 // them too.
 //
 // The connection is outside the pool on purpose: a pooled client is handed to other work and
-// recycled, and LISTEN belongs to one session. When it is lost, it reconnects with backoff and
-// then tells every subscriber to resync, since notifications sent while it was away are gone.
+// recycled, and LISTEN belongs to one session (DATABASE_DIRECT_URL: never a transaction-mode
+// pooler). When it is lost, it reconnects with backoff and then tells every subscriber to
+// resync, since notifications sent while it was away are gone.
+//
+// The listener also proves that it hears (hearing.ts): at start and then periodically it sends a
+// probe through the pool and expects it back. While it does not hear, the ledger is polled about
+// once a second instead, so waiters are woken late rather than never, and /readyz says why.
 
 export type Wake =
   | { kind: 'event'; projectId: string; seq: string }
@@ -22,32 +29,69 @@ export type Wake =
 export type Subscriber = (wake: Wake) => void;
 
 export interface LedgerListener {
-  /** Resolves once LISTEN is in place; rejects when the first connection fails. */
+  /**
+   * Resolves once LISTEN is in place and the first probe has come back or timed out; rejects
+   * when the first connection fails.
+   */
   start(): Promise<void>;
   /** Calls fn for every committed event of the project until the returned function is called. */
   subscribe(projectId: string, fn: Subscriber): () => void;
   /** Subscribers currently registered (for one project, or all). */
   subscriberCount(projectId?: string): number;
   readonly connected: boolean;
+  /**
+   * Notifications sent through the pool reach this listener, as the last probe proved. While
+   * false, wake-ups come from polling the ledger (about once a second), and anything that
+   * relies on hearing every commit at once must not.
+   */
+  readonly hearing: boolean;
+  /** Why the listener does not hear, for /readyz; undefined while it does. */
+  readonly problem: string | undefined;
+  /** Calls fn with the new value whenever `hearing` changes, until the returned function is called. */
+  onHearingChange(fn: (hearing: boolean) => void): () => void;
   close(): Promise<void>;
 }
 
 export interface ListenerOptions {
+  /** A direct connection (DATABASE_DIRECT_URL, else DATABASE_URL). */
   url: string;
   log: Logger;
+  /** The pool: probes go through it, and the ledger is polled through it while not hearing. */
+  db: Executor;
   /** Backoff bounds for reconnecting; tests shorten them. */
   minDelayMs?: number;
   maxDelayMs?: number;
+  /** Time between probes (default 10 s), and how long one may take to come back (3 s). */
+  probeIntervalMs?: number;
+  probeTimeoutMs?: number;
+  /** Time between ledger polls while not hearing (default 1 s). */
+  pollIntervalMs?: number;
 }
+
+const NOT_STARTED = 'the ledger listener has not started';
+const LOST =
+  'the ledger listener lost its connection to PostgreSQL and is reconnecting; long-polls and streams poll the ledger meanwhile';
+const DEAF =
+  'the ledger listener hears no notifications: its connection (DATABASE_DIRECT_URL, or DATABASE_URL when that is unset) ' +
+  'probably goes through a transaction-mode pooler. Set DATABASE_DIRECT_URL to a direct connection to PostgreSQL; ' +
+  'meanwhile long-polls and streams poll the ledger about once a second';
 
 export function createLedgerListener(opts: ListenerOptions): LedgerListener {
   const minDelay = opts.minDelayMs ?? 250;
   const maxDelay = opts.maxDelayMs ?? 30_000;
+  const probeInterval = opts.probeIntervalMs ?? 10_000;
   const subscribers = new Map<string, Set<Subscriber>>();
+  const hearingFns = new Set<(hearing: boolean) => void>();
+  const probe = new Probe(opts.db, opts.probeTimeoutMs ?? 3_000);
   let client: pg.Client | undefined;
   let closed = false;
   let failures = 0;
   let retry: NodeJS.Timeout | undefined;
+  let hearing = false;
+  let problem: string | undefined = NOT_STARTED;
+  let deafLogged = false;
+  let checking: Promise<void> | undefined;
+  let nextCheck: NodeJS.Timeout | undefined;
 
   const deliver = (fn: Subscriber, wake: Wake) => {
     try {
@@ -61,14 +105,63 @@ export function createLedgerListener(opts: ListenerOptions): LedgerListener {
     for (const set of subscribers.values()) for (const fn of [...set]) deliver(fn, wake);
   };
 
-  const onNotification = (msg: pg.Notification) => {
-    if (msg.channel !== EVENTS_CHANNEL || !msg.payload) return;
-    const colon = msg.payload.indexOf(':');
-    const projectId = msg.payload.slice(0, colon);
+  const wakeProject = (projectId: string, seq: string) => {
     const set = subscribers.get(projectId);
     if (!set) return;
-    const wake: Wake = { kind: 'event', projectId, seq: msg.payload.slice(colon + 1) };
+    const wake: Wake = { kind: 'event', projectId, seq };
     for (const fn of [...set]) deliver(fn, wake);
+  };
+
+  const poller = new LedgerPoller({
+    db: opts.db,
+    log: opts.log,
+    intervalMs: opts.pollIntervalMs ?? 1_000,
+    projects: () => subscribers.keys(),
+    wake: wakeProject,
+  });
+
+  function setHearing(value: boolean, why?: string): void {
+    problem = value ? undefined : why;
+    if (value || closed) poller.stop();
+    else poller.start();
+    if (value === hearing) return;
+    hearing = value;
+    for (const fn of [...hearingFns]) {
+      try {
+        fn(value);
+      } catch (err) {
+        opts.log.error({ err }, 'a listener-state callback failed');
+      }
+    }
+  }
+
+  /** One probe (or the one in flight), then the next scheduled. */
+  function check(): Promise<void> {
+    checking ??= (async () => {
+      clearTimeout(nextCheck);
+      const outcome = client ? await probe.run() : 'unsent';
+      if (closed) return;
+      if (client && outcome === 'heard') {
+        if (deafLogged) opts.log.info('the ledger listener hears notifications again');
+        deafLogged = false;
+        setHearing(true);
+      } else if (client && outcome === 'silent') {
+        if (!deafLogged) opts.log.error({ probeChannel: PROBE_CHANNEL }, DEAF);
+        deafLogged = true;
+        setHearing(false, DEAF);
+      }
+      nextCheck = setTimeout(() => void check(), probeInterval);
+      nextCheck.unref();
+    })().finally(() => (checking = undefined));
+    return checking;
+  }
+
+  const onNotification = (msg: pg.Notification) => {
+    if (!msg.payload) return;
+    if (msg.channel === PROBE_CHANNEL) return probe.heard(msg.payload);
+    if (msg.channel !== EVENTS_CHANNEL) return;
+    const colon = msg.payload.indexOf(':');
+    wakeProject(msg.payload.slice(0, colon), msg.payload.slice(colon + 1));
   };
 
   async function connect(): Promise<void> {
@@ -85,7 +178,7 @@ export function createLedgerListener(opts: ListenerOptions): LedgerListener {
     c.on('end', () => lost(c));
     try {
       await c.connect();
-      await c.query(`LISTEN ${EVENTS_CHANNEL}`);
+      await c.query(`LISTEN ${EVENTS_CHANNEL}; LISTEN ${PROBE_CHANNEL}`);
     } catch (err) {
       await c.end().catch(() => {});
       throw err;
@@ -104,6 +197,7 @@ export function createLedgerListener(opts: ListenerOptions): LedgerListener {
     c.end().catch(() => {});
     if (closed) return;
     opts.log.warn({ err }, 'ledger listener connection lost; reconnecting');
+    setHearing(false, LOST);
     schedule();
   }
 
@@ -129,11 +223,15 @@ export function createLedgerListener(opts: ListenerOptions): LedgerListener {
     if (client) {
       opts.log.info('ledger listener reconnected');
       broadcast({ kind: 'resync' });
+      void check();
     }
   }
 
   return {
-    start: () => connect(),
+    start: async () => {
+      await connect();
+      await check();
+    },
     subscribe(projectId, fn) {
       if (closed) {
         queueMicrotask(() => deliver(fn, { kind: 'closed' }));
@@ -157,10 +255,23 @@ export function createLedgerListener(opts: ListenerOptions): LedgerListener {
     get connected() {
       return client !== undefined;
     },
+    get hearing() {
+      return hearing;
+    },
+    get problem() {
+      return problem;
+    },
+    onHearingChange(fn) {
+      hearingFns.add(fn);
+      return () => hearingFns.delete(fn);
+    },
     async close() {
       if (closed) return;
       closed = true;
       if (retry) clearTimeout(retry);
+      clearTimeout(nextCheck);
+      probe.cancel();
+      setHearing(false, 'the ledger listener is closed');
       broadcast({ kind: 'closed' });
       subscribers.clear();
       const c = client;

@@ -1,16 +1,25 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { startEmbedded, type EmbeddedServer } from './embedded.js';
-import { describeSchemaState, migrateToLatest, schemaState } from './migrate.js';
+import {
+  describeSchemaState,
+  migrateToLatest,
+  schemaState,
+  type MigrateOutcome,
+} from './migrate.js';
 import { openStorage, type Storage } from './pool.js';
 
 // Opens the database Baton runs on: DATABASE_URL when set, else the embedded PostgreSQL in
 // BATON_DATA_DIR. `schema` says what to do about migrations: apply them (embedded default and
 // `baton migrate`), require them current (serve on an external database), or leave them.
+// Migrations go over the direct connection (DATABASE_DIRECT_URL, else DATABASE_URL): the pool
+// may reach PostgreSQL through a pooler, which is for short transactions.
 
 export interface OpenDatabase {
-  /** The connection string in use, for connections outside the pool (the ledger listener). */
+  /** The pool's connection string (DATABASE_URL, or the embedded server). */
   url: string;
+  /** For connections outside the pool: the ledger listener, migrations, session-level locks. */
+  directUrl: string;
   storage: Storage;
   embedded: EmbeddedServer | undefined;
   close(): Promise<void>;
@@ -27,7 +36,9 @@ export async function openDatabase(
     ? undefined
     : await startEmbedded({ dataDir: config.dataDir, log, fast: opts.fast });
   const url = config.databaseUrl ?? (embedded as EmbeddedServer).url;
-  const storage = openStorage({ url, max: config.poolMax, log });
+  const directUrl = config.databaseDirectUrl ?? url;
+  const prepared = config.preparedStatements;
+  const storage = openStorage({ url, max: config.poolMax, log, prepared });
   const close = async () => {
     await storage.close();
     await embedded?.stop();
@@ -35,7 +46,7 @@ export async function openDatabase(
   try {
     const mode = opts.schema === 'auto' ? (embedded ? 'migrate' : 'require') : opts.schema;
     if (mode === 'migrate') {
-      const { applied } = await migrateToLatest(storage.db);
+      const { applied } = await migrateDirectly(directUrl, prepared, log);
       if (applied.length > 0) log.info({ applied }, 'migrations applied');
     } else if (mode === 'require') {
       const state = await schemaState(storage.db);
@@ -45,5 +56,25 @@ export async function openDatabase(
     await close().catch(() => {});
     throw err;
   }
-  return { url, storage, embedded, close };
+  return { url, directUrl, storage, embedded, close };
+}
+
+/** Applies pending migrations over a connection of their own to the direct URL. */
+export async function migrateDirectly(
+  directUrl: string,
+  prepared: boolean,
+  log: Logger,
+): Promise<MigrateOutcome> {
+  const direct = openStorage({
+    url: directUrl,
+    max: 1,
+    log,
+    prepared,
+    applicationName: 'baton-migrate',
+  });
+  try {
+    return await migrateToLatest(direct.db);
+  } finally {
+    await direct.close();
+  }
 }

@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
-import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../log.js';
+import { clientClass } from './clients.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -20,40 +20,17 @@ export interface PoolOptions {
   max: number;
   log: Logger;
   applicationName?: string;
-}
-
-/**
- * A pg client that runs every parameterised single statement as a named prepared statement, so
- * each connection plans a query once instead of on every call: for Baton's short, repeated
- * queries, planning is a large part of their cost. Statement names derive from the SQL text, so
- * the same query always reuses its plan. Multi-statement text (migrations) is left alone.
- */
-const statementNames = new Map<string, string>();
-
-class PreparingClient extends pg.Client {
-  override query(config: unknown, values?: unknown, callback?: unknown): never {
-    if (
-      typeof config === 'string' &&
-      Array.isArray(values) &&
-      config.length < 16_384 &&
-      !config.includes(';')
-    ) {
-      let name = statementNames.get(config);
-      if (name === undefined) {
-        name = `b_${createHash('sha1').update(config).digest('base64url')}`;
-        // Texts are static (AGENTS.md), so this stays small; the bound only guards a mistake.
-        if (statementNames.size >= 10_000) statementNames.clear();
-        statementNames.set(config, name);
-      }
-      return (super.query as (...a: unknown[]) => never)({ name, text: config, values }, callback);
-    }
-    return (super.query as (...a: unknown[]) => never)(config, values, callback);
-  }
+  /** false: pooler-safe (see clients.ts). Default true. */
+  prepared?: boolean;
+  /** Default 30 s; tests shorten it to see a statement cancelled. */
+  statementTimeoutMs?: number;
 }
 
 export function openStorage(opts: PoolOptions): Storage {
+  const prepared = opts.prepared ?? true;
+  const statementTimeoutMs = opts.statementTimeoutMs ?? 30_000;
   const pool = new pg.Pool({
-    Client: PreparingClient,
+    Client: clientClass({ prepared, statementTimeoutMs }),
     connectionString: opts.url,
     max: opts.max,
     // Bounded waits (for a connection, or for a free slot when the pool is exhausted) so callers get
@@ -61,7 +38,9 @@ export function openStorage(opts: PoolOptions): Storage {
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
     application_name: opts.applicationName ?? 'baton',
-    statement_timeout: 30_000,
+    // A pooler refuses (or silently drops) settings sent at connect; there the clients set the
+    // timeout per transaction instead.
+    ...(prepared ? { statement_timeout: statementTimeoutMs } : {}),
   });
   // A connection lost under us (database restart) must not crash the process. pg emits the
   // loss on the client: the pool listens while a client is idle, and this listener covers the

@@ -262,12 +262,15 @@ export async function ackPosts(
   me: string,
   postIds: readonly string[],
 ): Promise<string[]> {
+  // The clock is read in a select: a distributed database refuses a non-immutable function
+  // inside the COALESCE of a write.
   const { rows } = await sql<{ post_id: string }>`
-    update post_recipients
-    set acked_at = now(), delivered_at = coalesce(delivered_at, now())
-    where project_id = ${projectId} and participation_id = ${me}
-      and post_id = any(${postIds}::bigint[]) and acked_at is null
-    returning post_id`.execute(trx);
+    update post_recipients r
+    set acked_at = clock.at, delivered_at = coalesce(r.delivered_at, clock.at)
+    from (select now() as at) as clock
+    where r.project_id = ${projectId} and r.participation_id = ${me}
+      and r.post_id = any(${postIds}::bigint[]) and r.acked_at is null
+    returning r.post_id`.execute(trx);
   return rows.map((r) => r.post_id).sort((a, b) => Number(a) - Number(b));
 }
 

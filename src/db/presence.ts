@@ -13,17 +13,24 @@ export async function setLaneAndStatus(
   lane: string,
   status: string | null,
 ): Promise<{ previous_lane: string | null }> {
-  // The CTE reads the old lane under the same row lock the update takes.
+  // The CTE reads the old lane under the same row lock the update takes. The lane is recorded
+  // among the project's lanes in the same statement (see insertParticipation).
   const { rows } = await sql<{ previous_lane: string | null }>`
     with old as (
       select lane from participations
       where project_id = ${projectId} and id = ${participationId}
       for no key update
+    ), moved as (
+      update participations pa set lane = ${lane}, status = ${status}
+      from old
+      where pa.project_id = ${projectId} and pa.id = ${participationId}
+      returning old.lane as previous_lane
+    ), remembered as (
+      insert into lanes (project_id, name)
+      select ${projectId}::bigint, ${lane}::text from moved
+      on conflict do nothing
     )
-    update participations pa set lane = ${lane}, status = ${status}
-    from old
-    where pa.project_id = ${projectId} and pa.id = ${participationId}
-    returning old.lane as previous_lane`.execute(trx);
+    select previous_lane from moved`.execute(trx);
   return rows[0] ?? { previous_lane: null };
 }
 

@@ -50,6 +50,8 @@ export interface TestBatonOptions {
   port?: number;
   /** Where the ledger listener connects, when not to the database URL itself (a proxy). */
   listenerUrl?: string;
+  /** The ledger listener's probe timings (default: the production ones). */
+  listenerProbe?: { probeIntervalMs?: number; probeTimeoutMs?: number; pollIntervalMs?: number };
   /** The ledger listener's reconnect backoff (default 20–200 ms). */
   listenerDelayMs?: { min: number; max: number };
   streamHeartbeatMs?: number;
@@ -80,6 +82,8 @@ export async function startTestBaton(
   const listener = createLedgerListener({
     url: opts.listenerUrl ?? url,
     log,
+    db: storage.db,
+    ...opts.listenerProbe,
     minDelayMs: opts.listenerDelayMs?.min ?? 20,
     maxDelayMs: opts.listenerDelayMs?.max ?? 200,
   });
@@ -91,7 +95,7 @@ export async function startTestBaton(
     log,
     listener,
     catalogue: opts.catalogue ?? getCatalogue(),
-    metrics: metricsFor(storage),
+    metrics: metricsFor(storage, listener),
     streamHeartbeatMs: opts.streamHeartbeatMs,
   });
   await http.listen(port, '127.0.0.1');
