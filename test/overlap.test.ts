@@ -130,12 +130,17 @@ describe('surface overlap', () => {
     const hostile = () => parseSurface(`*a${'?'.repeat(20)}`);
     const path = parsePath('ab'.repeat(30));
     expect(overlaps(hostile(), path, new Budget(Number.POSITIVE_INFINITY))).toBe(false);
-    const small = new Budget(5_000);
+    const small = new Budget(2_000);
     expect(overlaps(hostile(), path, small)).toBe(true);
     expect(small.left).toBeLessThan(0);
-    // Once spent, it stays spent for the rest of the request, even for cheap questions.
-    expect(overlaps(parseSurface('x/**'), parsePath('y/z'), small)).toBe(false); // by prefix
+    // Once spent, it stays spent for the rest of the request: no further work is done, so even
+    // a question its prefix would settle is answered "overlaps". Lanes need no matching.
+    expect(overlaps(parseSurface('x/**'), parsePath('y/z'), small)).toBe(true);
     expect(overlaps(parseSurface('**/x'), parsePath('y/z'), small)).toBe(true);
+    expect(overlaps(parseSurface('lane:a'), parseSurface('lane:b'), small)).toBe(false);
+    expect(overlaps(parseSurface('lane:a'), parseSurface('lane:a'), small)).toBe(true);
+    // It never goes more than one unit past its limit: refused work is not done.
+    expect(small.spent).toBe(2_001);
   });
 
   it('accepts a surface of exactly 512 characters', () => {
