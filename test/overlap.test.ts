@@ -143,6 +143,24 @@ describe('surface overlap', () => {
     expect(small.spent).toBe(2_001);
   });
 
+  it('caps glob complexity, counting a run of consecutive ** once', () => {
+    const chain = parseSurface(`${'**/'.repeat(169)}x1`);
+    expect(chain.text).toHaveLength(509);
+    expect(chain.pattern).toMatchObject({ globstars: 1, wildcards: 1 });
+    expect(parseSurface(`a/${'**/b/'.repeat(8)}x`).pattern?.globstars).toBe(8);
+    expect(() => parseSurface(`a/${'**/b/'.repeat(9)}x`)).toThrow(
+      /at most 8 `\*\*` segments \(consecutive ones count once\); this one has 9/,
+    );
+    expect(parseSurface('*a'.repeat(32)).pattern?.wildcards).toBe(32);
+    expect(() => parseSurface('*a'.repeat(33))).toThrow(/at most 32 wildcards .*this one has 33/);
+    expect(() => parseSurface('[a]?'.repeat(17))).toThrow(/at most 32 wildcards/);
+    // A chain of ** costs what one does: a product of two such globs is a handful of states.
+    const work = new Budget(Number.POSITIVE_INFINITY);
+    expect(overlaps(chain, parseSurface(`${'**/'.repeat(169)}xq`), work)).toBe(false);
+    expect(overlaps(chain, parseSurface(`${'**/'.repeat(100)}*1`), work)).toBe(true);
+    expect(work.spent).toBeLessThan(5_000); // uncollapsed, compiling one of them costs more
+  });
+
   it('accepts a surface of exactly 512 characters', () => {
     expect(parseSurface('a'.repeat(512)).text).toHaveLength(512);
   });
@@ -218,6 +236,11 @@ const PATTERNS = [
   '**/a/*',
   'a*/b*',
   '*/**/*',
+  // Consecutive globstars are collapsed before compiling; the reference reads each one.
+  '**/**',
+  '**/**/b',
+  'a/**/**/b',
+  'a/**/**',
 ];
 
 describe('wildmatch automaton', () => {

@@ -44,6 +44,8 @@ export interface Pattern {
   wildcards: number;
   /** Whole-segment `**`, after collapsing. */
   globstars: number;
+  /** Literal `/` (those of `**\/` not counted): without `**`, every match has exactly these. */
+  slashes: number;
   /** Text that every string the pattern matches starts with. */
   prefix: string;
   /** Text that every string the pattern matches ends with. */
@@ -219,10 +221,12 @@ export function parsePattern(pattern: string): Pattern {
       i++;
     }
   }
+  const slashes = tokens.filter((t) => t.kind === 'one' && t.literal === SLASH).length;
   return {
     tokens,
     wildcards,
     globstars,
+    slashes,
     prefix: literalRun(tokens, 1),
     suffix: literalRun(tokens, -1),
   };
@@ -240,9 +244,22 @@ function literalRun(tokens: readonly Token[], step: 1 | -1): string {
   return String.fromCodePoint(...codes);
 }
 
+export function slashesIn(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('/'); i >= 0; i = text.indexOf('/', i + 1)) n++;
+  return n;
+}
+
 /** The tokens of a path read literally, every character itself. */
 export function literalPattern(path: string): Pattern {
   const tokens: Token[] = [];
   for (const c of path) tokens.push(literalToken(cp(c)));
-  return { tokens, wildcards: 0, globstars: 0, prefix: path, suffix: path };
+  return {
+    tokens,
+    wildcards: 0,
+    globstars: 0,
+    slashes: slashesIn(path),
+    prefix: path,
+    suffix: path,
+  };
 }

@@ -51,13 +51,19 @@ export async function grantLease(trx: Trx, ctx: Ctx, req: GrantRequest) {
   );
   const budget = requestBudget();
   // Live leases first: if the budget runs out, it is spent on what can refuse the grant.
-  const holders = others.filter((r) => r.live && contests(req.surface, r, budget));
-  if (holders.length > 0) throw leaseHeld(req.surface.text, holders, budget.exhausted);
+  const holders: LeaseRow[] = [];
+  for (const r of others) {
+    if (r.live && (await contests(req.surface, r, budget)).overlap) holders.push(r);
+  }
+  if (holders.length > 0) throw leaseHeld(req.surface.text, holders, budget.assumptions > 0);
   // An expired lease is taken over only when the overlap was decided, not assumed: taking it
   // over deletes it and tells its holder.
-  const contested = others.filter(
-    (r) => !r.live && contests(req.surface, r, budget) && !budget.exhausted,
-  );
+  const contested: LeaseRow[] = [];
+  for (const r of others) {
+    if (r.live) continue;
+    const { overlap, decided } = await contests(req.surface, r, budget);
+    if (overlap && decided) contested.push(r);
+  }
 
   if (own?.live) {
     const renewed = await renewLease(trx, ctx.projectId, own.id, {
@@ -112,10 +118,13 @@ export async function grantLease(trx: Trx, ctx: Ctx, req: GrantRequest) {
   return grantView(lease, req.ttlSeconds, false, takenOver);
 }
 
-/** Whether the lease `r` overlaps the surface asked for; past the budget, assumed so. */
-function contests(surface: Surface, r: LeaseRow, budget: Budget): boolean {
+/** Whether the lease `r` overlaps the surface asked for, and whether that was decided or assumed. */
+async function contests(surface: Surface, r: LeaseRow, budget: Budget) {
+  const before = budget.assumptions;
   const held = storedSurface(r.surface, budget);
-  return held === undefined || overlaps(surface, held, budget);
+  const overlap = held === undefined || overlaps(surface, held, budget);
+  await budget.pause();
+  return { overlap, decided: budget.assumptions === before };
 }
 
 async function checkCaps(trx: Trx, ctx: Ctx): Promise<void> {

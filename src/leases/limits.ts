@@ -29,6 +29,16 @@ export const MAX_LEASES_PER_PATH = 10;
  */
 export const MAX_LEASES_PER_ANSWER = 1000;
 
+/**
+ * The most a `check_paths` answer comes to, in bytes of JSON, when paths, surfaces and actors
+ * are plain ASCII: each path echoed (with its count), and at most MAX_LEASES_PER_ANSWER leases
+ * plus one a path after that, each of at most a 512-character surface, a 100-character actor
+ * and its fixed fields. (Characters that take three bytes in UTF-8 can triple the text.)
+ */
+export const CHECK_PATHS_ANSWER_BYTES =
+  MAX_CHECK_PATHS * (MAX_SURFACE_LENGTH + 48) +
+  (MAX_LEASES_PER_ANSWER + MAX_CHECK_PATHS) * (MAX_SURFACE_LENGTH + 100 + 128);
+
 /** Leases `who_holds` lists; `has_more` says there are others. */
 export const MAX_LEASES_LISTED = 500;
 
@@ -36,11 +46,20 @@ export const MAX_LEASES_LISTED = 500;
 export const MAX_EXPIRED_WEIGHED = 200;
 
 /**
- * Matching work one request may do, in units of the work counter (src/leases/work.ts). Measured
- * on a 2-core machine at about 10 ns a unit, so about 20 ms of CPU at most; ordinary requests use
- * a small fraction of it. Past it, answers assume overlap.
+ * Matching work one request may do, in units of the work counter (src/leases/work.ts): at most
+ * a few tens of milliseconds of CPU (bench/matching.ts measures it); ordinary requests use a small
+ * fraction of it. Past it, answers assume overlap.
  */
-export const REQUEST_WORK = 2_000_000;
+export const REQUEST_WORK = 5_000_000;
+
+/** Work one comparison of two surfaces may do (about a millisecond); past it, overlap assumed. */
+export const MAX_COMPARISON_WORK = 200_000;
+
+/**
+ * Work one request does before it lets the event loop turn, when it weighs many surfaces (a
+ * fraction of a millisecond): only one such slice runs per turn, in the whole process.
+ */
+export const WORK_SLICE = 50_000;
 
 /** Memory the compiled surfaces kept between requests may take, in bytes (an estimate). */
 export const SURFACE_CACHE_WEIGHT = 64 * 2 ** 20;

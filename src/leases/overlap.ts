@@ -32,22 +32,21 @@ export function modesConflict(a: Mode, b: Mode): boolean {
   return a === 'exclusive' || b === 'exclusive';
 }
 
-/** What comparing two surfaces' texts costs before any automaton runs (comparisons stop at the
- * shorter text). */
-const pairWork = (a: Surface, b: Surface) =>
+/** What comparing two surfaces' prefixes and suffixes costs (comparisons stop at the shorter). */
+const endsWork = (a: Surface, b: Surface) =>
   4 +
-  ((Math.min(a.prefix.length, b.prefix.length) +
-    Math.min(a.suffix.length, b.suffix.length) +
-    Math.min(a.body.length, b.body.length)) >>
-    4);
+  ((Math.min(a.prefix.length, b.prefix.length) + Math.min(a.suffix.length, b.suffix.length)) >> 5);
 
 export function overlaps(a: Surface, b: Surface, budget: Budget = requestBudget()): boolean {
   if (a.lane !== undefined || b.lane !== undefined) return a.text === b.text;
-  if (!budget.spend(pairWork(a, b))) return true;
-  if (a.text === b.text) return true;
-  // Every path either covers starts with its prefix and ends with its suffix: a cheap "no".
+  budget.compare();
+  if (!budget.spend(endsWork(a, b))) return true;
+  // Cheap refusals first. Every path either covers starts with its prefix, ends with its suffix
+  // and has a number of segments within its depth.
   if (!a.prefix.startsWith(b.prefix) && !b.prefix.startsWith(a.prefix)) return false;
   if (!a.suffix.endsWith(b.suffix) && !b.suffix.endsWith(a.suffix)) return false;
+  if (a.depth[0] > b.depth[1] || b.depth[0] > a.depth[1]) return false;
+  if (!budget.spend(1 + (Math.min(a.body.length, b.body.length) >> 5))) return true;
   if (literalsMeet(a, b)) return true;
   if (isGlob(a) && globMeetsLiteral(a, b, budget)) return true;
   if (isGlob(b) && globMeetsLiteral(b, a, budget)) return true;

@@ -316,10 +316,15 @@ export function acceptsWithin(a: Automaton, dir: string, budget: Budget = unlimi
 
 /** The subset reached after the string: null when none, undefined when the budget ran out. */
 function run(a: Automaton, text: string, budget: Budget): Subset | null | undefined {
-  // Remembered steps cost two units a character, charged at once.
-  if (!budget.spend(1 + 2 * text.length)) return undefined;
   let d = a.dfa.start;
+  let paidTo = 0;
   for (let i = 0; i < text.length;) {
+    // Remembered steps cost two units a character, charged a block at a time: most runs end
+    // within a few characters.
+    if (i >= paidTo) {
+      if (!budget.spend(1 + 2 * Math.min(RUN_BLOCK, text.length - i))) return undefined;
+      paidTo = i + RUN_BLOCK;
+    }
     const code = text.codePointAt(i) as number;
     i += code > 0xffff ? 2 : 1;
     const n = next(a, d, code, budget);
@@ -329,6 +334,8 @@ function run(a: Automaton, text: string, budget: Budget): Subset | null | undefi
   }
   return d;
 }
+
+const RUN_BLOCK = 16;
 
 function next(a: Automaton, d: Subset, code: number, budget: Budget): Subset | null | undefined {
   const known = d.next.get(code);

@@ -115,7 +115,7 @@ export const who_holds = defineTool({
   handler: async ({ trx, ctx }, args) => {
     const rows = await liveLeases(trx, ctx.projectId, { actor: args.actor });
     const { hits, assumed } = args.surface
-      ? overlapping(args.surface, rows, requestBudget(), MAX_LEASES_LISTED + 1)
+      ? await overlapping(args.surface, rows, requestBudget(), MAX_LEASES_LISTED + 1)
       : { hits: rows, assumed: false };
     return {
       leases: hits.slice(0, MAX_LEASES_LISTED).map(leaseView),
@@ -140,7 +140,7 @@ export const check_paths = defineTool({
     const rows = await liveLeases(trx, ctx.projectId, {
       excludeParticipationId: ctx.participationId,
     });
-    const { paths, assumed } = coverPaths(args.paths, rows, requestBudget());
+    const { paths, assumed } = await coverPaths(args.paths, rows, requestBudget());
     return {
       paths: paths.map((p) => ({
         path: p.path,
