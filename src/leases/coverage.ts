@@ -35,7 +35,7 @@ export async function overlapping(
     if (hits.length >= enough) break;
     const held = storedSurface(row.surface, budget);
     if (held ? overlaps(surface, held, budget) : assumed(row.surface, surface)) hits.push(row);
-    await budget.pause();
+    if (budget.due) await budget.pause();
   }
   return { hits, assumed: budget.assumptions > 0 };
 }
@@ -65,7 +65,7 @@ class LeaseIndex {
     const index = new LeaseIndex();
     for (const [order, row] of rows.entries()) {
       index.add({ row, order, surface: storedSurface(row.surface, budget) });
-      await budget.pause();
+      if (budget.due) await budget.pause();
     }
     index.paths.sort(exclusiveFirst);
     return index;
@@ -99,7 +99,7 @@ class LeaseIndex {
     } else {
       // Lookups: the path, its parent directories, and its first and last few characters. A
       // lookup hashes its key, so each parent costs its length.
-      if (!budget.spend(8 + (body.length >> 2) + 4 * KEY)) return everything;
+      if (!budget.spend(64 + 3 * body.length + 8 * KEY)) return everything;
       found.push(...(this.files.get(body) ?? []), ...(this.dirs.get(body) ?? []));
       for (let i = body.indexOf('/'); i > 0; i = body.indexOf('/', i + 1)) {
         if (!this.dirLengths.has(i)) continue;
@@ -116,7 +116,7 @@ class LeaseIndex {
     for (const held of candidates) {
       if (held.surface === undefined || overlaps(held.surface, path, budget)) found.push(held);
       if (budget.exhausted) return everything;
-      await budget.pause();
+      if (budget.due) await budget.pause();
     }
     // Listing and ordering what was found is work too: many shared leases may cover one path.
     budget.compare();
@@ -166,7 +166,7 @@ export async function coverPaths(
     const leases = found.slice(0, room).map((h) => h.row);
     listed += leases.length;
     out.push({ path: path.text, leases, more: found.length - leases.length });
-    await budget.pause();
+    if (budget.due) await budget.pause();
   }
   return { paths: out, assumed: budget.assumptions > 0 };
 }

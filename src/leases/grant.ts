@@ -123,7 +123,7 @@ async function contests(surface: Surface, r: LeaseRow, budget: Budget) {
   const before = budget.assumptions;
   const held = storedSurface(r.surface, budget);
   const overlap = held === undefined || overlaps(surface, held, budget);
-  await budget.pause();
+  if (budget.due) await budget.pause();
   return { overlap, decided: budget.assumptions === before };
 }
 

@@ -50,7 +50,7 @@ export const MAX_EXPIRED_WEIGHED = 200;
  * a few tens of milliseconds of CPU (bench/matching.ts measures it); ordinary requests use a small
  * fraction of it. Past it, answers assume overlap.
  */
-export const REQUEST_WORK = 5_000_000;
+export const REQUEST_WORK = 4_000_000;
 
 /** Work one comparison of two surfaces may do (about a millisecond); past it, overlap assumed. */
 export const MAX_COMPARISON_WORK = 200_000;

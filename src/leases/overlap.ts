@@ -1,6 +1,7 @@
 import { SLASH } from './glob.js';
 import { automatonOf, isGlob, type GlobSurface, type Surface } from './surface.js';
-import { accepts, acceptsWithin, intersects } from './wildmatch.js';
+import { accepts, acceptsWithin } from './subsets.js';
+import { intersects } from './wildmatch.js';
 import { Budget, requestBudget } from './work.js';
 
 // The overlap rules for lease surfaces, in one place. Two surfaces overlap when some path could

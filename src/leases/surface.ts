@@ -6,7 +6,8 @@ import {
   MAX_SURFACE_LENGTH,
   SURFACE_CACHE_WEIGHT,
 } from './limits.js';
-import { compile, compileWork, dfaCellsFor, type Automaton } from './wildmatch.js';
+import { dfaCellsFor } from './subsets.js';
+import { compile, compileWork, type Automaton } from './wildmatch.js';
 import type { Budget } from './work.js';
 
 // Lease surfaces as text: a path (`src/db/pool.ts`), a directory (`src/db/`, covering everything
@@ -143,11 +144,11 @@ const cache = new LruCache<Surface>(SURFACE_CACHE_WEIGHT, weigh);
 /** For tests: forget every compiled surface. */
 export const clearSurfaceCache = () => cache.clear();
 
-/** What a stored surface's cache lookup costs: its text is hashed and compared. */
-const lookupWork = (text: string) => 4 + (text.length >> 3);
+/** What a stored surface's cache lookup costs: its text is hashed and compared, the entry moved. */
+const lookupWork = (text: string) => 64 + (text.length >> 3);
 /** What parsing it costs: checking the path, and reading a glob into tokens. */
 const parseWork = (text: string) =>
-  16 + 2 * text.length + (GLOB_CHARS.test(text) ? 10 * text.length : 0);
+  16 + 2 * text.length + (GLOB_CHARS.test(text) ? 14 * text.length : 0);
 
 /**
  * A surface read back from the database: from the cache, else parsed (without the input limits,

@@ -4,17 +4,17 @@ import {
   NOT_SLASH,
   ONLY_SLASH,
   parsePattern,
-  SLASH,
   type Pattern,
   type Ranges,
 } from './glob.js';
+import { dfaCellsFor, startSubset, type Dfa } from './subsets.js';
 import { unlimited, type Budget } from './work.js';
 
 // Wildmatch patterns (glob.ts) compiled to small automata, and the two questions lease overlap
-// asks of them. "Does this glob match this path" runs the automaton over the path. "Could these
-// two globs ever match one path" is the emptiness of the intersection of two regular languages:
-// a product search over the two automata answers it exactly, in time proportional to the state
-// pairs it reaches (a few hundred for realistic surfaces).
+// asks of them. "Does this glob match this path" runs the automaton over the path (subsets.ts).
+// "Could these two globs ever match one path" is the emptiness of the intersection of two regular
+// languages: a product search over the two automata answers it exactly, in time proportional to
+// the state pairs it reaches (a few hundred for realistic surfaces).
 //
 // Every step is charged to a Budget before it is taken; when the budget says no, the answer is
 // "they may overlap", the safe side. Charges are upper bounds of the work, in the units of
@@ -50,10 +50,10 @@ export interface Automaton {
 // step brings in (calibrated with bench/matching.ts).
 const PAIR_VISIT = 20;
 const PAIR_MOVE = 4;
-const STEP_PER_STATE = 16;
+const STEP_PER_STATE = 32;
 
 /** What compile() costs, charged before it runs. */
-export const compileWork = (p: Pattern): number => 16 + 28 * p.tokens.length;
+export const compileWork = (p: Pattern): number => 16 + 36 * p.tokens.length;
 
 class Builder {
   states = 1;
@@ -134,12 +134,7 @@ export function compile(pattern: Pattern, directory = false): Automaton {
     rangeWork[s] = ranges;
     stepWork[s] = step;
   }
-  const dfa: Dfa = {
-    known: new Map(),
-    cells: 0,
-    maxCells: dfaCellsFor(n),
-    start: undefined as unknown as Subset,
-  };
+  const dfa: Dfa = { known: new Map(), cells: 0, maxCells: dfaCellsFor(n) };
   const a: Automaton = {
     states: n,
     accept,
@@ -155,7 +150,7 @@ export function compile(pattern: Pattern, directory = false): Automaton {
     stepWork,
     dfa,
   };
-  dfa.start = subsetOf(a, Array.from(closures.ids.subarray(0, closures.start[1])));
+  startSubset(a, Array.from(closures.ids.subarray(0, closures.start[1])));
   return a;
 }
 
@@ -286,135 +281,6 @@ export function intersects(a: Automaton, b: Automaton, budget: Budget = unlimite
         if (meet(sx, b.edgeSet[y] as Ranges)) visit(a.edgeTo[x] as number, b.edgeTo[y] as number);
       }
     }
-  }
-  return false;
-}
-
-/**
- * Whether the automaton accepts this one string: the common question (a concrete path against a
- * lease), answered by running it over the string rather than searching a product. The subset
- * states it passes through are kept (a lazily built DFA, bounded), so checking many paths
- * against one lease costs about one map lookup per character.
- */
-export function accepts(a: Automaton, text: string, budget: Budget = unlimited()): boolean {
-  const d = run(a, text, budget);
-  return d === undefined || (d !== null && d.accepting);
-}
-
-/**
- * Whether the automaton accepts the directory `dir` or anything inside it: `dir` itself, or
- * `dir/` followed by whatever leads on to acceptance.
- */
-export function acceptsWithin(a: Automaton, dir: string, budget: Budget = unlimited()): boolean {
-  const d = run(a, dir, budget);
-  if (d === undefined) return true;
-  if (d === null) return false;
-  if (d.accepting) return true;
-  const inside = next(a, d, SLASH, budget);
-  return inside === undefined || (inside !== null && inside.live);
-}
-
-/** The subset reached after the string: null when none, undefined when the budget ran out. */
-function run(a: Automaton, text: string, budget: Budget): Subset | null | undefined {
-  let d = a.dfa.start;
-  let paidTo = 0;
-  for (let i = 0; i < text.length;) {
-    // Remembered steps cost two units a character, charged a block at a time: most runs end
-    // within a few characters.
-    if (i >= paidTo) {
-      if (!budget.spend(1 + 2 * Math.min(RUN_BLOCK, text.length - i))) return undefined;
-      paidTo = i + RUN_BLOCK;
-    }
-    const code = text.codePointAt(i) as number;
-    i += code > 0xffff ? 2 : 1;
-    const n = next(a, d, code, budget);
-    if (n === undefined) return undefined;
-    if (n === null) return null;
-    d = n;
-  }
-  return d;
-}
-
-const RUN_BLOCK = 16;
-
-function next(a: Automaton, d: Subset, code: number, budget: Budget): Subset | null | undefined {
-  const known = d.next.get(code);
-  if (known !== undefined) return known;
-  if (!budget.spend(d.work)) return undefined;
-  const n = subsetStep(a, d, code);
-  // Only steps between kept subsets are remembered, and only so many, so an automaton whose
-  // subsets outgrow the bound (a pathological glob) costs time, never memory that outlives it.
-  if (d.kept && (n === null || n.kept) && a.dfa.cells < a.dfa.maxCells) {
-    d.next.set(code, n);
-    a.dfa.cells++;
-  }
-  return n;
-}
-
-/** A set of NFA states, as one state of the lazily built DFA. */
-interface Subset {
-  ids: readonly number[];
-  accepting: boolean;
-  /** Whether acceptance can still be reached from it. */
-  live: boolean;
-  /** Whether it is one of the automaton's remembered subsets. */
-  kept: boolean;
-  /** What one step from it costs when not remembered. */
-  work: number;
-  next: Map<number, Subset | null>;
-}
-
-interface Dfa {
-  start: Subset;
-  known: Map<string, Subset>;
-  /** Remembered subset members and steps, at most maxCells. */
-  cells: number;
-  maxCells: number;
-}
-
-/** Bounds the memory one automaton's remembered DFA takes (subset members plus steps). */
-export const dfaCellsFor = (states: number): number => Math.min(4096, 64 + 16 * states);
-
-function subsetOf(a: Automaton, ids: number[]): Subset {
-  ids.sort((x, y) => x - y);
-  const key = ids.join(',');
-  const found = a.dfa.known.get(key);
-  if (found) return found;
-  const kept = a.dfa.cells + ids.length < a.dfa.maxCells;
-  let work = 4;
-  let live = false;
-  for (const s of ids) {
-    work += a.stepWork[s] as number;
-    live ||= a.live[s] === 1;
-  }
-  const subset = { ids, accepting: ids.includes(a.accept), live, kept, work, next: new Map() };
-  if (kept) {
-    a.dfa.known.set(key, subset);
-    a.dfa.cells += ids.length;
-  }
-  return subset;
-}
-
-function subsetStep(a: Automaton, from: Subset, code: number): Subset | null {
-  const ids = new Set<number>();
-  for (const s of from.ids) {
-    for (let e = a.edgeStart[s] as number; e < (a.edgeStart[s + 1] as number); e++) {
-      if (!contains(a.edgeSet[e] as Ranges, code)) continue;
-      const to = a.edgeTo[e] as number;
-      for (let c = a.closureStart[to] as number; c < (a.closureStart[to + 1] as number); c++) {
-        ids.add(a.closureIds[c] as number);
-      }
-    }
-  }
-  if (ids.size === 0) return null;
-  return subsetOf(a, [...ids]);
-}
-
-function contains(set: Ranges, code: number): boolean {
-  for (let i = 0; i < set.length; i++) {
-    const r = set[i] as readonly [number, number];
-    if (code < r[0]) return false;
-    if (code <= r[1]) return true;
   }
   return false;
 }

@@ -53,9 +53,13 @@ export class Budget {
     this.comparisonLeft = max;
   }
 
-  /** Between comparisons: once a slice of work is done, waits for this request's next turn. */
+  /** Whether a slice of work is done: then, between two comparisons, the caller pauses. */
+  get due(): boolean {
+    return this.spent - this.sliceFrom >= WORK_SLICE;
+  }
+
+  /** Waits for this request's next turn (checked with `due` first: an await costs too). */
   async pause(): Promise<void> {
-    if (this.spent - this.sliceFrom < WORK_SLICE) return;
     this.sliceFrom = this.spent;
     await nextTurn();
   }

@@ -113,7 +113,11 @@ export const who_holds = defineTool({
   }),
   annotations: { readOnlyHint: true },
   handler: async ({ trx, ctx }, args) => {
-    const rows = await liveLeases(trx, ctx.projectId, { actor: args.actor });
+    // Without a surface, the rows are the answer: one more than is listed says there are more.
+    const rows = await liveLeases(trx, ctx.projectId, {
+      actor: args.actor,
+      ...(args.surface ? {} : { limit: MAX_LEASES_LISTED + 1 }),
+    });
     const { hits, assumed } = args.surface
       ? await overlapping(args.surface, rows, requestBudget(), MAX_LEASES_LISTED + 1)
       : { hits: rows, assumed: false };
