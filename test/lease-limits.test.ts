@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import { sql } from 'kysely';
 import { beforeEach, describe, expect, it } from 'vitest';
+import * as limits from '../src/leases/limits.js';
 import {
   MAX_CHECK_PATHS,
   MAX_COMPARISON_WORK,
@@ -264,5 +266,17 @@ describe('matching work', () => {
     const cold = await ask();
     const warm = await ask();
     expect(warm).toBeLessThan(cold / 4);
+  });
+});
+
+describe('SELFHOSTING.md', () => {
+  it('lists every lease limit with its value', () => {
+    const doc = fs.readFileSync(new URL('../SELFHOSTING.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('### Leases and lease matching'));
+    const shown = (n: number) =>
+      n % 2 ** 20 === 0 ? `${n / 2 ** 20} MiB` : n.toLocaleString('en');
+    for (const [name, value] of Object.entries(limits)) {
+      expect([name, section.includes(shown(value))]).toEqual([name, true]);
+    }
   });
 });
