@@ -37,6 +37,7 @@ import {
 } from './lib.js';
 import { startToReady } from './startup.js';
 import { globFlood } from './globs.js';
+import { bounds, calibrate } from './matching.js';
 import { mixedLoad } from './mixed.js';
 
 const { values: flags } = parseArgs({
@@ -486,6 +487,14 @@ async function globs({ db, databaseUrl }: Env) {
     `glob flood: ${calls} attacker calls in ${FLOOD_SECONDS} s (${Object.entries(g.outcomes)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}); server event-loop delay max ${g.lagMaxMs.toFixed(0)} ms`,
+  );
+  progress(context.at(-1) as string);
+  // What the matching budget is in time on this machine: the costliest workload's rate.
+  const rates = await calibrate();
+  const b = bounds(rates);
+  const worst = rates.reduce((a, r) => (r.nsPerUnit > a.nsPerUnit ? r : a));
+  context.push(
+    `matching work: the costliest of ${rates.length} workloads (${worst.workload}) ran ${b.worstNsPerUnit.toFixed(1)} ns a unit, so a request's matching takes at most ${b.requestMs.toFixed(0)} ms of CPU, one comparison ${b.comparisonMs.toFixed(1)} ms, one slice between turns of the event loop ${b.sliceMs.toFixed(1)} ms`,
   );
   progress(context.at(-1) as string);
 }
