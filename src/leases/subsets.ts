@@ -91,7 +91,7 @@ export interface Dfa {
 }
 
 /** Bounds the memory one automaton's remembered DFA takes (subset members plus steps). */
-export const dfaCellsFor = (states: number): number => Math.min(4096, 64 + 16 * states);
+export const dfaCellsFor = (states: number): number => Math.min(1024, 64 + 4 * states);
 
 /** Sets the automaton's first subset: the start state's closure. */
 export function startSubset(a: Automaton, ids: number[]): void {

@@ -127,15 +127,14 @@ export function parsePath(text: string): Surface {
   return literal(text, body, directory);
 }
 
-// Memory an entry may come to, in bytes as measured on V8: the surface and its tokens, the
-// automaton (a few states a token) and the most its remembered DFA may hold.
+// Memory an entry may come to, in bytes as measured on V8: the surface and its text, its tokens
+// (shared objects, one pointer each), the automaton (a few typed arrays, about 48 bytes a state)
+// and the most its remembered DFA may hold (about 40 bytes a cell).
 const weigh = (s: Surface): number => {
   const tokens = s.pattern?.tokens.length ?? 0;
   const states = tokens + 2 * (s.pattern?.globstars ?? 0) + 3;
   return (
-    300 +
-    2 * s.text.length +
-    (s.pattern ? 64 * tokens + 200 * states + 40 * dfaCellsFor(states) : 0)
+    300 + 2 * s.text.length + (s.pattern ? 16 * tokens + 48 * states + 40 * dfaCellsFor(states) : 0)
   );
 };
 
