@@ -63,6 +63,9 @@ describe('caps on leases', () => {
     const paths = err(await ana.call('check_paths', { paths: Array(1001).fill('a.ts') }));
     expect(paths.message).toMatch(/at most 1000 paths per call/);
     expect(MAX_CHECK_PATHS).toBe(1000);
+    // A lease granted before the limits can still be released by its surface.
+    await holdMany(baton, ana, ['*a'.repeat(33)]);
+    expect(ok(await ana.call('release', { surface: '*a'.repeat(33) })).released).toHaveLength(1);
     // A run of ** counts once: the 512-character chain of the flood is an ordinary glob.
     ok(await ana.call('lease', { surface: `${'**/'.repeat(169)}x12`, mode: 'shared' }));
   });

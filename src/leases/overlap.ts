@@ -22,6 +22,7 @@ export {
   LANE_PREFIX,
   parsePath,
   parseSurface,
+  readSurface,
   storedSurface,
   SurfaceError,
   type Surface,

@@ -69,7 +69,11 @@ export function parseSurface(text: string): Surface {
   return surface;
 }
 
-function readSurface(text: string): Surface {
+/**
+ * A surface read without the glob limits: what a release names, since a lease granted before a
+ * limit existed must still be releasable by its surface.
+ */
+export function readSurface(text: string): Surface {
   const lane = parseLane(text);
   if (lane) return lane;
   const { body, directory } = checkPath(text);

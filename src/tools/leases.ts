@@ -8,6 +8,7 @@ import {
   MAX_SURFACE_LENGTH,
   parsePath,
   parseSurface,
+  readSurface,
   requestBudget,
   SurfaceError,
   type Surface,
@@ -88,7 +89,8 @@ export const release = defineTool({
     const by =
       args.lease_id !== undefined
         ? { id: args.lease_id }
-        : // Validated as a surface so a typo is reported as such, not as "not held".
+        : // Validated as a surface so a typo is reported as such, not as "not held" (without
+          // the glob limits: a lease granted before them can still be released by surface).
           { surface: parseSurfaceArg(args.surface as string) };
     return releaseLeases(trx, ctx, by, args.force ?? false);
   },
@@ -96,7 +98,7 @@ export const release = defineTool({
 
 function parseSurfaceArg(s: string): string {
   try {
-    return parseSurface(s).text;
+    return readSurface(s).text;
   } catch (err) {
     if (err instanceof SurfaceError) throw invalid(`surface: ${err.message}`);
     throw err;
