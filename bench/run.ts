@@ -6,8 +6,8 @@
 //   npm run bench -- --quick   a smaller run for development (1 million events; 10 s load)
 //   npm run bench -- --only latency,burst
 //                              some figures only: latency, hot, spread, burst, heap, whats_new,
-//                              search, list, mixed, start (a partial run is marked so in its
-//                              file name)
+//                              search, list, mixed, globs, start (a partial run is marked so in
+//                              its file name)
 
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -38,6 +38,8 @@ import {
   type McpSession,
 } from './lib.js';
 import { startToReady } from './startup.js';
+import { globFlood } from './globs.js';
+import { bounds, calibrate } from './matching.js';
 import { mixedLoad } from './mixed.js';
 import { fillSearchCorpus, searchQueries } from './search.js';
 
@@ -59,6 +61,7 @@ const FIGURE_GROUPS = [
   'search',
   'list',
   'mixed',
+  'globs',
   'start',
 ];
 const ONLY = flags.only?.split(',').map((g) => g.trim());
@@ -75,6 +78,7 @@ const EVENTS = Number(flags.events ?? (QUICK ? 1_000_000 : 10_000_000));
 const EVENT_PROJECTS = 1000;
 const LOAD_SECONDS = Number(flags['load-seconds'] ?? (QUICK ? 10 : 60));
 const THROUGHPUT_SECONDS = QUICK ? 3 : 5;
+const FLOOD_SECONDS = QUICK ? 10 : 30;
 const log = createLogger('silent');
 // The SDK client shares one AbortSignal across its requests; thousands of them are expected here.
 setMaxListeners(0);
@@ -135,6 +139,7 @@ async function throughput(workers: number, seconds: number, op: (w: number) => P
 
 interface Env {
   db: Db;
+  databaseUrl: string;
   raw: RawClient;
   mcpUrl: string;
   /** One token of the project `latency`, and its ids. */
@@ -565,6 +570,37 @@ async function mixed({ db, raw }: Env) {
   });
 }
 
+/** Another tenant's whoami while one token floods pathological globs at its rate limit. */
+async function globs({ db, databaseUrl }: Env) {
+  progress(
+    `glob flood: other tenants' whoami at rest, then while one token sends pathological globs at its rate limit (${FLOOD_SECONDS} s each)`,
+  );
+  const g = await globFlood(db, databaseUrl, FLOOD_SECONDS);
+  const calls = Object.values(g.outcomes).reduce((a, b) => a + b, 0);
+  record({
+    figure: "another tenant's whoami while one token sends pathological globs, p99",
+    measured: `${g.during.p99.toFixed(2)} ms (p50 ${g.during.p50.toFixed(2)} ms, max ${g.during.max.toFixed(1)} ms)`,
+    budget: '≤ 2× at rest',
+    ratio: `at rest p99 ${g.rest.p99.toFixed(2)} ms (p50 ${g.rest.p50.toFixed(2)} ms): ${(g.during.p99 / g.rest.p99).toFixed(1)}×`,
+    ok: g.during.p99 <= 2 * g.rest.p99 && g.during.errors === 0 && g.rest.errors === 0,
+    detail: g,
+  });
+  context.push(
+    `glob flood: ${calls} attacker calls in ${FLOOD_SECONDS} s (${Object.entries(g.outcomes)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}); server event-loop delay max ${g.lagMaxMs.toFixed(0)} ms`,
+  );
+  progress(context.at(-1) as string);
+  // What the matching budget is in time on this machine: the costliest workload's rate.
+  const rates = await calibrate();
+  const b = bounds(rates);
+  const worst = rates.reduce((a, r) => (r.nsPerUnit > a.nsPerUnit ? r : a));
+  context.push(
+    `matching work: the costliest of ${rates.length} workloads (${worst.workload}) ran ${b.worstNsPerUnit.toFixed(1)} ns a unit, so a request's matching takes at most ${b.requestMs.toFixed(0)} ms of CPU, one comparison ${b.comparisonMs.toFixed(1)} ms, one slice between turns of the event loop ${b.sliceMs.toFixed(1)} ms`,
+  );
+  progress(context.at(-1) as string);
+}
+
 const GROUPS: Record<string, (env: Env) => Promise<void>> = {
   latency,
   hot,
@@ -575,6 +611,7 @@ const GROUPS: Record<string, (env: Env) => Promise<void>> = {
   search,
   list,
   mixed,
+  globs,
 };
 
 async function main() {
@@ -604,7 +641,14 @@ async function main() {
       projectSlug: 'latency',
       label: 'one',
     });
-    const env: Env = { db, raw, mcpUrl, lat, latIds: await ids(db, lat.token) };
+    const env: Env = {
+      db,
+      databaseUrl: pg.url,
+      raw,
+      mcpUrl,
+      lat,
+      latIds: await ids(db, lat.token),
+    };
     for (const [group, run] of Object.entries(GROUPS)) if (wanted(group)) await run(env);
 
     raw.close();

@@ -130,12 +130,35 @@ describe('surface overlap', () => {
     const hostile = () => parseSurface(`*a${'?'.repeat(20)}`);
     const path = parsePath('ab'.repeat(30));
     expect(overlaps(hostile(), path, new Budget(Number.POSITIVE_INFINITY))).toBe(false);
-    const small = new Budget(5_000);
+    const small = new Budget(2_000);
     expect(overlaps(hostile(), path, small)).toBe(true);
     expect(small.left).toBeLessThan(0);
-    // Once spent, it stays spent for the rest of the request, even for cheap questions.
-    expect(overlaps(parseSurface('x/**'), parsePath('y/z'), small)).toBe(false); // by prefix
+    // Once spent, it stays spent for the rest of the request: no further work is done, so even
+    // a question its prefix would settle is answered "overlaps". Lanes need no matching.
+    expect(overlaps(parseSurface('x/**'), parsePath('y/z'), small)).toBe(true);
     expect(overlaps(parseSurface('**/x'), parsePath('y/z'), small)).toBe(true);
+    expect(overlaps(parseSurface('lane:a'), parseSurface('lane:b'), small)).toBe(false);
+    expect(overlaps(parseSurface('lane:a'), parseSurface('lane:a'), small)).toBe(true);
+    // It never goes more than one unit past its limit: refused work is not done.
+    expect(small.spent).toBe(2_001);
+  });
+
+  it('caps glob complexity, counting a run of consecutive ** once', () => {
+    const chain = parseSurface(`${'**/'.repeat(169)}x1`);
+    expect(chain.text).toHaveLength(509);
+    expect(chain.pattern).toMatchObject({ globstars: 1, wildcards: 1 });
+    expect(parseSurface(`a/${'**/b/'.repeat(8)}x`).pattern?.globstars).toBe(8);
+    expect(() => parseSurface(`a/${'**/b/'.repeat(9)}x`)).toThrow(
+      /at most 8 `\*\*` segments \(consecutive ones count once\); this one has 9/,
+    );
+    expect(parseSurface('*a'.repeat(32)).pattern?.wildcards).toBe(32);
+    expect(() => parseSurface('*a'.repeat(33))).toThrow(/at most 32 wildcards .*this one has 33/);
+    expect(() => parseSurface('[a]?'.repeat(17))).toThrow(/at most 32 wildcards/);
+    // A chain of ** costs what one does: a product of two such globs is a handful of states.
+    const work = new Budget(Number.POSITIVE_INFINITY);
+    expect(overlaps(chain, parseSurface(`${'**/'.repeat(169)}xq`), work)).toBe(false);
+    expect(overlaps(chain, parseSurface(`${'**/'.repeat(100)}*1`), work)).toBe(true);
+    expect(work.spent).toBeLessThan(5_000); // uncollapsed, compiling one of them costs more
   });
 
   it('accepts a surface of exactly 512 characters', () => {
@@ -213,6 +236,11 @@ const PATTERNS = [
   '**/a/*',
   'a*/b*',
   '*/**/*',
+  // Consecutive globstars are collapsed before compiling; the reference reads each one.
+  '**/**',
+  '**/**/b',
+  'a/**/**/b',
+  'a/**/**',
 ];
 
 describe('wildmatch automaton', () => {

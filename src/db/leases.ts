@@ -38,18 +38,45 @@ export async function lockLeaseGrants(trx: Trx, projectId: string): Promise<void
   await advisoryXactLock(trx, 'lease-grant', projectId);
 }
 
-/** Every lease, live or expired, that a grant on this surface must weigh. */
+/**
+ * The leases a grant on this surface must weigh: every live one, the holder's own row on this
+ * very surface (live or not: it is renewed or replaced), and the most recently expired others,
+ * up to `expiredLimit` (older ones block nobody and wait for pruning; only their take-over
+ * event is forgone). Live rows are bounded by the per-project cap, so the whole read is too.
+ */
 export async function leasesForGrant(
   trx: Trx,
   projectId: string,
+  participationId: string,
   surface: { text: string; lane?: string },
+  expiredLimit: number,
 ): Promise<LeaseRow[]> {
+  const same =
+    surface.lane !== undefined ? sql`surface = ${surface.text}` : sql`surface not like 'lane:%'`;
+  const mine = sql`(participation_id = ${participationId} and surface = ${surface.text})`;
   const { rows } = await sql<LeaseRow>`
-    select ${COLUMNS} from leases
-    where project_id = ${projectId}
-      and ${surface.lane !== undefined ? sql`surface = ${surface.text}` : sql`surface not like 'lane:%'`}
+    (select ${COLUMNS} from leases
+     where project_id = ${projectId} and (expires_at > now() or ${mine}) and ${same})
+    union all
+    (select ${COLUMNS} from leases
+     where project_id = ${projectId} and expires_at <= now() and not ${mine} and ${same}
+     order by expires_at desc
+     limit ${expiredLimit})
     order by id`.execute(trx);
   return rows;
+}
+
+/** Live leases in the project, and those of one participation: what the caps are checked on. */
+export async function liveLeaseCounts(
+  trx: Trx,
+  projectId: string,
+  participationId: string,
+): Promise<{ project: number; mine: number }> {
+  const { rows } = await sql<{ project: number; mine: number }>`
+    select count(*)::integer as project,
+           (count(*) filter (where participation_id = ${participationId}))::integer as mine
+    from leases where project_id = ${projectId} and expires_at > now()`.execute(trx);
+  return rows[0] ?? { project: 0, mine: 0 };
 }
 
 type LiveLeaseFilter = {

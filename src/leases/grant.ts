@@ -3,23 +3,24 @@ import {
   deleteLeases,
   insertLease,
   leasesForGrant,
+  liveLeaseCounts,
   lockLeaseGrants,
   nextFencingToken,
   renewLease,
   type LeaseRow,
 } from '../db/leases.js';
 import type { Trx } from '../db/pool.js';
-import { AppError } from '../errors.js';
+import { AppError, invalid } from '../errors.js';
 import type { Ctx } from '../ctx.js';
 import { clock } from '../time.js';
 import {
-  modesConflict,
-  overlaps,
-  parseSurface,
-  requestBudget,
-  type Mode,
-  type Surface,
-} from './overlap.js';
+  MAX_EXPIRED_WEIGHED,
+  MAX_LEASES_PER_PARTICIPATION,
+  MAX_LEASES_PER_PROJECT,
+} from './limits.js';
+import { modesConflict, overlaps, requestBudget, type Mode, type Surface } from './overlap.js';
+import { storedSurface } from './surface.js';
+import type { Budget } from './work.js';
 
 // Granting a lease: renew what I hold, refuse what another holds live, take over what expired.
 // Lock order: the project's grant lock, the lease rows, the fencing counter, the ledger head.
@@ -34,20 +35,36 @@ export interface GrantRequest {
 
 export async function grantLease(trx: Trx, ctx: Ctx, req: GrantRequest) {
   await lockLeaseGrants(trx, ctx.projectId);
-  const rows = await leasesForGrant(trx, ctx.projectId, req.surface);
+  const rows = await leasesForGrant(
+    trx,
+    ctx.projectId,
+    ctx.participationId,
+    req.surface,
+    MAX_EXPIRED_WEIGHED,
+  );
   const own = rows.find(
     (r) => r.participation_id === ctx.participationId && r.surface === req.surface.text,
   );
+  if (!own?.live) await checkCaps(trx, ctx);
   const mode = req.mode ?? (own?.live ? own.mode : 'exclusive');
-  const budget = requestBudget();
-  const contested = rows.filter(
-    (r) =>
-      r.participation_id !== ctx.participationId &&
-      modesConflict(mode, r.mode) &&
-      overlaps(req.surface, parseSurface(r.surface), budget),
+  const others = rows.filter(
+    (r) => r.participation_id !== ctx.participationId && modesConflict(mode, r.mode),
   );
-  const holders = contested.filter((r) => r.live);
-  if (holders.length > 0) throw leaseHeld(req.surface.text, holders);
+  const budget = requestBudget();
+  // Live leases first: if the budget runs out, it is spent on what can refuse the grant.
+  const holders: LeaseRow[] = [];
+  for (const r of others) {
+    if (r.live && (await contests(req.surface, r, budget)).overlap) holders.push(r);
+  }
+  if (holders.length > 0) throw leaseHeld(req.surface.text, holders, budget.assumptions > 0);
+  // An expired lease is taken over only when the overlap was decided, not assumed: taking it
+  // over deletes it and tells its holder.
+  const contested: LeaseRow[] = [];
+  for (const r of others) {
+    if (r.live) continue;
+    const { overlap, decided } = await contests(req.surface, r, budget);
+    if (overlap && decided) contested.push(r);
+  }
 
   if (own?.live) {
     const renewed = await renewLease(trx, ctx.projectId, own.id, {
@@ -102,6 +119,31 @@ export async function grantLease(trx: Trx, ctx: Ctx, req: GrantRequest) {
   return grantView(lease, req.ttlSeconds, false, takenOver);
 }
 
+/** Whether the lease `r` overlaps the surface asked for, and whether that was decided or assumed. */
+async function contests(surface: Surface, r: LeaseRow, budget: Budget) {
+  const before = budget.assumptions;
+  const held = storedSurface(r.surface, budget);
+  const overlap = held === undefined || overlaps(surface, held, budget);
+  if (budget.due) await budget.pause();
+  return { overlap, decided: budget.assumptions === before };
+}
+
+async function checkCaps(trx: Trx, ctx: Ctx): Promise<void> {
+  const live = await liveLeaseCounts(trx, ctx.projectId, ctx.participationId);
+  if (live.mine >= MAX_LEASES_PER_PARTICIPATION) {
+    throw invalid(
+      `you hold ${live.mine} live leases, the most one participant may hold (${MAX_LEASES_PER_PARTICIPATION}); release some, or lease a directory or glob that covers them, then lease again`,
+      { limit: MAX_LEASES_PER_PARTICIPATION },
+    );
+  }
+  if (live.project >= MAX_LEASES_PER_PROJECT) {
+    throw invalid(
+      `this project has ${live.project} live leases, the most a project may hold (${MAX_LEASES_PER_PROJECT}); leases must be released or expire before another is granted`,
+      { limit: MAX_LEASES_PER_PROJECT },
+    );
+  }
+}
+
 function leaseEvent(ctx: Ctx, lease: LeaseRow, ttlSeconds: number, renewed: boolean): NewEvent {
   return {
     type: 'lease',
@@ -144,7 +186,7 @@ function grantView(lease: LeaseRow, ttlSeconds: number, renewed: boolean, takenO
 
 const MAX_HOLDERS_SHOWN = 50;
 
-function leaseHeld(surface: string, holders: LeaseRow[]): AppError {
+function leaseHeld(surface: string, holders: LeaseRow[], assumed: boolean): AppError {
   // The holder who keeps it longest says when it can be free at the earliest.
   const sorted = [...holders].sort((a, b) => b.expires_in - a.expires_in);
   const first = sorted[0] as LeaseRow;
@@ -153,10 +195,14 @@ function leaseHeld(surface: string, holders: LeaseRow[]): AppError {
       ? `surface \`${surface}\` is held by`
       : `surface \`${surface}\` overlaps \`${first.surface}\`, held by`;
   const more = sorted.length > 1 ? ` and ${sorted.length - 1} more (see holders)` : '';
+  const why = assumed
+    ? ' (matching reached its work limit, so overlap was assumed: a simpler surface may be granted)'
+    : '';
   return new AppError(
     'lease_held',
-    `${what} \`${first.actor}\` until ${clock(first.expires_at, first.expires_in)} (${first.expires_in} s)${more}; wait, or post to them`,
+    `${what} \`${first.actor}\` until ${clock(first.expires_at, first.expires_in)} (${first.expires_in} s)${more}${why}; wait, or post to them`,
     {
+      ...(assumed ? { overlap_assumed: true } : {}),
       holders: sorted.slice(0, MAX_HOLDERS_SHOWN).map((h) => ({
         actor: h.actor,
         surface: h.surface,

@@ -1,81 +1,229 @@
-// git's wildmatch (with WM_PATHNAME, case-sensitive) compiled to a small automaton, and the test
-// that two automata accept a common string. Lease overlap needs more than "does this path match
-// this glob": it must decide whether two globs could ever match one path, which is the emptiness
-// of the intersection of two regular languages. A product search over two NFAs answers it exactly,
-// in time proportional to the reachable state pairs (a few hundred for realistic surfaces).
+import {
+  ANY,
+  literalPattern,
+  NOT_SLASH,
+  ONLY_SLASH,
+  parsePattern,
+  type Pattern,
+  type Ranges,
+} from './glob.js';
+import { dfaCellsFor, startSubset, type Dfa } from './subsets.js';
+import { unlimited, type Budget } from './work.js';
+
+// Wildmatch patterns (glob.ts) compiled to small automata, and the two questions lease overlap
+// asks of them. "Does this glob match this path" runs the automaton over the path (subsets.ts).
+// "Could these two globs ever match one path" is the emptiness of the intersection of two regular
+// languages: a product search over the two automata answers it exactly, in time proportional to
+// the state pairs it reaches (a few hundred for realistic surfaces).
 //
-// Semantics, as in git: `*` is any run of characters without `/`; `?` and `[...]` are one
-// character other than `/`; `**` as a whole segment crosses directories (`a/**`, `**/b`,
-// `a/**/b`, where `**/` may also match no directory); `**` inside a segment is a plain `*`.
-// Classes take ranges, `!` or `^` negation, a leading `]` as a member, and `[:alpha:]`-style
-// POSIX names (ASCII). There are no escapes: surfaces refuse backslashes before they get here.
+// Every step is charged to a Budget before it is taken; when the budget says no, the answer is
+// "they may overlap", the safe side. Charges are upper bounds of the work, in the units of
+// work.ts, so that no input can do more than its budget allows.
 
-type Ranges = readonly (readonly [number, number])[];
+/**
+ * An NFA whose start state is 0, packed into a few typed arrays: it is kept in the surface cache
+ * between requests, and a handful of large objects costs the garbage collector far less than an
+ * object per state. The moves of state s are entries start[s] to start[s + 1] of its lists.
+ */
+export interface Automaton {
+  states: number;
+  accept: number;
+  edgeStart: Int32Array;
+  edgeTo: Int32Array;
+  edgeSet: readonly Ranges[];
+  epsStart: Int32Array;
+  epsTo: Int32Array;
+  /** Per state, the states reachable from it by ε moves (itself included). */
+  closureStart: Int32Array;
+  closureIds: Int32Array;
+  /** Per state, whether the accepting state can still be reached from it. */
+  live: Uint8Array;
+  /** Per state, the ranges its edges hold in all: the cost of comparing them. */
+  rangeWork: Int32Array;
+  /** Per state, the cost of following it one character in the subset walk of accepts(). */
+  stepWork: Int32Array;
+  /** Filled in by accepts() as it goes. */
+  dfa: Dfa;
+}
 
-const MAX_CODE_POINT = 0x10ffff;
-const SLASH = 0x2f;
-const ANY: Ranges = [[0, MAX_CODE_POINT]];
-const NOT_SLASH: Ranges = [
-  [0, SLASH - 1],
-  [SLASH + 1, MAX_CODE_POINT],
-];
-const ONLY_SLASH: Ranges = [[SLASH, SLASH]];
+// Units charged per product pair visited and per move tried from it, and per state a subset
+// step brings in (calibrated with bench/matching.ts).
+const PAIR_VISIT = 20;
+const PAIR_MOVE = 4;
+const STEP_PER_STATE = 32;
 
-const cp = (c: string) => c.codePointAt(0) as number;
-const range = (a: string, b: string): [number, number] => [cp(a), cp(b)];
+/** What compile() costs, charged before it runs. */
+export const compileWork = (p: Pattern): number => 16 + 36 * p.tokens.length;
 
-const POSIX: Record<string, [number, number][]> = {
-  alnum: [range('0', '9'), range('A', 'Z'), range('a', 'z')],
-  alpha: [range('A', 'Z'), range('a', 'z')],
-  blank: [range(' ', ' '), range('\t', '\t')],
-  cntrl: [
-    [0, 31],
-    [127, 127],
-  ],
-  digit: [range('0', '9')],
-  graph: [[33, 126]],
-  lower: [range('a', 'z')],
-  print: [[32, 126]],
-  punct: [
-    [33, 47],
-    [58, 64],
-    [91, 96],
-    [123, 126],
-  ],
-  space: [
-    [9, 13],
-    [32, 32],
-  ],
-  upper: [range('A', 'Z')],
-  xdigit: [range('0', '9'), range('A', 'F'), range('a', 'f')],
-};
+class Builder {
+  states = 1;
+  cur = 0;
+  readonly edgeFrom: number[] = [];
+  readonly edgeTo: number[] = [];
+  readonly edgeSet: Ranges[] = [];
+  readonly epsFrom: number[] = [];
+  readonly epsTo: number[] = [];
 
-/** Sorted, merged, with `/` removed: a class never matches `/` under WM_PATHNAME. */
-function normalise(ranges: readonly (readonly [number, number])[], negate: boolean): Ranges {
-  const sorted = ranges.filter(([lo, hi]) => lo <= hi).sort((x, y) => x[0] - y[0]);
-  const merged: [number, number][] = [];
-  for (const [lo, hi] of sorted) {
-    const last = merged[merged.length - 1];
-    if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
-    else merged.push([lo, hi]);
+  add(): number {
+    return this.states++;
   }
-  let out: [number, number][] = merged;
-  if (negate) {
-    out = [];
-    let next = 0;
-    for (const [lo, hi] of merged) {
-      if (lo > next) out.push([next, lo - 1]);
-      next = hi + 1;
+  step(set: Ranges) {
+    const to = this.add();
+    this.edge(this.cur, set, to);
+    this.cur = to;
+  }
+  edge(from: number, set: Ranges, to: number) {
+    this.edgeFrom.push(from);
+    this.edgeSet.push(set);
+    this.edgeTo.push(to);
+  }
+  epsilon(from: number, to: number) {
+    this.epsFrom.push(from);
+    this.epsTo.push(to);
+  }
+}
+
+/** Compiles a pattern; `directory` (a trailing `/`) adds everything inside what it matches. */
+export function compile(pattern: Pattern, directory = false): Automaton {
+  const b = new Builder();
+  for (const t of pattern.tokens) {
+    if (t.kind === 'one') b.step(t.set);
+    else if (t.kind === 'star') b.edge(b.cur, NOT_SLASH, b.cur);
+    else if (t.kind === 'rest') b.edge(b.cur, ANY, b.cur);
+    else {
+      // `**/`: no directory at all, or anything followed by `/`.
+      const through = b.add();
+      const after = b.add();
+      b.epsilon(b.cur, after);
+      b.epsilon(b.cur, through);
+      b.edge(through, ANY, through);
+      b.edge(through, ONLY_SLASH, after);
+      b.cur = after;
     }
-    if (next <= MAX_CODE_POINT) out.push([next, MAX_CODE_POINT]);
   }
-  return out.flatMap(([lo, hi]): [number, number][] => {
-    if (hi < SLASH || lo > SLASH) return [[lo, hi]];
-    const parts: [number, number][] = [];
-    if (lo < SLASH) parts.push([lo, SLASH - 1]);
-    if (hi > SLASH) parts.push([SLASH + 1, hi]);
-    return parts;
+  let accept = b.cur;
+  if (directory) {
+    // `dir/` covers the directory and everything inside it: (ε | `/` Σ*).
+    accept = b.add();
+    const inside = b.add();
+    b.epsilon(b.cur, accept);
+    b.edge(b.cur, ONLY_SLASH, inside);
+    b.edge(inside, ANY, inside);
+    b.epsilon(inside, accept);
+  }
+  const n = b.states;
+  const edges = pack(n, b.edgeFrom);
+  const edgeTo = edges.order.map((k) => b.edgeTo[k] as number);
+  const edgeSet = Array.from(edges.order, (k) => b.edgeSet[k] as Ranges);
+  const eps = pack(n, b.epsFrom);
+  const epsTo = eps.order.map((k) => b.epsTo[k] as number);
+  const closures = closuresOf(n, eps.start, epsTo);
+  const rangeWork = new Int32Array(n);
+  const stepWork = new Int32Array(n);
+  for (let s = 0; s < n; s++) {
+    let ranges = 0;
+    let step = 0;
+    for (let e = edges.start[s] as number; e < (edges.start[s + 1] as number); e++) {
+      const r = (edgeSet[e] as Ranges).length;
+      const to = edgeTo[e] as number;
+      const brought = (closures.start[to + 1] as number) - (closures.start[to] as number);
+      ranges += r;
+      // Trying the edge, then adding, sorting and keying the states its closure brings in.
+      step += 2 + 2 * r + STEP_PER_STATE * brought;
+    }
+    rangeWork[s] = ranges;
+    stepWork[s] = step;
+  }
+  const dfa: Dfa = { known: new Map(), cells: 0, maxCells: dfaCellsFor(n) };
+  const a: Automaton = {
+    states: n,
+    accept,
+    edgeStart: edges.start,
+    edgeTo,
+    edgeSet,
+    epsStart: eps.start,
+    epsTo,
+    closureStart: closures.start,
+    closureIds: closures.ids,
+    live: liveStates(n, b, accept),
+    rangeWork,
+    stepWork,
+    dfa,
+  };
+  startSubset(a, Array.from(closures.ids.subarray(0, closures.start[1])));
+  return a;
+}
+
+/** Groups moves by the state they leave: start[s] is where state s's moves begin in `order`. */
+function pack(n: number, from: readonly number[]): { start: Int32Array; order: Int32Array } {
+  const start = new Int32Array(n + 1);
+  for (const f of from) start[f + 1] = (start[f + 1] as number) + 1;
+  for (let s = 0; s < n; s++) start[s + 1] = (start[s + 1] as number) + (start[s] as number);
+  const fill = start.slice(0, n);
+  const order = new Int32Array(from.length);
+  from.forEach((f, k) => {
+    const at = fill[f] as number;
+    order[at] = k;
+    fill[f] = at + 1;
   });
+  return { start, order };
+}
+
+/** ε-closures by one walk per state; collapsed `**` keeps them a few states long. */
+function closuresOf(n: number, epsStart: Int32Array, epsTo: Int32Array) {
+  const mark = new Int32Array(n).fill(-1);
+  const start = new Int32Array(n + 1);
+  const ids: number[] = [];
+  const stack: number[] = [];
+  for (let s0 = 0; s0 < n; s0++) {
+    start[s0] = ids.length;
+    stack.push(s0);
+    mark[s0] = s0;
+    while (stack.length > 0) {
+      const s = stack.pop() as number;
+      ids.push(s);
+      for (let e = epsStart[s] as number; e < (epsStart[s + 1] as number); e++) {
+        const t = epsTo[e] as number;
+        if (mark[t] !== s0) {
+          mark[t] = s0;
+          stack.push(t);
+        }
+      }
+    }
+  }
+  start[n] = ids.length;
+  return { start, ids: Int32Array.from(ids) };
+}
+
+/** The states from which `accept` is reachable: a walk back along every move. */
+function liveStates(n: number, b: Builder, accept: number): Uint8Array {
+  const from = [...b.edgeTo, ...b.epsTo];
+  const to = [...b.edgeFrom, ...b.epsFrom];
+  const back = pack(n, from);
+  const live = new Uint8Array(n);
+  const stack = [accept];
+  live[accept] = 1;
+  while (stack.length > 0) {
+    const s = stack.pop() as number;
+    for (let e = back.start[s] as number; e < (back.start[s + 1] as number); e++) {
+      const t = to[back.order[e] as number] as number;
+      if (!live[t]) {
+        live[t] = 1;
+        stack.push(t);
+      }
+    }
+  }
+  return live;
+}
+
+/** Compiles a wildmatch pattern (without its trailing `/`, passed as `directory`). */
+export function compileGlob(pattern: string, directory = false): Automaton {
+  return compile(parsePattern(pattern), directory);
+}
+
+/** The path spelled exactly as written, every character literal. */
+export function compileLiteral(path: string, directory = false): Automaton {
+  return compile(literalPattern(path), directory);
 }
 
 /** Whether two sets share a character. */
@@ -92,272 +240,47 @@ function meet(a: Ranges, b: Ranges): boolean {
   return false;
 }
 
-export class GlobSyntaxError extends Error {}
-
-/** Parses the class whose `[` is at chars[start]; returns its set and the index after `]`. */
-function parseClass(chars: string[], start: number): { set: Ranges; end: number } {
-  let i = start + 1;
-  const negate = chars[i] === '!' || chars[i] === '^';
-  if (negate) i++;
-  const members: [number, number][] = [];
-  let prev: number | undefined;
-  for (let first = true; ; first = false) {
-    const c = chars[i];
-    if (c === undefined) {
-      throw new GlobSyntaxError('a "[" has no closing "]"; close the class, e.g. [abc]');
-    }
-    if (c === ']' && !first) return { set: normalise(members, negate), end: i + 1 };
-    const next = chars[i + 1];
-    if (c === '-' && prev !== undefined && next !== undefined && next !== ']') {
-      members.push([prev, cp(next)]);
-      prev = undefined;
-      i += 2;
-      continue;
-    }
-    if (c === '[' && next === ':') {
-      const close = chars.indexOf(']', i + 2);
-      const name = chars.slice(i + 2, close - 1).join('');
-      if (close > i + 2 && chars[close - 1] === ':') {
-        const posix = POSIX[name];
-        if (!posix) {
-          throw new GlobSyntaxError(
-            `unknown character class [:${name}:]; use one of ${Object.keys(POSIX).join(', ')}`,
-          );
-        }
-        members.push(...posix);
-        prev = undefined;
-        i = close + 1;
-        continue;
-      }
-    }
-    prev = cp(c);
-    members.push([prev, prev]);
-    i++;
-  }
-}
-
-interface State {
-  eps: number[];
-  edges: { set: Ranges; to: number }[];
-}
-
-/** An NFA whose start state is 0. */
-export interface Automaton {
-  states: readonly State[];
-  accept: number;
-  /** Per state, the states reachable from it by ε moves (itself included). */
-  closures: readonly (readonly number[])[];
-  /** Filled in by accepts() as it goes. */
-  dfa: Dfa;
-}
-
-class Builder {
-  readonly states: State[] = [{ eps: [], edges: [] }];
-  cur = 0;
-
-  add(): number {
-    this.states.push({ eps: [], edges: [] });
-    return this.states.length - 1;
-  }
-  step(set: Ranges) {
-    const to = this.add();
-    this.edge(this.cur, set, to);
-    this.cur = to;
-  }
-  edge(from: number, set: Ranges, to: number) {
-    (this.states[from] as State).edges.push({ set, to });
-  }
-  eps(from: number, to: number) {
-    (this.states[from] as State).eps.push(to);
-  }
-  /** `dir/` covers the directory and everything inside it: (ε | `/` Σ*). */
-  finish(directory: boolean): Automaton {
-    let accept = this.cur;
-    if (directory) {
-      accept = this.add();
-      const inside = this.add();
-      this.eps(this.cur, accept);
-      this.edge(this.cur, ONLY_SLASH, inside);
-      this.edge(inside, ANY, inside);
-      this.eps(inside, accept);
-    }
-    const closures = this.states.map((_, i) => this.closure(i));
-    const known = new Map<string, Subset>();
-    const start = subsetOf(accept, [...(closures[0] as number[])], known);
-    return { states: this.states, accept, closures, dfa: { start, known } };
-  }
-  private closure(start: number): number[] {
-    const out: number[] = [];
-    const stack = [start];
-    while (stack.length > 0) {
-      const s = stack.pop() as number;
-      if (out.includes(s)) continue;
-      out.push(s);
-      stack.push(...(this.states[s] as State).eps);
-    }
-    return out;
-  }
-}
-
-/** Compiles a wildmatch pattern (without its trailing `/`, passed as `directory`). */
-export function compileGlob(pattern: string, directory = false): Automaton {
-  const chars = Array.from(pattern);
-  const b = new Builder();
-  for (let i = 0; i < chars.length;) {
-    const c = chars[i] as string;
-    if (c === '*') {
-      let j = i;
-      while (chars[j] === '*') j++;
-      const wholeSegment =
-        j - i >= 2 && (i === 0 || chars[i - 1] === '/') && (j === chars.length || chars[j] === '/');
-      if (!wholeSegment) {
-        b.edge(b.cur, NOT_SLASH, b.cur);
-      } else if (j === chars.length) {
-        b.edge(b.cur, ANY, b.cur);
-      } else {
-        // `**/`: no directory at all, or anything followed by `/`.
-        const through = b.add();
-        const after = b.add();
-        b.eps(b.cur, after);
-        b.eps(b.cur, through);
-        b.edge(through, ANY, through);
-        b.edge(through, ONLY_SLASH, after);
-        b.cur = after;
-        j++; // the `/` is part of `**/`
-      }
-      i = j;
-    } else if (c === '?') {
-      b.step(NOT_SLASH);
-      i++;
-    } else if (c === '[') {
-      const { set, end } = parseClass(chars, i);
-      b.step(set);
-      i = end;
-    } else {
-      b.step([[cp(c), cp(c)]]);
-      i++;
-    }
-  }
-  return b.finish(directory);
-}
-
-/** The path spelled exactly as written, every character literal. */
-export function compileLiteral(path: string, directory = false): Automaton {
-  const b = new Builder();
-  for (const c of path) b.step([[cp(c), cp(c)]]);
-  return b.finish(directory);
-}
-
-/**
- * The matching work one request may do. A pathological glob can make one comparison cost
- * millions of steps, and matching runs on the event loop every tenant shares; past the budget,
- * answers err toward "yes, they may overlap", the safe side. Units are roughly 10 ns of work.
- */
-export class Budget {
-  constructor(public left: number) {}
-  spend(units: number): boolean {
-    this.left -= units;
-    return this.left >= 0;
-  }
-}
-
-const unlimited = () => new Budget(Number.POSITIVE_INFINITY);
-
 /** Whether some string is accepted by both automata: a search of their product. */
-export function intersects(a: Automaton, b: Automaton, budget = unlimited()): boolean {
-  const width = b.states.length;
-  const seen = new Uint8Array(a.states.length * width);
+export function intersects(a: Automaton, b: Automaton, budget: Budget = unlimited()): boolean {
+  const width = b.states;
+  const size = a.states * width;
+  if (!budget.spend(4 + (size >> 4))) return true;
+  const seen = new Uint8Array(size);
   const stack: number[] = [0];
+  seen[0] = 1;
+  const visit = (ta: number, tb: number) => {
+    const k = ta * width + tb;
+    if (seen[k] || !a.live[ta] || !b.live[tb]) return;
+    seen[k] = 1;
+    stack.push(k);
+  };
   while (stack.length > 0) {
     const key = stack.pop() as number;
-    if (seen[key]) continue;
-    seen[key] = 1;
-    const i = Math.floor(key / width);
-    const j = key % width;
+    const i = (key / width) | 0;
+    const j = key - i * width;
     if (i === a.accept && j === b.accept) return true;
-    const sa = a.states[i] as State;
-    const sb = b.states[j] as State;
-    if (!budget.spend(1 + sa.edges.length * sb.edges.length)) return true;
-    for (const to of sa.eps) stack.push(to * width + j);
-    for (const to of sb.eps) stack.push(i * width + to);
-    for (const ea of sa.edges) {
-      for (const eb of sb.edges) {
-        if (meet(ea.set, eb.set)) stack.push(ea.to * width + eb.to);
+    const ea0 = a.edgeStart[i] as number;
+    const ea1 = a.edgeStart[i + 1] as number;
+    const eb0 = b.edgeStart[j] as number;
+    const eb1 = b.edgeStart[j + 1] as number;
+    const ua0 = a.epsStart[i] as number;
+    const ua1 = a.epsStart[i + 1] as number;
+    const ub0 = b.epsStart[j] as number;
+    const ub1 = b.epsStart[j + 1] as number;
+    const cost =
+      PAIR_VISIT +
+      PAIR_MOVE * (ua1 - ua0 + ub1 - ub0 + (ea1 - ea0) * (eb1 - eb0)) +
+      (ea1 - ea0) * (b.rangeWork[j] as number) +
+      (eb1 - eb0) * (a.rangeWork[i] as number);
+    if (!budget.spend(cost)) return true;
+    for (let u = ua0; u < ua1; u++) visit(a.epsTo[u] as number, j);
+    for (let u = ub0; u < ub1; u++) visit(i, b.epsTo[u] as number);
+    for (let x = ea0; x < ea1; x++) {
+      const sx = a.edgeSet[x] as Ranges;
+      for (let y = eb0; y < eb1; y++) {
+        if (meet(sx, b.edgeSet[y] as Ranges)) visit(a.edgeTo[x] as number, b.edgeTo[y] as number);
       }
     }
-  }
-  return false;
-}
-
-/**
- * Whether the automaton accepts this one string: the common question (a concrete path against a
- * lease), answered by running it over the string rather than searching a product. The subset
- * states it passes through are kept (a lazily built DFA), so checking many paths against one
- * lease costs about one map lookup per character.
- */
-export function accepts(a: Automaton, text: string, budget = unlimited()): boolean {
-  let d = a.dfa.start;
-  for (let i = 0; i < text.length;) {
-    const code = text.codePointAt(i) as number;
-    i += code > 0xffff ? 2 : 1;
-    let n = d.next.get(code);
-    if (!budget.spend(n === undefined ? 100 + 40 * d.ids.length : 1)) return true;
-    if (n === undefined) {
-      n = subsetStep(a, d, code);
-      // Only steps between kept subsets are remembered, so an automaton whose subsets outgrow
-      // the bound (a pathological glob) costs time, never memory that outlives the step.
-      if (d.kept && (n === null || n.kept)) d.next.set(code, n);
-    }
-    if (n === null) return false;
-    d = n;
-  }
-  return d.accepting;
-}
-
-/** A set of NFA states, as one state of the lazily built DFA. */
-interface Subset {
-  ids: readonly number[];
-  accepting: boolean;
-  /** Whether it is one of the automaton's remembered subsets. */
-  kept: boolean;
-  next: Map<number, Subset | null>;
-}
-
-interface Dfa {
-  start: Subset;
-  known: Map<string, Subset>;
-}
-
-// Bounds the memory one automaton can take; past it, steps are computed but not kept.
-const MAX_SUBSETS = 256;
-
-function subsetOf(accept: number, ids: number[], known: Map<string, Subset>): Subset {
-  ids.sort((x, y) => x - y);
-  const key = ids.join(',');
-  const found = known.get(key);
-  if (found) return found;
-  const kept = known.size < MAX_SUBSETS;
-  const subset = { ids, accepting: ids.includes(accept), kept, next: new Map() };
-  if (kept) known.set(key, subset);
-  return subset;
-}
-
-function subsetStep(a: Automaton, from: Subset, code: number): Subset | null {
-  const ids = new Set<number>();
-  for (const s of from.ids) {
-    for (const e of (a.states[s] as State).edges) {
-      if (contains(e.set, code)) for (const t of a.closures[e.to] as number[]) ids.add(t);
-    }
-  }
-  if (ids.size === 0) return null;
-  return subsetOf(a.accept, [...ids], a.dfa.known);
-}
-
-function contains(set: Ranges, code: number): boolean {
-  for (let i = 0; i < set.length; i++) {
-    const r = set[i] as readonly [number, number];
-    if (code < r[0]) return false;
-    if (code <= r[1]) return true;
   }
   return false;
 }

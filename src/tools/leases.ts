@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import { liveLeases, type LeaseRow } from '../db/leases.js';
 import { invalid } from '../errors.js';
+import { coverPaths, overlapping } from '../leases/coverage.js';
 import { grantLease } from '../leases/grant.js';
+import { MAX_CHECK_PATHS, MAX_LEASES_LISTED } from '../leases/limits.js';
 import {
   MAX_SURFACE_LENGTH,
-  overlaps,
   parsePath,
   parseSurface,
+  readSurface,
   requestBudget,
   SurfaceError,
   type Surface,
@@ -37,7 +39,6 @@ const surfaceOf = (parse: (s: string) => Surface) =>
 
 const SURFACE = surfaceOf(parseSurface);
 const DEFAULT_TTL_SECONDS = 900;
-const MAX_LISTED = 500;
 
 const leaseView = (r: LeaseRow) => ({
   lease_id: Number(r.id),
@@ -90,7 +91,8 @@ export const release = defineTool({
     const by =
       args.lease_id !== undefined
         ? { id: args.lease_id }
-        : // Validated as a surface so a typo is reported as such, not as "not held".
+        : // Validated as a surface so a typo is reported as such, not as "not held" (without
+          // the glob limits: a lease granted before them can still be released by surface).
           { surface: parseSurfaceArg(args.surface as string) };
     return releaseLeases(trx, ctx, by, args.force ?? false);
   },
@@ -98,7 +100,7 @@ export const release = defineTool({
 
 function parseSurfaceArg(s: string): string {
   try {
-    return parseSurface(s).text;
+    return readSurface(s).text;
   } catch (err) {
     if (err instanceof SurfaceError) throw invalid(`surface: ${err.message}`);
     throw err;
@@ -116,15 +118,18 @@ export const who_holds = defineTool({
   }),
   annotations: { readOnlyHint: true },
   handler: async ({ trx, ctx }, args) => {
-    const rows = await liveLeases(trx, ctx.projectId, { actor: args.actor });
-    const surface = args.surface;
-    const budget = requestBudget();
-    const hits = surface
-      ? rows.filter((r) => overlaps(surface, parseSurface(r.surface), budget))
-      : rows;
+    // Without a surface, the rows are the answer: one more than is listed says there are more.
+    const rows = await liveLeases(trx, ctx.projectId, {
+      actor: args.actor,
+      ...(args.surface ? {} : { limit: MAX_LEASES_LISTED + 1 }),
+    });
+    const { hits, assumed } = args.surface
+      ? await overlapping(args.surface, rows, requestBudget(), MAX_LEASES_LISTED + 1)
+      : { hits: rows, assumed: false };
     return {
-      leases: hits.slice(0, MAX_LISTED).map(leaseView),
-      has_more: hits.length > MAX_LISTED,
+      leases: hits.slice(0, MAX_LEASES_LISTED).map(leaseView),
+      has_more: hits.length > MAX_LEASES_LISTED,
+      ...(assumed ? { overlap_assumed: true } : {}),
     };
   },
 });
@@ -134,27 +139,30 @@ export const check_paths = defineTool({
   title: 'Check paths',
   description: "Others' live leases covering each of these paths.",
   input: z.strictObject({
-    paths: z.array(surfaceOf(parsePath)).min(1).max(1000),
+    paths: z
+      .array(surfaceOf(parsePath))
+      .min(1)
+      .max(MAX_CHECK_PATHS, `at most ${MAX_CHECK_PATHS} paths per call; split the list`),
   }),
   annotations: { readOnlyHint: true },
   handler: async ({ trx, ctx }, args) => {
-    const others = (
-      await liveLeases(trx, ctx.projectId, { excludeParticipationId: ctx.participationId })
-    ).map((row) => ({ row, surface: parseSurface(row.surface) }));
-    const budget = requestBudget();
+    const rows = await liveLeases(trx, ctx.projectId, {
+      excludeParticipationId: ctx.participationId,
+    });
+    const { paths, assumed } = await coverPaths(args.paths, rows, requestBudget());
     return {
-      paths: args.paths.map((path) => ({
-        path: path.text,
-        leases: others
-          .filter((o) => overlaps(o.surface, path, budget))
-          .map(({ row }) => ({
-            lease_id: Number(row.id),
-            surface: row.surface,
-            mode: row.mode,
-            actor: row.actor,
-            expires_at: row.expires_at.toISOString(),
-          })),
+      paths: paths.map((p) => ({
+        path: p.path,
+        leases: p.leases.map((row) => ({
+          lease_id: Number(row.id),
+          surface: row.surface,
+          mode: row.mode,
+          actor: row.actor,
+          expires_at: row.expires_at.toISOString(),
+        })),
+        ...(p.more > 0 ? { more: p.more } : {}),
       })),
+      ...(assumed ? { overlap_assumed: true } : {}),
     };
   },
 });
