@@ -218,3 +218,39 @@ describe('Retry-After', () => {
     expect(Number(api.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 });
+
+describe('rate limits that count work', () => {
+  // One request costs one, plus one for each 64 KiB it sends or is answered with: a token that
+  // sends megabyte bodies spends its bucket in a few calls, not a hundred.
+  it('charge a large body and a large answer to the token, over REST and MCP', async () => {
+    const slow = await startTestBaton({ env: { BATON_RATE_LIMIT: '1' } });
+    try {
+      const a = await slow.seed({ label: 'big-bodies' });
+      const b = await slow.seed({ label: 'small-calls' });
+      const api = (token: string, name: string, args: Record<string, unknown>) =>
+        fetch(`${slow.baseUrl}/api/v1/tools/${name}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(args),
+        });
+      // About 400 KiB of paths: six requests' worth beyond the call itself, more than the burst.
+      const paths = Array.from({ length: 800 }, (_, i) => `src/${'d'.repeat(480)}/${i}.ts`);
+      expect((await api(a.token, 'check_paths', { paths })).status).toBe(200);
+      const next = await api(a.token, 'whoami', {});
+      expect(next.status).toBe(429);
+      expect(Number(next.headers.get('retry-after'))).toBeGreaterThan(0);
+      // Another token's bucket is its own: five small calls go through.
+      for (let i = 0; i < 5; i++) expect((await api(b.token, 'whoami', {})).status).toBe(200);
+      // Over MCP, the same body is charged the same way.
+      const c = await slow.seed({ label: 'big-mcp' });
+      const client = await slow.connect(c.token, { push: false });
+      const big = await client.callTool({ name: 'check_paths', arguments: { paths } });
+      expect(big.isError).toBeFalsy();
+      const after = await client.callTool({ name: 'whoami', arguments: {} });
+      expect(after.isError).toBe(true);
+      expect((after.structuredContent as any).error.code).toBe('rate_limited');
+    } finally {
+      await slow.close();
+    }
+  });
+});

@@ -3,7 +3,8 @@ import { AppError } from '../errors.js';
 import type { McpDeps } from '../mcp/transport.js';
 import { callTool } from '../tools/dispatch.js';
 import { authenticate, rateLimitMessage } from '../http/auth.js';
-import { abortOnDisconnect, BodyTooLarge, readBody, sendError, sendJson } from '../http/request.js';
+import { bytesCost } from '../http/ratelimit.js';
+import { abortOnDisconnect, BodyTooLarge, readBody, sendError, sendRaw } from '../http/request.js';
 
 // POST /api/v1/tools/<name>: every tool as plain JSON for hooks, scripts and curl. Same auth,
 // same validation and the same dispatcher as MCP; errors map to statuses through ERROR_STATUS.
@@ -54,6 +55,7 @@ export async function handleToolApi(
   let args: unknown = {};
   try {
     const body = await readBody(req);
+    deps.tokenLimiter.charge(auth.row.token_id, bytesCost(body.length));
     if (body.length > 0) args = JSON.parse(body.toString('utf8'));
   } catch (err) {
     if (err instanceof BodyTooLarge) {
@@ -76,6 +78,8 @@ export async function handleToolApi(
     );
   }
   const outcome = await callTool(deps, auth.ctx, tool, args, abortOnDisconnect(res));
-  if (outcome.ok) return sendJson(res, 200, outcome.result);
-  sendError(res, outcome.error);
+  if (!outcome.ok) return sendError(res, outcome.error);
+  const json = JSON.stringify(outcome.result);
+  deps.tokenLimiter.charge(auth.row.token_id, bytesCost(json.length));
+  sendRaw(res, 200, json);
 }

@@ -3,6 +3,17 @@
 // process keeps its own buckets, so the effective limit is per process; that bounds abuse
 // without a database write on every request.
 
+/**
+ * A request counts as one, plus one for every 64 KiB it sends or is answered with: a rate limit
+ * that counts requests alone lets a token that sends megabyte bodies and asks for megabyte
+ * answers take the CPU every other tenant shares (issue: pathological `check_paths`).
+ */
+const BYTES_PER_REQUEST = 64 * 1024;
+
+export function bytesCost(bytes: number): number {
+  return Math.floor(bytes / BYTES_PER_REQUEST);
+}
+
 export interface Decision {
   ok: boolean;
   /** Seconds until one more request would be allowed (when refused). */
@@ -49,6 +60,20 @@ export class RateLimiter {
       granted,
       retryAfter: Math.max(1, Math.ceil((1 - b.tokens) / this.ratePerSecond)),
     };
+  }
+
+  /**
+   * Charges work beyond the request itself (see bytesCost) after the fact: the bucket may go
+   * below zero, down to one burst's debt, and the token's next requests wait until it refills.
+   */
+  charge(key: string, amount: number): void {
+    if (this.ratePerSecond <= 0 || amount <= 0) return;
+    const now = this.now();
+    const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.ratePerSecond);
+    b.at = now;
+    b.tokens = Math.max(-this.burst, b.tokens - amount);
+    this.buckets.set(key, b);
   }
 
   /** Forgets full buckets now and then, so idle keys cost no memory. */

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { rateLimitMessage } from '../http/auth.js';
+import { bytesCost } from '../http/ratelimit.js';
 import { sendRaw } from '../http/request.js';
 import { callTool } from '../tools/dispatch.js';
 import type { Catalogue, Profile } from './catalogue.js';
@@ -107,9 +108,11 @@ export async function toolsCall(
     };
   }
   const outcome = await callTool(deps, auth.ctx, tool, params.arguments, signal);
-  return outcome.ok
-    ? { result: toolResultJson(outcome.result, false) }
-    : { result: toolResultJson({ error: outcome.error.toJSON() }, true) };
+  const result = outcome.ok
+    ? toolResultJson(outcome.result, false)
+    : toolResultJson({ error: outcome.error.toJSON() }, true);
+  deps.tokenLimiter.charge(auth.row.token_id, bytesCost(result.length));
+  return { result };
 }
 
 function findTool(catalogue: Catalogue, profile: Profile, name: unknown) {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticate, rateLimitMessage, type AuthDeps } from '../http/auth.js';
+import { bytesCost } from '../http/ratelimit.js';
 import { abortOnDisconnect, BodyTooLarge, readBody, sendRaw } from '../http/request.js';
 import type { StreamHub } from '../http/streams.js';
 import type { DispatchDeps } from '../tools/dispatch.js';
@@ -94,6 +95,7 @@ export async function handleMcpPost(
       },
     );
   }
+  deps.tokenLimiter.charge(auth.row.token_id, bytesCost(body.length));
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
