@@ -14,4 +14,14 @@ export interface Ctx {
   lane: string | null;
   isAdmin: boolean;
   requestId: string;
+  /**
+   * Costly work this call did (lease matching units), set by the edge for one call and read after
+   * it to charge the token's rate limit: a bucket that counts requests alone would let one token
+   * take the CPU every tenant shares.
+   */
+  meter?: WorkMeter;
+}
+
+export interface WorkMeter {
+  units: number;
 }

@@ -254,3 +254,37 @@ describe('rate limits that count work', () => {
     }
   });
 });
+
+describe('rate limits that count matching work', () => {
+  it('charge a call that spends the matching budget to the token that made it', async () => {
+    const slow = await startTestBaton({ env: { BATON_RATE_LIMIT: '1' } });
+    try {
+      const holder = await slow.seed({ projectSlug: 'costly', label: 'holder' });
+      const prober = await slow.seed({ projectSlug: 'costly', label: 'prober' });
+      const api = (token: string, name: string, args: Record<string, unknown>) =>
+        fetch(`${slow.baseUrl}/api/v1/tools/${name}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(args),
+        });
+      // Globs whose subset automata explode against irregular runs of a and b (bench/globs.ts).
+      const hostile = (j: number) => `*a${'?'.repeat(29)}${'b'.repeat(j)}c${'b'.repeat(479 - j)}*`;
+      for (let j = 0; j < 4; j++) {
+        const r = await api(holder.token, 'lease', { surface: hostile(j), mode: 'shared' });
+        expect(r.status).toBe(200);
+        await new Promise((ok) => setTimeout(ok, 1100)); // the holder's bucket refills
+      }
+      let x = 7;
+      const ab = Array.from({ length: 512 }, () =>
+        (x = (x * 48271) % 2147483647) & 1 ? 'a' : 'b',
+      );
+      // One small request (one path) that costs seconds' worth of matching: the next is refused.
+      const costly = await api(prober.token, 'who_holds', { surface: ab.join('') });
+      expect(costly.status).toBe(200);
+      const next = await api(prober.token, 'whoami', {});
+      expect(next.status).toBe(429);
+    } finally {
+      await slow.close();
+    }
+  });
+});

@@ -3,7 +3,7 @@ import { AppError } from '../errors.js';
 import type { McpDeps } from '../mcp/transport.js';
 import { callTool } from '../tools/dispatch.js';
 import { authenticate, rateLimitMessage } from '../http/auth.js';
-import { bytesCost } from '../http/ratelimit.js';
+import { bytesCost, workCost } from '../http/ratelimit.js';
 import { abortOnDisconnect, BodyTooLarge, readBody, sendError, sendRaw } from '../http/request.js';
 
 // POST /api/v1/tools/<name>: every tool as plain JSON for hooks, scripts and curl. Same auth,
@@ -77,7 +77,9 @@ export async function handleToolApi(
       new AppError('invalid_argument', "the body must be a JSON object of the tool's arguments"),
     );
   }
-  const outcome = await callTool(deps, auth.ctx, tool, args, abortOnDisconnect(res));
+  const meter = { units: 0 };
+  const outcome = await callTool(deps, { ...auth.ctx, meter }, tool, args, abortOnDisconnect(res));
+  deps.tokenLimiter.charge(auth.row.token_id, workCost(meter.units));
   if (!outcome.ok) return sendError(res, outcome.error);
   const json = JSON.stringify(outcome.result);
   deps.tokenLimiter.charge(auth.row.token_id, bytesCost(json.length));

@@ -50,7 +50,7 @@ export async function grantLease(trx: Trx, ctx: Ctx, req: GrantRequest) {
   const others = rows.filter(
     (r) => r.participation_id !== ctx.participationId && modesConflict(mode, r.mode),
   );
-  const budget = requestBudget();
+  const budget = requestBudget(ctx.meter);
   // Live leases first: if the budget runs out, it is spent on what can refuse the grant.
   const holders: LeaseRow[] = [];
   for (const r of others) {

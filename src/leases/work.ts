@@ -1,3 +1,4 @@
+import type { WorkMeter } from '../ctx.js';
 import { MAX_COMPARISON_WORK, REQUEST_WORK, WORK_SLICE } from './limits.js';
 
 // The work counter. Matching is charged in units of a few nanoseconds on the machine it was
@@ -104,7 +105,7 @@ export function resetWorkStats(): void {
 }
 
 class RequestBudget extends Budget {
-  constructor() {
+  constructor(private readonly meter?: WorkMeter) {
     super(REQUEST_WORK);
     workStats.requests++;
   }
@@ -113,6 +114,7 @@ class RequestBudget extends Budget {
     const assumedBefore = this.assumptions;
     const ok = super.spend(units);
     workStats.total += this.spent - before;
+    if (this.meter) this.meter.units += this.spent - before;
     if (this.spent > workStats.maxRequest) workStats.maxRequest = this.spent;
     if (before <= this.limit && this.spent > this.limit) workStats.exhausted++;
     if (assumedBefore === 0 && this.assumptions > 0) workStats.assumed++;
@@ -120,7 +122,10 @@ class RequestBudget extends Budget {
   }
 }
 
-/** The budget of one request's matching: every surface parsed, compiled and compared. */
-export const requestBudget = (): Budget => new RequestBudget();
+/**
+ * The budget of one request's matching: every surface parsed, compiled and compared. What it
+ * spends is added to the call's meter, which the edge charges to the token's rate limit.
+ */
+export const requestBudget = (meter?: WorkMeter): Budget => new RequestBudget(meter);
 
 export const unlimited = (): Budget => new Budget(Number.POSITIVE_INFINITY);

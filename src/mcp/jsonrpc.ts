@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { rateLimitMessage } from '../http/auth.js';
-import { bytesCost } from '../http/ratelimit.js';
+import { bytesCost, workCost } from '../http/ratelimit.js';
 import { sendRaw } from '../http/request.js';
 import { callTool } from '../tools/dispatch.js';
 import type { Catalogue, Profile } from './catalogue.js';
@@ -107,11 +107,12 @@ export async function toolsCall(
       },
     };
   }
-  const outcome = await callTool(deps, auth.ctx, tool, params.arguments, signal);
+  const meter = { units: 0 };
+  const outcome = await callTool(deps, { ...auth.ctx, meter }, tool, params.arguments, signal);
   const result = outcome.ok
     ? toolResultJson(outcome.result, false)
     : toolResultJson({ error: outcome.error.toJSON() }, true);
-  deps.tokenLimiter.charge(auth.row.token_id, bytesCost(result.length));
+  deps.tokenLimiter.charge(auth.row.token_id, bytesCost(result.length) + workCost(meter.units));
   return { result };
 }
 

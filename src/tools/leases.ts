@@ -124,7 +124,7 @@ export const who_holds = defineTool({
       ...(args.surface ? {} : { limit: MAX_LEASES_LISTED + 1 }),
     });
     const { hits, assumed } = args.surface
-      ? await overlapping(args.surface, rows, requestBudget(), MAX_LEASES_LISTED + 1)
+      ? await overlapping(args.surface, rows, requestBudget(ctx.meter), MAX_LEASES_LISTED + 1)
       : { hits: rows, assumed: false };
     return {
       leases: hits.slice(0, MAX_LEASES_LISTED).map(leaseView),
@@ -149,7 +149,7 @@ export const check_paths = defineTool({
     const rows = await liveLeases(trx, ctx.projectId, {
       excludeParticipationId: ctx.participationId,
     });
-    const { paths, assumed } = await coverPaths(args.paths, rows, requestBudget());
+    const { paths, assumed } = await coverPaths(args.paths, rows, requestBudget(ctx.meter));
     return {
       paths: paths.map((p) => ({
         path: p.path,
