@@ -207,6 +207,10 @@ export interface PostsTable {
   created_at: DefaultTimestamp;
   signature: string | null;
   signing_kid: string | null;
+  /** A short flag saying the recipients are expected to act (`review`); see 0012. */
+  action: string | null;
+  /** A JSON object beside the body. */
+  data: Record<string, unknown> | null;
 }
 
 export interface PostRecipientsTable {

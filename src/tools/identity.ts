@@ -9,7 +9,7 @@ export const whoami = defineTool({
   name: 'whoami',
   core: true,
   title: 'Who am I',
-  description: 'Your identity here: actor (handle/label), kind, project, lane, admin.',
+  description: 'Your actor (handle/label), kind, project, lane and admin flag.',
   input: z.strictObject({}),
   annotations: { readOnlyHint: true },
   handler: async ({ ctx }) => ({
@@ -38,6 +38,7 @@ export const list_participants = defineTool({
         lane: r.lane,
         is_admin: r.is_admin,
         active: r.active,
+        ...(r.revoked ? { revoked: true } : {}),
         last_seen: r.last_seen_at?.toISOString() ?? null,
         signing_key: r.signing_kid ? { kid: r.signing_kid, jwk: r.signing_jwk } : null,
       })),
@@ -48,7 +49,7 @@ export const list_participants = defineTool({
 export const set_signing_key = defineTool({
   name: 'set_signing_key',
   title: 'Set signing key',
-  description: 'Register your Ed25519 public JWK so your posts can carry a verifiable signature.',
+  description: 'Register your Ed25519 public JWK; readers can then verify the posts you sign.',
   input: z.strictObject({ public_jwk: z.record(bounded(20), bounded(200)) }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
   handler: async ({ trx, ctx }, a) => {
