@@ -17,8 +17,8 @@ export interface Catalogue {
 /**
  * tools/list is paid for in every session's context (spec §12: the full catalogue within 12 KB,
  * the core profile within 5 KB), so the advertised schema drops what tells the model little: the
- * $schema tag, `additionalProperties: false`, regex patterns of names (descriptions and errors
- * give the shape), minimums of 0 or 1, maximums that only mean "very large", and length limits
+ * $schema tag, `additionalProperties: false`, `propertyNames` (always strings), regex patterns of names (descriptions and errors
+ * give the shape), minimums (and minimum lengths and counts) of 0 or 1, maximums that only mean "very large", and length limits
  * of one-line values (names, refs, tags), which no sensible value reaches. Limits on free text
  * and real ranges (page sizes, TTLs) stay visible. Validation is unchanged: the zod schema still
  * enforces all of it, its errors say which argument broke which limit, and unknown arguments are
@@ -39,9 +39,11 @@ function advertised(key: string, value: unknown): boolean {
   switch (key) {
     case '$schema':
     case 'additionalProperties':
+    case 'propertyNames': // JSON object keys are strings anyway
     case 'pattern':
       return false;
     case 'minLength':
+    case 'minItems':
       return value !== 0 && value !== 1;
     case 'maxLength':
       return typeof value === 'number' && value >= 1000;
@@ -63,13 +65,24 @@ function compactAnnotations(a: ToolDef['annotations']): Record<string, boolean> 
   return out;
 }
 
+/** The name as a title would read it: `who_holds` → `Who holds`. */
+const spelledOut = (name: string) =>
+  name.charAt(0).toUpperCase() + name.slice(1).replace(/_/g, ' ');
+
 function describe(tool: ToolDef) {
   const annotations = compactAnnotations(tool.annotations);
+  const schema = compact(
+    z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' }),
+  ) as Record<string, unknown>;
+  // A tool without arguments is `{"type":"object"}`; MCP makes `properties` optional.
+  if (Object.keys(schema.properties ?? {}).length === 0) delete schema.properties;
   return {
     name: tool.name,
-    title: tool.title,
+    // A title that only spells out the name tells a client nothing it would not show anyway
+    // (MCP: without a title, the name is displayed).
+    ...(tool.title !== spelledOut(tool.name) ? { title: tool.title } : {}),
     description: tool.description,
-    inputSchema: compact(z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' })),
+    inputSchema: schema,
     ...(Object.keys(annotations).length ? { annotations } : {}),
   };
 }
