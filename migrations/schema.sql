@@ -520,10 +520,14 @@ CREATE TABLE public.posts (
     signature text,
     signing_kid text,
     search tsvector GENERATED ALWAYS AS (public.search_document(subject, body, ref, NULL::text)) STORED,
+    action text,
+    data jsonb,
+    CONSTRAINT posts_action_check CHECK (((length(action) >= 1) AND (length(action) <= 32))),
     CONSTRAINT posts_body_check CHECK (((length(body) >= 1) AND (length(body) <= 16000))),
     CONSTRAINT posts_check CHECK (((num_nonnulls(to_participation_id, to_lane) + (broadcast)::integer) = 1)),
     CONSTRAINT posts_check1 CHECK (((to_participation_id IS NULL) = (to_actor IS NULL))),
     CONSTRAINT posts_check2 CHECK (((reply_to IS NULL) = (thread_id IS NULL))),
+    CONSTRAINT posts_data_check CHECK (((jsonb_typeof(data) = 'object'::text) AND (octet_length((data)::text) <= 16384))),
     CONSTRAINT posts_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 128))),
     CONSTRAINT posts_ref_check CHECK ((length(ref) <= 500)),
     CONSTRAINT posts_sender_actor_check CHECK (((length(sender_actor) >= 1) AND (length(sender_actor) <= 100))),
@@ -1099,6 +1103,12 @@ CREATE INDEX post_recipients_inbox_idx ON public.post_recipients USING btree (pr
 --
 
 CREATE INDEX post_recipients_unacked_idx ON public.post_recipients USING btree (project_id, participation_id, post_id) WHERE (acked_at IS NULL);
+
+--
+-- Name: posts_action_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX posts_action_idx ON public.posts USING btree (project_id, id) WHERE (action IS NOT NULL);
 
 --
 -- Name: posts_idempotency_key; Type: INDEX; Schema: public; Owner: -

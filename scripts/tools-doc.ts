@@ -81,7 +81,6 @@ export function renderToolsDoc(): string {
     JSON.parse(catalogue.listJson.full) as {
       tools: {
         name: string;
-        title: string;
         description: string;
         inputSchema: Schema;
         annotations: Record<string, boolean>;
@@ -108,7 +107,9 @@ export function renderToolsDoc(): string {
       def?.core ? 'core' : '',
       def?.admin ? 'admin only' : '',
     ].filter(Boolean);
-    lines.push(`## \`${t.name}\` — ${t.title}`, '', `*${tags.join(' · ')}*`, '', t.description, '');
+    // tools/list leaves out a title that only spells out the name; the reference shows it.
+    const title = def?.title ?? t.name;
+    lines.push(`## \`${t.name}\` — ${title}`, '', `*${tags.join(' · ')}*`, '', t.description, '');
     const props = Object.entries(t.inputSchema.properties ?? {});
     if (props.length === 0) {
       lines.push('No arguments.', '');

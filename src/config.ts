@@ -140,6 +140,8 @@ export interface Config {
   host: string;
   port: number;
   publicUrl: string;
+  /** PUBLIC_URL was given, rather than derived from HOST and PORT. */
+  publicUrlSet: boolean;
   secret: string | undefined;
   oidc: { issuer: string; clientId: string; clientSecret: string } | undefined;
   trustProxy: BlockList;
@@ -188,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     host: e.HOST,
     port: e.PORT,
     publicUrl,
+    publicUrlSet: e.PUBLIC_URL !== undefined,
     secret: e.BATON_SECRET,
     oidc:
       e.OIDC_ISSUER && e.OIDC_CLIENT_ID && e.OIDC_CLIENT_SECRET

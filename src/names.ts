@@ -79,9 +79,56 @@ export const ACTOR = z
     { message: 'an actor is handle/label, e.g. ana/claude-2 (see list_participants)' },
   );
 
+/**
+ * An actor as filters take it: `handle/label`, or a bare handle for the person themselves (their
+ * web and command-line acts are recorded under it). Whether a bare name really is a handle here
+ * is for the tool to check (a bare label is the usual mistake).
+ */
+export const ACTOR_OR_HANDLE = z
+  .string()
+  .max(97, 'an actor is at most 97 characters (handle/label)')
+  .refine((s) => ACTOR.safeParse(s).success || HANDLE.safeParse(s).success, {
+    message: 'an actor is handle/label, e.g. ana/claude-2, or a bare handle for the person',
+  });
+
 /** Ids of rows: positive integers. */
 export const ID = z
   .number('must be a positive integer id')
   .int('must be a positive integer id')
   .min(1, 'must be a positive integer id')
   .max(Number.MAX_SAFE_INTEGER, 'must be a positive integer id');
+
+/** What is wrong with a JSON value PostgreSQL's jsonb must store, or undefined when nothing is. */
+function jsonProblem(value: unknown, depth: number): string | undefined {
+  if (depth > 16) return 'is nested more than 16 levels deep';
+  if (value === null || typeof value === 'boolean') return undefined;
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? undefined : 'has a non-finite number';
+  if (typeof value === 'string') {
+    // jsonb refuses \u0000 in strings, and JSON cannot carry a lone surrogate faithfully.
+    if (value.includes('\u0000')) return 'has a NUL character in a string';
+    return wellFormed(value) ? undefined : WELL_FORMED_RULE;
+  }
+  const entries = Array.isArray(value)
+    ? value.map((v) => ['', v] as const)
+    : typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype
+      ? Object.entries(value)
+      : undefined;
+  if (!entries) return 'must hold only JSON values';
+  for (const [k, v] of entries) {
+    const problem = jsonProblem(k, depth) ?? jsonProblem(v, depth + 1);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/** A JSON object of at most `maxBytes` as compact JSON, storable as jsonb. */
+export function jsonObject(maxBytes: number) {
+  return z.record(z.string(), z.unknown(), 'must be a JSON object').superRefine((value, ctx) => {
+    const problem = jsonProblem(value, 0);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    else if (Buffer.byteLength(JSON.stringify(value)) > maxBytes) {
+      ctx.addIssue({ code: 'custom', message: `must be at most ${maxBytes} bytes as JSON` });
+    }
+  });
+}

@@ -93,7 +93,10 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
       const error = toAppError(err);
       if (error.code === 'internal') deps.log.error({ err, reqId: requestId }, 'request failed');
       else
-        deps.log.warn({ reqId: requestId, code: error.code, msg: error.message }, 'request failed');
+        deps.log.warn(
+          { reqId: requestId, code: error.code, reason: error.message },
+          'request failed',
+        );
       if (res.headersSent) {
         res.destroy();
         return;

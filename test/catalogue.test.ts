@@ -1,7 +1,9 @@
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildCatalogue } from '../src/mcp/catalogue.js';
 import { modernToolsList } from '../src/mcp/modern.js';
 import { TOOLS } from '../src/tools/index.js';
+import { ROOT } from './helpers/process.js';
 
 // tools/list is paid for in every session's context (spec §12). These are the budgets for the
 // whole catalogue; each new tool has to fit in what is left.
@@ -50,5 +52,65 @@ describe('tool catalogue', () => {
     expect(post?.input.safeParse({ ...ok, extra: 1 }).success).toBe(false);
     expect(post?.input.safeParse({ ...ok, tag: 't'.repeat(65) }).success).toBe(false);
     expect(post?.input.safeParse({ ...ok, reply_to: 2 ** 60 }).success).toBe(false);
+  });
+
+  // What clients do with the hints: confirm a destructive tool, skip confirming a read-only one.
+  // MCP's default is "destructive", so an additive tool must say it is not.
+  const READ_ONLY = [
+    'whoami',
+    'list_participants',
+    'who_is_active',
+    'query_events',
+    'latest_claims',
+    'list_sequences',
+    'who_claimed',
+    'who_holds',
+    'check_paths',
+    'list_tasks',
+    'task_get',
+    'status',
+  ];
+  const DESTRUCTIVE = [
+    'set_liveness_window',
+    'release',
+    'task_cancel',
+    'admin_rotate',
+    'admin_revoke',
+    'revoke_invite',
+  ];
+
+  it('advertises read-only exactly where nothing is written, and every additive tool as not destructive', () => {
+    const listed = (
+      JSON.parse(catalogue.listJson.full) as {
+        tools: { name: string; annotations?: Record<string, boolean> }[];
+      }
+    ).tools;
+    for (const t of listed) {
+      const a = { readOnlyHint: false, destructiveHint: true, ...t.annotations };
+      expect(a.readOnlyHint, t.name).toBe(READ_ONLY.includes(t.name));
+      if (!a.readOnlyHint) expect(a.destructiveHint, t.name).toBe(DESTRUCTIVE.includes(t.name));
+    }
+    for (const name of ['post', 'read_posts', 'ack', 'whats_new', 'register']) {
+      expect(listed.find((t) => t.name === name)?.annotations).toMatchObject({
+        destructiveHint: false,
+      });
+    }
+  });
+
+  it('docs/tools.md calls no additive tool destructive', () => {
+    const doc = fs.readFileSync(`${ROOT}docs/tools.md`, 'utf8');
+    const marked = [...doc.matchAll(/^## `(\w+)`[^\n]*\n\n\*([^*]+)\*/gm)].map((m) => ({
+      name: m[1] as string,
+      tags: m[2] as string,
+    }));
+    expect(marked).toHaveLength(TOOLS.length);
+    const destructive = marked.filter((m) => /writes, destructive/.test(m.tags)).map((m) => m.name);
+    expect(destructive.sort()).toEqual([...DESTRUCTIVE].sort());
+    expect(
+      marked
+        .filter((m) => /read-only/.test(m.tags))
+        .map((m) => m.name)
+        .sort(),
+    ).toEqual([...READ_ONLY].sort());
   });
 });

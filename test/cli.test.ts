@@ -170,7 +170,7 @@ describe('baton serve on an external database', () => {
         LOG_LEVEL: 'silent',
       });
       expectOneLineFailure(r);
-      expect(r.stderr).toMatch(/not migrated .*run `baton migrate`/);
+      expect(r.stderr).toMatch(/not migrated .*run `npx baton migrate`/);
       const m = await runCli(['migrate'], { DATABASE_URL: withDatabase(admin, name) });
       expect(m.stdout).toMatch(/applied \d+ migration/);
       const again = await runCli(['migrate'], { DATABASE_URL: withDatabase(admin, name) });

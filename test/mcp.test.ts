@@ -1,5 +1,6 @@
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
+import { TOOLS } from '../src/tools/index.js';
 import { call, useTestBaton } from './helpers/baton.js';
 
 const baton = useTestBaton();
@@ -13,7 +14,9 @@ describe('MCP over Streamable HTTP', () => {
       expect.arrayContaining(['whoami', 'list_participants']),
     );
     for (const t of tools) {
-      expect(t.title).toBeTruthy();
+      // A title, unless it would only spell out the name (`who_holds` → "Who holds").
+      const spelled = t.name.charAt(0).toUpperCase() + t.name.slice(1).replace(/_/g, ' ');
+      expect(t.title ?? spelled, t.name).toBe(TOOLS.find((d) => d.name === t.name)?.title);
       expect(t.description).toBeTruthy();
       expect(t.outputSchema).toBeUndefined();
     }

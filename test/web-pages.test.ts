@@ -382,6 +382,10 @@ describe('the ledger page', () => {
     const bad = await web.get(`/admin/projects/${id}/ledger?type=Not%20A%20Type`);
     expect(bad.status).toBe(400);
     expect(visibleText(bad.text)).toContain('Type: an event type, e.g. task_shipped');
+    // A bare label matches no actor: refused as query_events refuses it, with what it may mean.
+    const label = await web.get(`/admin/projects/${id}/ledger?actor=writer`);
+    expect(label.status).toBe(400);
+    expect(visibleText(label.text)).toContain(`did you mean ${agent.actor}?`);
   });
 });
 

@@ -61,7 +61,7 @@ describe('baton admin-link', () => {
     const unknown = await runCli(['admin-link', 'nobody@example.test'], env);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(
-      /^baton admin-link: not_found: no owner has the email nobody@example\.test; create one with baton bootstrap-owner/,
+      /^baton admin-link: not_found: no owner has the email nobody@example\.test; create one with npx baton bootstrap-owner/,
     );
     expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
     expect(unknown.stdout).toBe('');

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { EVENT_TYPES, HISTORICAL_EVENT_TYPES } from '../db/event-types.js';
 import { queryEvents, type EventRow } from '../db/events.js';
-import { line } from '../names.js';
+import { AppError } from '../errors.js';
+import { ACTOR_OR_HANDLE, line } from '../names.js';
+import { requireActorFilter } from '../tools/presence.js';
 import { fields, optional } from './forms.js';
 import { html, type SafeHtml, table } from './html.js';
 import { page, sendHtml, when, type Flash } from './layout.js';
@@ -15,7 +17,7 @@ const PAGE = 100;
 
 const FILTER = z.object({
   type: optional(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'an event type, e.g. task_shipped')),
-  actor: optional(line(100)),
+  actor: optional(ACTOR_OR_HANDLE),
   task: optional(
     z
       .string()
@@ -54,8 +56,12 @@ async function ledgerPage(c: OwnerCall): Promise<void> {
   let status = 200;
   try {
     filter = fields(FILTER, c.url.searchParams, LABELS);
+    // As query_events has it: a bare label is refused with the actors it may mean.
+    if (filter.actor !== undefined)
+      await requireActorFilter(c.deps.db, p.id, filter.actor, 'Actor');
   } catch (err) {
-    flash = { error: (err as Error).message };
+    if (!(err instanceof AppError)) throw err;
+    flash = { error: err.message };
     status = 400;
   }
   const rows = flash

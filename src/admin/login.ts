@@ -44,8 +44,9 @@ async function loginPage(c: Call): Promise<void> {
   const body = html`<section class="card">
     <h1>Sign in to Baton</h1>
     <p>
-      Sign-in links are made on the server: run <code>baton admin-link you@example.com</code> there
-      (or ask whoever runs Baton). A link works once, within 15 minutes.
+      Sign-in links are made on the server: run
+      <code>npx baton admin-link you@example.com</code> there (or ask whoever runs Baton). A link
+      works once, within 15 minutes.
     </p>
     ${
       oidc

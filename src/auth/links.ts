@@ -21,10 +21,10 @@ export type LinkProblem = 'invalid' | 'expired' | 'used';
 
 export const LINK_PROBLEMS: Record<LinkProblem, string> = {
   invalid:
-    'This sign-in link is not valid: it may be mistyped or cut short. Run `baton admin-link <email>` for a new one.',
+    'This sign-in link is not valid: it may be mistyped or cut short. Run `npx baton admin-link <email>` on the server for a new one.',
   expired:
-    'This sign-in link has expired (links last 15 minutes). Run `baton admin-link <email>` for a new one.',
-  used: 'This sign-in link has already been used: each link signs in once. Run `baton admin-link <email>` for a new one.',
+    'This sign-in link has expired (links last 15 minutes). Run `npx baton admin-link <email>` on the server for a new one.',
+  used: 'This sign-in link has already been used: each link signs in once. Run `npx baton admin-link <email>` on the server for a new one.',
 };
 
 export async function issueSignInLink(
@@ -38,7 +38,7 @@ export async function issueSignInLink(
   const owner = await findOwnerByEmail(db, parsed.data);
   if (!owner) {
     throw notFound(
-      `no owner has the email ${parsed.data}; create one with baton bootstrap-owner ${parsed.data}`,
+      `no owner has the email ${parsed.data}; create one with npx baton bootstrap-owner ${parsed.data}`,
     );
   }
   const key = randomBytes(32).toString('base64url');

@@ -15,6 +15,8 @@ export const CONTENT_FIELDS = [
   'ref',
   'tag',
   'reply_to',
+  'action',
+  'data',
 ] as const;
 
 /**
@@ -85,7 +87,7 @@ export async function verifyPostSignature(
   }
   if (Buffer.from(payload).toString('utf8') !== canonicalJson(content)) {
     throw invalid(
-      "signature: it does not sign this post's content; sign the RFC 8785 canonical JSON of to_actor, to_lane, broadcast, subject, body, ref, tag and reply_to as sent",
+      `signature: it does not sign this post's content; sign the RFC 8785 canonical JSON of ${CONTENT_FIELDS.join(', ')} as sent`,
     );
   }
 }

@@ -338,7 +338,8 @@ export class Remote {
     if (err instanceof SessionGone) this.session = undefined;
     this.reason = `Baton at ${this.opts.url.origin} is unreachable (${describe(err)}); retry shortly`;
     if (this.closed) return;
-    if (wasUp || this.failures === 0) this.opts.log.warn({ err: describe(err) }, 'Baton link lost');
+    if (wasUp || this.failures === 0)
+      this.opts.log.warn({ reason: describe(err) }, 'Baton link lost');
     this.schedule();
   }
 

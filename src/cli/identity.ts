@@ -1,19 +1,15 @@
 import { ensureOwner } from '../auth/provision.js';
 import { seedToken } from '../access/seed.js';
 import { setupBlock } from '../auth/setup.js';
-import { openDatabase } from '../db/open.js';
-import { cliConfig, cliLogger, parse, UsageError, type Verb } from './common.js';
+import type { Db } from '../db/pool.js';
+import { cliConfig, openServerDatabase, parse, UsageError, type Verb } from './common.js';
+import { publicUrlOf } from './server-record.js';
 
-async function withDatabase<T>(
-  fn: (
-    db: Awaited<ReturnType<typeof openDatabase>>['storage']['db'],
-    publicUrl: string,
-  ) => Promise<T>,
-): Promise<T> {
+async function withDatabase<T>(fn: (db: Db, publicUrl: string) => Promise<T>): Promise<T> {
   const config = cliConfig();
-  const database = await openDatabase(config, cliLogger(config), { schema: 'auto' });
+  const database = await openServerDatabase(config);
   try {
-    return await fn(database.storage.db, config.publicUrl);
+    return await fn(database.storage.db, await publicUrlOf(config));
   } finally {
     await database.close();
   }

@@ -19,7 +19,7 @@ function usage(): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined) {
-    process.stderr.write('baton: missing command; run baton --help\n');
+    process.stderr.write('baton: missing command; run npx baton --help\n');
     return 2;
   }
   if (name === '--help' || name === '-h' || name === 'help') {
@@ -28,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const verb = VERBS.find((v) => v.name === name);
   if (!verb) {
-    process.stderr.write(`baton: unknown command "${name.slice(0, 40)}"; run baton --help\n`);
+    process.stderr.write(`baton: unknown command "${name.slice(0, 40)}"; run npx baton --help\n`);
     return 2;
   }
   return runVerb(verb, rest);

@@ -12,17 +12,15 @@ import {
 } from '../db/export.js';
 import { findProject, insertProject } from '../db/identity.js';
 import { advisoryXactLock } from '../db/locks.js';
-import { openDatabase } from '../db/open.js';
 import { transact, type Db } from '../db/pool.js';
 import { SLUG } from '../names.js';
-import { cliConfig, cliLogger, parse, UsageError, type Verb } from './common.js';
+import { cliConfig, openServerDatabase, parse, UsageError, type Verb } from './common.js';
 
 // `baton export` writes a project's ledger as JSON lines; `baton import` loads such a file into
 // a project that has no ledger yet, and refuses to overwrite one that has.
 
 async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-  const config = cliConfig();
-  const database = await openDatabase(config, cliLogger(config), { schema: 'auto' });
+  const database = await openServerDatabase(cliConfig());
   try {
     return await fn(database.storage.db);
   } finally {

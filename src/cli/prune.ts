@@ -1,6 +1,5 @@
 import { DEFAULT_RETENTION, prune, type RetentionPolicy } from '../db/prune.js';
-import { openDatabase } from '../db/open.js';
-import { cliConfig, cliLogger, parse, UsageError, type Verb } from './common.js';
+import { cliConfig, openServerDatabase, parse, UsageError, type Verb } from './common.js';
 
 const FLAGS: Record<string, { key: keyof RetentionPolicy; max: number }> = {
   'lease-hours': { key: 'expiredLeaseHours', max: 87_600 },
@@ -37,7 +36,7 @@ export const pruneVerb: Verb = {
       policy[key] = Number(v);
     }
     const config = cliConfig();
-    const database = await openDatabase(config, cliLogger(config), { schema: 'auto' });
+    const database = await openServerDatabase(config);
     try {
       const counts = await prune(database.storage.db, policy, {
         dryRun: Boolean(a.values['dry-run']),

@@ -1,7 +1,9 @@
+import net from 'node:net';
 import { createLogger } from '../log.js';
 import { setupBlock } from '../auth/setup.js';
 import { startBaton } from '../main.js';
 import { cliConfig, parse, type Verb } from './common.js';
+import { recordServer } from './server-record.js';
 
 const SHUTDOWN_DEADLINE_MS = 4_500;
 
@@ -14,16 +16,31 @@ export const serve: Verb = {
     parse(serve, argv, {}, { min: 0, max: 0 });
     const config = cliConfig();
     const log = createLogger(config.logLevel);
+    // Before any database work: on a taken port, a first start would otherwise create and
+    // migrate a data directory only to fail at listen and leave it behind.
+    await assertPortFree(config.host, config.port);
     const baton = await startBaton(config, log);
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const publicUrl = config.publicUrlSet
+      ? config.publicUrl
+      : `http://${host}:${baton.address.port}`;
+    // Best effort: a server that cannot write the record still serves; the verbs then print
+    // the URL HOST and PORT make.
+    const forget = baton.database.embedded
+      ? await recordServer(config.dataDir, publicUrl).catch((err: unknown) => {
+          log.warn({ reason: String(err) }, 'could not record the server in its data directory');
+          return async () => {};
+        })
+      : async () => {};
     log.info(
       {
-        url: `${config.publicUrl}/mcp`,
+        url: `${publicUrl}/mcp`,
         port: baton.address.port,
         embedded: Boolean(baton.database.embedded),
       },
       'Baton is ready',
     );
-    if (baton.bootstrap) printBootstrap(config.publicUrl, baton.bootstrap.token);
+    if (baton.bootstrap) printBootstrap(publicUrl, baton.bootstrap.token);
 
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
@@ -33,10 +50,13 @@ export const serve: Verb = {
           log.error('shutdown took too long; exiting');
           process.exit(1);
         }, SHUTDOWN_DEADLINE_MS).unref();
-        baton.close().then(resolve, (err: unknown) => {
-          log.error({ err }, 'error during shutdown');
-          resolve();
-        });
+        forget()
+          .catch(() => {})
+          .then(() => baton.close())
+          .then(resolve, (err: unknown) => {
+            log.error({ err }, 'error during shutdown');
+            resolve();
+          });
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
@@ -62,8 +82,25 @@ function printBootstrap(publicUrl: string, token: string): void {
       JSON.stringify(s.mcp_json, null, 2).replace(/^/gm, '  '),
       '',
       `MCP URL: ${s.mcp_url}`,
-      `Web admin: ${publicUrl}/admin (sign in with: npm run admin-link -- admin@localhost)`,
+      `Web admin: ${publicUrl}/admin (sign in with: npx baton admin-link admin@localhost)`,
       '',
     ].join('\n'),
   );
+}
+
+async function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(
+              `port ${port} on ${host} is already in use (another Baton?); stop that server, or start this one with another PORT`,
+            )
+          : err,
+      ),
+    );
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }

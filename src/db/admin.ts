@@ -3,6 +3,7 @@ import { conflict } from '../errors.js';
 import { findProject, insertProject } from './identity.js';
 import { advisoryXactLock } from './locks.js';
 import type { Executor, Trx } from './pool.js';
+import { hasLiveToken } from './presence.js';
 
 // Owner-scoped queries for the web admin. Every function takes the signed-in owner's id and
 // filters on it, so an id that belongs to another owner finds nothing and the page answers 404.
@@ -45,7 +46,7 @@ export async function listProjects(db: Executor, ownerId: string): Promise<Proje
     select pr.id, pr.slug, pr.name, pr.liveness_window_seconds, pr.created_at,
            count(pa.id)::int as participants,
            count(pa.id) filter (where pa.last_seen_at > now()
-             - make_interval(secs => pr.liveness_window_seconds))::int as active,
+             - make_interval(secs => pr.liveness_window_seconds) and ${hasLiveToken('pa')})::int as active,
            coalesce(max(h.last_seq), 0)::text as events
     from projects pr
     left join participations pa on pa.project_id = pr.id
@@ -124,7 +125,7 @@ export async function projectRoster(
     select pa.id as participation_id, p.id as participant_id, o.handle, p.label, p.kind, pa.lane,
            pa.status, pa.is_admin, pa.last_seen_at,
            coalesce(pa.last_seen_at > now() - make_interval(secs => pr.liveness_window_seconds),
-                    false) as active,
+                    false) and tk.live_tokens > 0 as active,
            tk.live_tokens, tk.last_used as tokens_last_used_at
     from participations pa
     join projects pr on pr.id = pa.project_id and pr.owner_id = ${ownerId}

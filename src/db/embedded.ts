@@ -27,6 +27,18 @@ export interface EmbeddedOptions {
   fast?: boolean;
   /** A fixed port (tests that restart the server); otherwise a free one is chosen. */
   port?: number;
+  /**
+   * Whether a data directory without a cluster gets a new one (`serve`). Commands that act on
+   * the server's data pass false: a fresh cluster would hold nothing the server knows about.
+   */
+  create?: boolean;
+}
+
+/** startEmbedded found no cluster in the data directory and was told not to create one. */
+export class NoEmbeddedDatabase extends Error {
+  constructor(readonly dataDir: string) {
+    super(`no Baton database in ${dataDir}`);
+  }
 }
 
 interface Credentials {
@@ -65,6 +77,9 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
   const clusterDir = path.join(dataDir, 'postgres');
   const credFile = path.join(dataDir, 'postgres.json');
   const ownerFile = path.join(dataDir, 'owner.pid');
+  if (opts.create === false && !existsSync(path.join(clusterDir, 'PG_VERSION'))) {
+    throw new NoEmbeddedDatabase(dataDir);
+  }
   await fs.mkdir(dataDir, { recursive: true, mode: 0o755 });
 
   const running = await runningPostmaster(clusterDir);

@@ -10,7 +10,14 @@ type LeaseData = { surface: string; mode: 'exclusive' | 'shared'; fencing_token:
 
 export interface EventData {
   // Handoffs, presence, identity
-  post: Address & { subject?: string; reply_to?: number; recipients: number };
+  post: Address & {
+    subject?: string;
+    /** The start of the body on one line, so a reader of the ledger sees what it is about. */
+    excerpt?: string;
+    action?: string;
+    reply_to?: number;
+    recipients: number;
+  };
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- an ack says all in its columns
   ack: {};
   register: { lane: string | null; status?: string; previous_lane: string | null };

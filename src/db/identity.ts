@@ -1,6 +1,7 @@
 import { CompiledQuery, sql } from 'kysely';
 import type pg from 'pg';
 import { transact, type Db, type Executor, type Trx } from './pool.js';
+import { hasLiveToken } from './presence.js';
 
 // Owners, projects, participants, participations and tokens.
 
@@ -252,15 +253,19 @@ export interface RosterRow {
   is_admin: boolean;
   last_seen_at: Date | null;
   active: boolean;
+  /** No live token: it can no longer call, so it is never active. */
+  revoked: boolean;
   signing_jwk: Record<string, unknown> | null;
   signing_kid: string | null;
 }
 
-/** The project's roster; `active` uses the project's liveness window. */
+/** The project's roster; `active` uses the project's liveness window and needs a live token. */
 export async function listParticipants(db: Db | Trx, projectId: string): Promise<RosterRow[]> {
   const { rows } = await sql<RosterRow>`
     select o.handle, p.label, p.kind, pa.lane, pa.is_admin, pa.last_seen_at, pa.signing_jwk, pa.signing_kid,
-           coalesce(pa.last_seen_at > now() - make_interval(secs => pr.liveness_window_seconds), false) as active
+           not ${hasLiveToken('pa')} as revoked,
+           ${hasLiveToken('pa')} and coalesce(
+             pa.last_seen_at > now() - make_interval(secs => pr.liveness_window_seconds), false) as active
     from participations pa
     join projects pr on pr.id = pa.project_id
     join participants p on p.id = pa.participant_id

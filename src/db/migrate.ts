@@ -83,7 +83,7 @@ export function describeSchemaState(s: SchemaState): string {
     case 'current':
       return 'the database schema is current';
     case 'pending':
-      return `the database is not migrated (${s.pending.length} pending: ${s.pending.join(', ')}); run \`baton migrate\``;
+      return `the database is not migrated (${s.pending.length} pending: ${s.pending.join(', ')}); run \`npx baton migrate\` (or npm run migrate)`;
     case 'newer':
       return `the database schema is newer than this Baton (unknown migrations: ${s.unknown.join(', ')}); upgrade Baton`;
   }

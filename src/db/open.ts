@@ -30,11 +30,21 @@ class SchemaNotReady extends Error {}
 export async function openDatabase(
   config: Readonly<Config>,
   log: Logger,
-  opts: { schema: 'migrate' | 'require' | 'auto' | 'none'; fast?: boolean },
+  opts: {
+    schema: 'migrate' | 'require' | 'auto' | 'none';
+    fast?: boolean;
+    /** False: an embedded data directory must already hold a cluster (see startEmbedded). */
+    create?: boolean;
+  },
 ): Promise<OpenDatabase> {
   const embedded = config.databaseUrl
     ? undefined
-    : await startEmbedded({ dataDir: config.dataDir, log, fast: opts.fast });
+    : await startEmbedded({
+        dataDir: config.dataDir,
+        log,
+        fast: opts.fast,
+        create: opts.create,
+      });
   const url = config.databaseUrl ?? (embedded as EmbeddedServer).url;
   const directUrl = config.databaseDirectUrl ?? url;
   const prepared = config.preparedStatements;

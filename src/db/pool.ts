@@ -46,7 +46,13 @@ export function openStorage(opts: PoolOptions): Storage {
   // loss on the client: the pool listens while a client is idle, and this listener covers the
   // time it is checked out (inside a transaction, between statements), where the failing query
   // or the next one rejects and the request answers `unavailable`.
-  pool.on('error', (err) => opts.log.warn({ err }, 'idle database connection lost'));
+  // pg-pool hangs the whole client on the error (err.client, backend key included): log the reason.
+  pool.on('error', (err) =>
+    opts.log.warn(
+      { reason: err.message, code: (err as { code?: string }).code },
+      'idle database connection lost',
+    ),
+  );
   pool.on('connect', (client) => {
     client.on('error', (err) => opts.log.warn({ err }, 'database connection lost'));
   });

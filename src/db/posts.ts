@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Executor, Trx } from './pool.js';
+import { hasLiveToken } from './presence.js';
 
 // Posts and their per-recipient receipts. Recipients are materialised at post time (see
 // migrations/0004_handoffs.sql for why), so "to me", "unacked" and receipts are all lookups in
@@ -22,6 +23,8 @@ export interface NewPost {
   /** A compact JWS the server verified against the sender's key, and that key's id. */
   signature?: string | null;
   signingKid?: string | null;
+  action?: string | null;
+  data?: Record<string, unknown> | null;
 }
 
 /** Returns the new id, or undefined when the sender already used this idempotency key. */
@@ -34,10 +37,11 @@ export async function insertPost(
   const { rows } = await sql<{ id: string }>`
     insert into posts (project_id, sender_participation_id, sender_actor, to_participation_id,
                        to_actor, to_lane, broadcast, subject, body, ref, tag, reply_to, thread_id,
-                       idempotency_key, signature, signing_kid)
+                       idempotency_key, signature, signing_kid, action, data)
     values (${projectId}, ${p.senderId}, ${p.senderActor}, ${p.toParticipationId}, ${p.toActor},
             ${p.toLane}, ${p.broadcast}, ${p.subject}, ${p.body}, ${p.ref}, ${p.tag}, ${p.replyTo},
-            ${p.threadId}, ${p.idempotencyKey}, ${p.signature ?? null}, ${p.signingKid ?? null})
+            ${p.threadId}, ${p.idempotencyKey}, ${p.signature ?? null}, ${p.signingKid ?? null},
+            ${p.action ?? null}, ${p.data ? JSON.stringify(p.data) : null}::jsonb)
     on conflict (project_id, sender_participation_id, idempotency_key)
       where idempotency_key is not null do nothing
     returning id`.execute(trx);
@@ -51,7 +55,9 @@ export type Audience =
 
 /**
  * Decides the recipients, once: the addressee; everyone now in the lane but the sender; or
- * everyone in the project but the sender. Returns their actors.
+ * everyone in the project but the sender. Only participations with a live token receive: a
+ * revoked participant can never read or ack, so a receipt of theirs would wait forever. Returns
+ * the recipients' actors.
  */
 export async function insertRecipients(
   trx: Trx,
@@ -70,7 +76,7 @@ export async function insertRecipients(
     with ins as (
       insert into post_recipients (project_id, post_id, participation_id)
       select pa.project_id, ${postId}, pa.id from participations pa
-      where pa.project_id = ${projectId} and ${who}
+      where pa.project_id = ${projectId} and ${who} and ${hasLiveToken('pa')}
       returning participation_id
     )
     select o.handle || '/' || p.label as actor
@@ -130,8 +136,17 @@ export interface PostFilter {
   threadRoot?: string;
   unackedOnly?: boolean;
   sent?: boolean;
-  /** Exclusive upper bound on post id (the page cursor). */
-  beforeId?: string;
+  action?: string;
+  /** Oldest first instead of newest first; the page cursor is then a lower bound. */
+  oldestFirst?: boolean;
+  /**
+   * My unacked posts only, their receipts locked for the ack that follows in the same
+   * transaction. Receipts another drain has locked are skipped, so concurrent drains of one
+   * inbox never return the same post twice.
+   */
+  forAck?: boolean;
+  /** Exclusive bound on post id (the page cursor): below it newest first, above it oldest first. */
+  afterCursor?: string;
   limit: number;
 }
 
@@ -154,9 +169,11 @@ export interface PostRow {
   acked_at: Date | null;
   signature: string | null;
   signing_kid: string | null;
+  action: string | null;
+  data: Record<string, unknown> | null;
 }
 
-/** Posts newest first, each with my own receipt. Filters are and-ed. */
+/** Posts newest (or oldest) first, each with my own receipt. Filters are and-ed. */
 export async function listPosts(
   db: Executor,
   projectId: string,
@@ -171,21 +188,25 @@ export async function listPosts(
   if (f.threadRoot !== undefined) {
     where.push(sql`(p.id = ${f.threadRoot} or p.thread_id = ${f.threadRoot})`);
   }
-  if (f.unackedOnly) where.push(sql`r.acked_at is null`);
+  if (f.unackedOnly || f.forAck) where.push(sql`r.acked_at is null`);
   if (f.sent) where.push(sql`p.sender_participation_id = ${me}`);
-  if (f.beforeId !== undefined) where.push(sql`p.id < ${f.beforeId}`);
+  if (f.action !== undefined) where.push(sql`p.action = ${f.action}`);
+  if (f.afterCursor !== undefined) {
+    where.push(f.oldestFirst ? sql`p.id > ${f.afterCursor}` : sql`p.id < ${f.afterCursor}`);
+  }
   // "To me" is "I am a recipient": an inner join that walks my inbox index.
-  const join = f.toMe || f.unackedOnly ? sql`join` : sql`left join`;
+  const join = f.toMe || f.unackedOnly || f.forAck ? sql`join` : sql`left join`;
   const { rows } = await sql<PostRow>`
     select p.id, p.sender_actor, p.to_actor, p.to_lane, p.broadcast, p.subject, p.body, p.ref,
-           p.tag, p.reply_to, p.thread_id, p.created_at, p.signature, p.signing_kid,
-           (r.participation_id is not null) as recipient, r.delivered_at, r.acked_at
+           p.tag, p.reply_to, p.thread_id, p.created_at, p.signature, p.signing_kid, p.action,
+           p.data, (r.participation_id is not null) as recipient, r.delivered_at, r.acked_at
     from posts p
     ${join} post_recipients r
       on r.project_id = p.project_id and r.post_id = p.id and r.participation_id = ${me}
     where ${sql.join(where, sql` and `)}
-    order by p.id desc
-    limit ${f.limit}`.execute(db);
+    order by p.id ${f.oldestFirst ? sql`asc` : sql`desc`}
+    limit ${f.limit}
+    ${f.forAck ? sql`for update of r skip locked` : sql``}`.execute(db);
   return rows;
 }
 
@@ -210,6 +231,8 @@ export interface ReceiptRow {
   actor: string;
   delivered_at: Date | null;
   acked_at: Date | null;
+  /** The recipient has no live token any more: it cannot read or ack. */
+  revoked: boolean;
 }
 
 export async function receipts(
@@ -219,7 +242,8 @@ export async function receipts(
 ): Promise<ReceiptRow[]> {
   if (postIds.length === 0) return [];
   const { rows } = await sql<ReceiptRow>`
-    select r.post_id, o.handle || '/' || p.label as actor, r.delivered_at, r.acked_at
+    select r.post_id, o.handle || '/' || p.label as actor, r.delivered_at, r.acked_at,
+           not ${hasLiveToken('pa')} as revoked
     from post_recipients r
     join participations pa on pa.project_id = r.project_id and pa.id = r.participation_id
     join participants p on p.id = pa.participant_id
@@ -255,23 +279,29 @@ export async function ackTargets(
   return rows;
 }
 
-/** Acks my receipts of these posts; returns the ids acked now (not those acked before). */
+export interface AckedRow {
+  post_id: string;
+  delivered_at: Date;
+  acked_at: Date;
+}
+
+/** Acks my receipts of these posts; returns those acked now (not those acked before), by id. */
 export async function ackPosts(
   trx: Trx,
   projectId: string,
   me: string,
   postIds: readonly string[],
-): Promise<string[]> {
+): Promise<AckedRow[]> {
   // The clock is read in a select: a distributed database refuses a non-immutable function
   // inside the COALESCE of a write.
-  const { rows } = await sql<{ post_id: string }>`
+  const { rows } = await sql<AckedRow>`
     update post_recipients r
     set acked_at = clock.at, delivered_at = coalesce(r.delivered_at, clock.at)
     from (select now() as at) as clock
     where r.project_id = ${projectId} and r.participation_id = ${me}
       and r.post_id = any(${postIds}::bigint[]) and r.acked_at is null
-    returning r.post_id`.execute(trx);
-  return rows.map((r) => r.post_id).sort((a, b) => Number(a) - Number(b));
+    returning r.post_id, r.delivered_at, r.acked_at`.execute(trx);
+  return rows.sort((a, b) => Number(a.post_id) - Number(b.post_id));
 }
 
 /** The `unread` of write results: an index-only count over post_recipients_unacked_idx. */

@@ -1,9 +1,22 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Executor, Trx } from './pool.js';
 
 // Presence (lanes, statuses, who has been seen lately) and finding participants by the names
 // other tools are given: an actor, a lane. Liveness itself is written by authentication
 // (touchParticipation in identity.ts), at most once per 10 s per participation.
+
+/**
+ * Whether the participation row under `alias` has a live token (not revoked, not expired). A
+ * participant without one cannot call: it receives no posts, and never counts as active or as
+ * someone a post waits on (spec §7). The alias is a fixed name in our own SQL, never input.
+ */
+export function hasLiveToken(alias: 'pa'): RawBuilder<boolean> {
+  return sql<boolean>`exists (
+    select 1 from tokens t
+    where t.project_id = ${sql.ref(`${alias}.project_id`)}
+      and t.participation_id = ${sql.ref(`${alias}.id`)}
+      and t.revoked_at is null and (t.expires_at is null or t.expires_at > now()))`;
+}
 
 /** Sets my lane and status; returns the lane I was in before. */
 export async function setLaneAndStatus(
@@ -72,6 +85,42 @@ export async function findParticipationByActor(
   return rows[0];
 }
 
+/** Whether `handle` is a person of this project: its owner, or the owner of one of its participants. */
+export async function handleInProject(
+  db: Executor,
+  projectId: string,
+  handle: string,
+): Promise<boolean> {
+  const { rows } = await sql<{ found: boolean }>`
+    select exists (
+      select 1 from projects pr join owners o on o.id = pr.owner_id
+      where pr.id = ${projectId} and o.handle = ${handle}
+    ) or exists (
+      select 1 from participations pa
+      join participants p on p.id = pa.participant_id
+      join owners o on o.id = p.owner_id
+      where pa.project_id = ${projectId} and o.handle = ${handle}
+    ) as found`.execute(db);
+  return rows[0]?.found === true;
+}
+
+/** The actors of this project whose label is `label` (what a bare label most likely meant). */
+export async function actorsWithLabel(
+  db: Executor,
+  projectId: string,
+  label: string,
+): Promise<string[]> {
+  const { rows } = await sql<{ actor: string }>`
+    select o.handle || '/' || p.label as actor
+    from participations pa
+    join participants p on p.id = pa.participant_id
+    join owners o on o.id = p.owner_id
+    where pa.project_id = ${projectId} and p.label = ${label}
+    order by actor
+    limit 10`.execute(db);
+  return rows.map((r) => r.actor);
+}
+
 /** Actors of the project to suggest after a miss: same handle first, then the recently seen. */
 export async function suggestActors(
   db: Executor,
@@ -96,12 +145,13 @@ export interface ActiveRow {
   lane: string | null;
   status: string | null;
   last_seen_at: Date;
+  self: boolean;
 }
 
 /**
  * Participations seen within the window (the project's liveness window unless given), newest
- * first. The caller is always active: it is calling right now, even if its debounced liveness
- * write has not landed yet.
+ * first, that still have a live token. The caller is always active: it is calling right now,
+ * even if its debounced liveness write has not landed yet.
  */
 export async function activeParticipants(
   db: Executor,
@@ -111,12 +161,14 @@ export async function activeParticipants(
 ): Promise<ActiveRow[]> {
   const { rows } = await sql<ActiveRow>`
     select o.handle || '/' || p.label as actor, p.kind, pa.lane, pa.status,
-           case when pa.id = ${me} then now() else pa.last_seen_at end as last_seen_at
+           case when pa.id = ${me} then now() else pa.last_seen_at end as last_seen_at,
+           pa.id = ${me} as self
     from participations pa
     join participants p on p.id = pa.participant_id
     join owners o on o.id = p.owner_id
     where pa.project_id = ${projectId}
-      and (pa.id = ${me} or pa.last_seen_at > now() - make_interval(secs => ${opts.withinSeconds}))
+      and (pa.id = ${me} or (pa.last_seen_at > now() - make_interval(secs => ${opts.withinSeconds})
+                             and ${hasLiveToken('pa')}))
       ${opts.lane === undefined ? sql`` : sql`and pa.lane = ${opts.lane}`}
     order by last_seen_at desc, actor`.execute(db);
   return rows;

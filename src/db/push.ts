@@ -39,6 +39,9 @@ export interface FeedRow extends EventRow {
   broadcast: boolean | null;
   excerpt: string | null;
   body_length: number | null;
+  action: string | null;
+  /** The post's JSON data, when it has some. */
+  post_data: Record<string, unknown> | null;
   /** Posts: which of the watching participations it was addressed to. */
   recipients: string[] | null;
   task_title: string | null;
@@ -56,7 +59,8 @@ const EXCERPT_CHARS = 400;
 const ROW = sql`
   e.seq, e.type, e.actor, e.at, e.participation_id, e.task_id, e.post_id, e.lease_id,
   e.sequence, e.ref, e.tag, e.data, p.subject, p.to_lane, p.broadcast,
-  left(p.body, ${EXCERPT_CHARS}) as excerpt, length(p.body) as body_length, t.title as task_title`;
+  left(p.body, ${EXCERPT_CHARS}) as excerpt, length(p.body) as body_length, p.action,
+  p.data as post_data, t.title as task_title`;
 
 const JOINS = sql`
   left join posts p on e.type = 'post' and p.project_id = e.project_id and p.id = e.post_id

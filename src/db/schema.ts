@@ -212,6 +212,10 @@ export interface PostsTable {
   signature: string | null;
   signing_kid: string | null;
   search: SearchDocument;
+  /** A short flag saying the recipients are expected to act (`review`); see 0012. */
+  action: string | null;
+  /** A JSON object beside the body. */
+  data: Record<string, unknown> | null;
 }
 
 export interface PostRecipientsTable {

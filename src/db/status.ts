@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from './pool.js';
+import { hasLiveToken } from './presence.js';
 
 // The project at a glance (the `status` tool and the digest): what is held, by whom, whether
 // the holder is still around, and what work is in flight.
@@ -10,7 +11,7 @@ export interface HeldLease {
   surface: string;
   mode: 'exclusive' | 'shared';
   expires_at: Date;
-  /** The holder has not been seen within the project's liveness window. */
+  /** The holder has not been seen within the project's liveness window, or has no live token. */
   orphaned: boolean;
 }
 
@@ -22,7 +23,8 @@ export async function liveLeasesWithHolders(
 ) {
   const { rows } = await sql<HeldLease>`
     select l.id as lease_id, l.actor, l.surface, l.mode, l.expires_at,
-           coalesce(pa.last_seen_at < now() - make_interval(secs => ${windowSeconds}), true) as orphaned
+           coalesce(pa.last_seen_at < now() - make_interval(secs => ${windowSeconds}), true)
+             or not ${hasLiveToken('pa')} as orphaned
     from leases l
     left join participations pa on pa.project_id = l.project_id and pa.id = l.participation_id
     where l.project_id = ${projectId} and l.expires_at > now()
@@ -47,7 +49,10 @@ export interface StaleTask {
   owner_last_seen: Date | null;
 }
 
-/** In-progress or blocked tasks whose owner has not been seen within the liveness window. */
+/**
+ * In-progress or blocked tasks whose owner has not been seen within the liveness window, or can
+ * no longer be (no live token).
+ */
 export async function staleTasks(
   db: Executor,
   projectId: string,
@@ -62,13 +67,13 @@ export async function staleTasks(
     left join participants p on p.id = pa.participant_id
     left join owners o on o.id = p.owner_id
     where t.project_id = ${projectId} and t.status in ('in_progress', 'blocked')
-      and (pa.last_seen_at is null or pa.last_seen_at < now() - make_interval(secs => ${windowSeconds}))
+      and (pa.last_seen_at is null or pa.last_seen_at < now() - make_interval(secs => ${windowSeconds})
+           or not ${hasLiveToken('pa')})
     order by t.id
     limit ${limit}`.execute(db);
   return rows;
 }
 
-/** Tasks assigned to me that are not finished, oldest first. */
 /** The caller's unfinished tasks, oldest first (for statements that embed it). */
 export function myOpenTasksQuery(
   db: Executor,
@@ -89,9 +94,59 @@ export function myOpenTasksQuery(
 export async function recentEvents(db: Executor, projectId: string, limit: number) {
   return db
     .selectFrom('events')
-    .select(['seq', 'type', 'actor', 'at', 'task_id', 'post_id', 'sequence', 'ref'])
+    .select(['seq', 'type', 'actor', 'at', 'task_id', 'post_id', 'sequence', 'ref', 'tag', 'data'])
     .where('project_id', '=', projectId)
     .orderBy('seq', 'desc')
     .limit(limit)
     .execute();
+}
+
+/** How many of the newest flagged posts `status` looks through for pending actions. */
+const ACTION_SCAN = 1000;
+
+export interface PendingAction {
+  post_id: string;
+  sender_actor: string;
+  action: string;
+  subject: string | null;
+  excerpt: string;
+  tag: string | null;
+  created_at: Date;
+  /** Recipients with a live token who have not acked it. */
+  waiting_on: string[];
+}
+
+/**
+ * Flagged posts that still wait on someone, newest first: among the newest ACTION_SCAN posts
+ * with an action (posts_action_idx), those with a recipient who has a live token and has not
+ * acked. A revoked recipient can never ack, so it keeps no post pending.
+ */
+export async function pendingActions(
+  db: Executor,
+  projectId: string,
+  limit: number,
+): Promise<PendingAction[]> {
+  const { rows } = await sql<PendingAction>`
+    select p.id as post_id, p.sender_actor, p.action, p.subject, left(p.body, 120) as excerpt,
+           p.tag, p.created_at, w.waiting_on
+    from (
+      select id from posts
+      where project_id = ${projectId} and action is not null
+      order by id desc
+      limit ${ACTION_SCAN}
+    ) f
+    join posts p on p.project_id = ${projectId} and p.id = f.id
+    cross join lateral (
+      select array_agg(o.handle || '/' || pt.label order by o.handle, pt.label) as waiting_on
+      from post_recipients r
+      join participations pa on pa.project_id = r.project_id and pa.id = r.participation_id
+      join participants pt on pt.id = pa.participant_id
+      join owners o on o.id = pt.owner_id
+      where r.project_id = p.project_id and r.post_id = p.id and r.acked_at is null
+        and ${hasLiveToken('pa')}
+    ) w
+    where w.waiting_on is not null
+    order by p.id desc
+    limit ${limit}`.execute(db);
+  return rows;
 }

@@ -40,6 +40,7 @@ function advertised(key: string, value: unknown): boolean {
   switch (key) {
     case '$schema':
     case 'additionalProperties':
+    case 'propertyNames': // JSON object keys are strings anyway
     case 'pattern':
       return false;
     case 'minLength':
@@ -69,13 +70,24 @@ function compactAnnotations(a: ToolDef['annotations']): Record<string, boolean> 
   return out;
 }
 
+/** The name as a title would read it: `who_holds` → `Who holds`. */
+const spelledOut = (name: string) =>
+  name.charAt(0).toUpperCase() + name.slice(1).replace(/_/g, ' ');
+
 function describe(tool: ToolDef) {
   const annotations = compactAnnotations(tool.annotations);
+  const schema = compact(
+    z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' }),
+  ) as Record<string, unknown>;
+  // A tool without arguments is `{"type":"object"}`; MCP makes `properties` optional.
+  if (Object.keys(schema.properties ?? {}).length === 0) delete schema.properties;
   return {
     name: tool.name,
-    title: tool.title,
+    // A title that only spells out the name tells a client nothing it would not show anyway
+    // (MCP: without a title, the name is displayed).
+    ...(tool.title !== spelledOut(tool.name) ? { title: tool.title } : {}),
     description: tool.description,
-    inputSchema: compact(z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' })),
+    inputSchema: schema,
     ...(Object.keys(annotations).length ? { annotations } : {}),
   };
 }

@@ -7,7 +7,8 @@ const WORKING = [
   'Baton coordinates the agents of one project. Your token fixes your project and identity; no tool takes either.',
   'Start each session with whats_new to learn what others did. Claim a number before naming a file after it.',
   'Lease a shared file or lane before editing it and release it after. Hand work over with post (add a ref),',
-  'and ack the posts you have read. Errors carry a code and a message that says what to do next.',
+  'and ack the posts you have read; read_posts(ack: true, order: "oldest") returns and acks your inbox in one call.',
+  'Errors carry a code and a message that says what to do next.',
 ];
 
 // Sent once per session in the initialize result (2025 era): how an agent should work with
@@ -15,6 +16,7 @@ const WORKING = [
 export const INSTRUCTIONS = [
   ...WORKING,
   'Baton pushes channel events to clients that listen. kind=post: a post to you (its text may be cut; read_posts(thread: post_id) shows it whole);',
+  'meta.action flags what it asks of you, meta.data carries its JSON data;',
   'handle it, ack(post_id), and answer with post(to_actor: from, reply_to: post_id). A push marks it delivered, never acked.',
   'kind=lease_lost: your expired lease was taken over; lease again before editing. kind=task_assigned: task_id is yours now.',
 ].join(' ');

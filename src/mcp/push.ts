@@ -118,16 +118,20 @@ export function channelNotice(row: FeedRow, me: Reader): Notice | undefined {
       const to = row.to_lane ? `lane ${row.to_lane}` : row.broadcast ? 'everyone' : 'you';
       const body = clip(row.excerpt ?? '', (row.body_length ?? 0) > CONTENT_CHARS);
       const subject = typeof row.subject === 'string' ? `${row.subject} — ` : '';
+      const action = row.action ? ` (action: ${row.action})` : '';
       return {
         kind: 'post',
         params: {
-          content: `${row.actor} to ${to}: ${subject}${body}`,
+          content: `${row.actor} to ${to}${action}: ${subject}${body}`,
           meta: meta({
             kind: 'post',
             post_id: row.post_id,
             from: row.actor,
             ref: row.ref,
             tag: row.tag,
+            action: row.action,
+            // Meta values are strings: the post's JSON data travels as its JSON text.
+            data: row.post_data ? JSON.stringify(row.post_data) : null,
           }),
         },
         delivers: { participationId: me.participationId, postId: row.post_id },

@@ -87,7 +87,7 @@ export const admin_revoke = defineTool({
 
 export const create_invite = defineTool({
   name: 'create_invite',
-  title: 'Create an invite',
+  title: 'Create invite',
   description: 'Admin: a code that POST /join redeems for a token.',
   input: z.strictObject({
     participant: LABEL.optional(),
@@ -126,7 +126,7 @@ export const create_invite = defineTool({
 
 export const revoke_invite = defineTool({
   name: 'revoke_invite',
-  title: 'Revoke an invite',
+  title: 'Revoke invite',
   description: 'Admin: end an invite early.',
   input: z
     .strictObject({

@@ -68,15 +68,15 @@ async function unknownSequence(db: Executor, projectId: string, name: string) {
 export const claim = defineTool({
   name: 'claim',
   core: true,
-  title: 'Claim a number',
-  description: 'Take the next number of a sequence (e.g. for ADR-0042): never twice, no gaps.',
+  title: 'Claim number',
+  description: "Take a sequence's next number (e.g. ADR-0042): never twice, no gaps.",
   input: z.strictObject({
     sequence: NEW_SEQUENCE,
     note: NOTE.optional(),
     ref: REF.optional(),
     idempotency_key: line(128).optional(),
   }),
-  annotations: { readOnlyHint: false, destructiveHint: false },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
   // Without an idempotency key a claim is one statement, sent through the process's claim
   // queue (which may take it together with others on the same sequence).
   direct: async ({ claims, ctx }, args) => {
@@ -120,7 +120,7 @@ const claimResult = (c: ClaimRow) => ({
 
 export const seed_sequence = defineTool({
   name: 'seed_sequence',
-  title: 'Seed a sequence',
+  title: 'Seed sequence',
   description: "Set a sequence's last used number and format. Admins only once it exists.",
   input: z.strictObject({
     sequence: NEW_SEQUENCE,

@@ -9,7 +9,7 @@ export const whoami = defineTool({
   name: 'whoami',
   core: true,
   title: 'Who am I',
-  description: 'Your identity here: actor (handle/label), kind, project, lane, admin.',
+  description: 'Your actor (handle/label), kind, project, lane and admin flag.',
   input: z.strictObject({}),
   annotations: { readOnlyHint: true },
   handler: async ({ ctx }) => ({
@@ -38,6 +38,7 @@ export const list_participants = defineTool({
         lane: r.lane,
         is_admin: r.is_admin,
         active: r.active,
+        ...(r.revoked ? { revoked: true } : {}),
         last_seen: r.last_seen_at?.toISOString() ?? null,
         signing_key: r.signing_kid ? { kid: r.signing_kid, jwk: r.signing_jwk } : null,
       })),

@@ -19,7 +19,8 @@ import {
   task_ship,
   task_start,
 } from './tasks.js';
-import { ack, post, read_posts } from './handoffs.js';
+import { post } from './handoffs.js';
+import { ack, read_posts } from './inbox.js';
 import { query_events, whats_new } from './ledger.js';
 import { register, set_liveness_window, who_is_active } from './presence.js';
 import { search } from './search.js';

@@ -12,9 +12,10 @@ import {
 } from '../db/events.js';
 import { advisoryXactLock } from '../db/locks.js';
 import type { Trx } from '../db/pool.js';
-import { ID, line } from '../names.js';
+import { ACTOR_OR_HANDLE, ID, line } from '../names.js';
 import { digestView } from './digest.js';
 import { decodeCursor, encodeCursor, page, PAGE_CURSOR } from './pages.js';
+import { requireActorFilter } from './presence.js';
 import { defineTool, type Ctx } from './types.js';
 
 // Reading the ledger: query_events for history, whats_new for "everything since I last looked".
@@ -54,7 +55,7 @@ export const query_events = defineTool({
   description: 'Ledger events, newest first, by exact filters.',
   input: z.strictObject({
     type: line(64).optional(),
-    actor: line(100).optional(),
+    actor: ACTOR_OR_HANDLE.optional(),
     sequence: line(64).optional(),
     ref: line(500).optional(),
     tag: line(64).optional(),
@@ -68,6 +69,7 @@ export const query_events = defineTool({
   }),
   annotations: { readOnlyHint: true },
   handler: async ({ trx, ctx }, a) => {
+    if (a.actor !== undefined) await requireActorFilter(trx, ctx.projectId, a.actor, 'actor');
     const fromCursor =
       a.cursor === undefined ? undefined : Number(decodeCursor('events', a.cursor, 'query_events'));
     const bounds = [a.before_seq, fromCursor].filter((n): n is number => n !== undefined);
@@ -128,16 +130,15 @@ export const whats_new = defineTool({
   name: 'whats_new',
   core: true,
   title: "What's new",
-  description:
-    'Events after your cursor plus a digest of what awaits you; wait_seconds long-polls.',
+  description: 'Events after your cursor and a digest of what awaits you; wait_seconds long-polls.',
   input: z.strictObject({
     cursor: CURSOR_NAME.default('default'),
     advance: z.boolean().default(true),
     limit: z.number().int().min(1).max(500).default(100),
     wait_seconds: z.number().int().min(0).max(60).default(0),
   }),
-  // Not read-only: it advances the cursor.
-  annotations: { readOnlyHint: false },
+  // Not read-only: it advances the cursor (additive, and each call moves it further).
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
   // On a cursor that exists (every call but a cursor's first), one statement does it all.
   direct: async ({ db, ctx }, a) => {
     const r = await readWhatsNew(db, ctx.projectId, ctx.participationId, a.cursor, a);

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { LIVENESS_WINDOW_SECONDS } from '../access/limits.js';
 import { setLivenessWindow } from '../access/settings.js';
-import { notFound } from '../errors.js';
+import { invalid, notFound } from '../errors.js';
 import { appendEvent } from '../db/ledger.js';
 import type { Executor } from '../db/pool.js';
 import {
   activeParticipants,
+  actorsWithLabel,
+  handleInProject,
   knownLanes,
   laneExists,
   livenessWindow,
@@ -22,6 +24,28 @@ const WINDOW_SECONDS = z
   .int()
   .min(LIVENESS_WINDOW_SECONDS.min)
   .max(LIVENESS_WINDOW_SECONDS.max);
+
+/**
+ * An actor filter: `handle/label` as given, or a bare name that must be the handle of a person
+ * here. A bare label (`claude-2`) is the usual slip; it is refused with the actors it may mean,
+ * as post and list_tasks refuse it, instead of silently matching nothing.
+ */
+export async function requireActorFilter(
+  db: Executor,
+  projectId: string,
+  actor: string,
+  field: string,
+): Promise<void> {
+  if (actor.includes('/') || (await handleInProject(db, projectId, actor))) return;
+  const meant = await actorsWithLabel(db, projectId, actor);
+  throw invalid(
+    `${field}: "${actor}" is not handle/label, and no person here has that handle; ` +
+      (meant.length
+        ? `did you mean ${meant.join(' or ')}?`
+        : 'name participants as handle/label (see list_participants)'),
+    { fields: [{ field, problem: 'a bare label; give handle/label' }] },
+  );
+}
 
 /** A lane nobody has ever been in is almost always a typo: say so, with the real ones. */
 export async function requireKnownLane(
@@ -42,9 +66,10 @@ export const register = defineTool({
   name: 'register',
   core: true,
   title: 'Register',
-  description: 'Set your lane and status (what you are doing). Do it at session start.',
+  description: 'Set your lane and status (what you are doing), at session start.',
   input: z.strictObject({ lane: LANE, status: line(200).optional() }),
-  annotations: { readOnlyHint: false },
+  // It replaces only my own lane and status, and the ledger keeps the previous lane.
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
   handler: async ({ trx, ctx }, { lane, status }) => {
     const { previous_lane } = await setLaneAndStatus(
       trx,
@@ -85,6 +110,7 @@ export const who_is_active = defineTool({
         lane: r.lane,
         status: r.status,
         last_seen: r.last_seen_at.toISOString(),
+        ...(r.self ? { self: true } : {}),
       })),
     };
   },
@@ -95,7 +121,8 @@ export const set_liveness_window = defineTool({
   title: 'Liveness window',
   description: 'Admin: how long after its last call a participant counts as active.',
   input: z.strictObject({ seconds: WINDOW_SECONDS }),
-  annotations: { readOnlyHint: false },
+  // It replaces a setting every participant's presence depends on.
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
   admin: true,
   handler: async ({ trx, ctx }, { seconds }) => {
     const by = { actor: ctx.actor, participationId: ctx.participationId, via: 'mcp' } as const;

@@ -2,33 +2,53 @@ import { z } from 'zod';
 import { latestClaims } from '../db/claims.js';
 import { countUnacked, latestUnacked } from '../db/posts.js';
 import { activeParticipants, livenessWindow } from '../db/presence.js';
-import { liveLeasesWithHolders, recentEvents, staleTasks, taskCounts } from '../db/status.js';
+import type { EventData } from '../db/event-types.js';
+import {
+  liveLeasesWithHolders,
+  pendingActions,
+  recentEvents,
+  staleTasks,
+  taskCounts,
+} from '../db/status.js';
 import { defineTool } from './types.js';
 
 // The project at a glance (spec §7 Rollup). The web board shows the same picture.
 
 const SHOWN = 50;
+const SHOWN_ACTIONS = 20;
+
+/** What a recent post event says about the post, from the ledger: its subject or excerpt, its flag. */
+function aboutPost(type: string, data: Record<string, unknown>) {
+  if (type !== 'post') return {};
+  const d = data as Partial<EventData['post']>;
+  return {
+    ...(d.subject ? { subject: d.subject } : d.excerpt ? { excerpt: d.excerpt } : {}),
+    ...(d.action ? { action: d.action } : {}),
+  };
+}
 
 export const status = defineTool({
   name: 'status',
   core: true,
   title: 'Project status',
   description:
-    'At a glance: who is active, leases (orphaned too), tasks, your unacked posts, news.',
+    'At a glance: who is active, leases (orphaned too), tasks, pending actions, your inbox, news.',
   input: z.strictObject({}),
   annotations: { readOnlyHint: true },
   handler: async ({ trx, ctx }) => {
     const window = await livenessWindow(trx, ctx.projectId);
-    const [active, leases, counts, stale, unacked, latest, events, claims] = await Promise.all([
-      activeParticipants(trx, ctx.projectId, ctx.participationId, { withinSeconds: window }),
-      liveLeasesWithHolders(trx, ctx.projectId, window, SHOWN),
-      taskCounts(trx, ctx.projectId),
-      staleTasks(trx, ctx.projectId, window, SHOWN),
-      countUnacked(trx, ctx.projectId, ctx.participationId),
-      latestUnacked(trx, ctx.projectId, ctx.participationId, 5),
-      recentEvents(trx, ctx.projectId, 10),
-      latestClaims(trx, ctx.projectId, { limit: 10 }),
-    ]);
+    const [active, leases, counts, stale, unacked, latest, events, claims, actions] =
+      await Promise.all([
+        activeParticipants(trx, ctx.projectId, ctx.participationId, { withinSeconds: window }),
+        liveLeasesWithHolders(trx, ctx.projectId, window, SHOWN),
+        taskCounts(trx, ctx.projectId),
+        staleTasks(trx, ctx.projectId, window, SHOWN),
+        countUnacked(trx, ctx.projectId, ctx.participationId),
+        latestUnacked(trx, ctx.projectId, ctx.participationId, 5),
+        recentEvents(trx, ctx.projectId, 10),
+        latestClaims(trx, ctx.projectId, { limit: 10 }),
+        pendingActions(trx, ctx.projectId, SHOWN_ACTIONS),
+      ]);
     const lease = (l: (typeof leases)[number]) => ({
       lease_id: Number(l.lease_id),
       actor: l.actor,
@@ -62,6 +82,15 @@ export const status = defineTool({
           owner_last_seen: t.owner_last_seen,
         })),
       },
+      pending_actions: actions.map((p) => ({
+        post_id: Number(p.post_id),
+        from: p.sender_actor,
+        action: p.action,
+        ...(p.subject !== null ? { subject: p.subject } : { excerpt: p.excerpt }),
+        ...(p.tag !== null ? { tag: p.tag } : {}),
+        at: p.created_at,
+        waiting_on: p.waiting_on,
+      })),
       unacked_posts: {
         count: unacked,
         latest: latest.map((p) => ({
@@ -79,6 +108,8 @@ export const status = defineTool({
         ...(e.post_id ? { post_id: Number(e.post_id) } : {}),
         ...(e.sequence ? { sequence: e.sequence } : {}),
         ...(e.ref ? { ref: e.ref } : {}),
+        ...(e.tag ? { tag: e.tag } : {}),
+        ...aboutPost(e.type, e.data),
       })),
       latest_claims: claims.map((c) => ({
         sequence: c.sequence,

@@ -25,7 +25,7 @@ import { taskView } from './task-views.js';
 
 export const task_block = defineTool({
   name: 'task_block',
-  title: 'Block a task',
+  title: 'Block task',
   description: 'Record a blocker, optionally on another task. No self-blocks or cycles.',
   input: z.strictObject({ task_id: ID, on: ID.optional(), reason: text(2000, 1) }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },

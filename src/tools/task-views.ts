@@ -90,7 +90,7 @@ export const list_tasks = defineTool({
 
 export const task_get = defineTool({
   name: 'task_get',
-  title: 'Get a task',
+  title: 'Get task',
   description: 'A task with its dependencies, blockers and history.',
   input: z.strictObject({ task_id: ID }),
   annotations: { readOnlyHint: true },

@@ -44,7 +44,7 @@ const TASK_ID = z.strictObject({ task_id: ID });
 
 export const task_create = defineTool({
   name: 'task_create',
-  title: 'Create a task',
+  title: 'Create task',
   description: 'Add a task; owner assigns it, depends_on must be done first, parent nests it.',
   input: z.strictObject({
     title: line(200),
@@ -97,7 +97,7 @@ export const task_create = defineTool({
 
 export const task_assign = defineTool({
   name: 'task_assign',
-  title: 'Assign a task',
+  title: 'Assign task',
   description: 'Give an open or assigned task to an owner.',
   input: z.strictObject({ task_id: ID, owner: ACTOR }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
@@ -123,7 +123,7 @@ export const task_assign = defineTool({
 
 export const task_start = defineTool({
   name: 'task_start',
-  title: 'Start a task',
+  title: 'Start task',
   description: 'Start a ready task that is yours or unassigned.',
   input: TASK_ID,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
@@ -158,7 +158,7 @@ export const task_start = defineTool({
 export const task_ship = defineTool({
   name: 'task_ship',
   core: true,
-  title: 'Ship a task',
+  title: 'Ship task',
   description: 'Mark your in-progress task done (ref: PR, commit); unblocks what waited on it.',
   input: z.strictObject({ task_id: ID, ref: line(500).optional() }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
@@ -184,7 +184,7 @@ export const task_ship = defineTool({
 
 export const task_cancel = defineTool({
   name: 'task_cancel',
-  title: 'Cancel a task',
+  title: 'Cancel task',
   description: 'Cancel a task that is not done, with a reason.',
   input: z.strictObject({ task_id: ID, reason: text(2000, 1) }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
@@ -203,7 +203,7 @@ export const task_cancel = defineTool({
 
 export const task_reopen = defineTool({
   name: 'task_reopen',
-  title: 'Reopen a task',
+  title: 'Reopen task',
   description: 'Reopen a done or cancelled task.',
   input: TASK_ID,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },

@@ -24,11 +24,14 @@ export interface DirectEnv {
   config: Readonly<Config>;
 }
 
-export interface Annotations {
-  readOnlyHint: boolean;
-  destructiveHint?: boolean;
-  idempotentHint?: boolean;
-}
+/**
+ * MCP's hints. A write states whether it is destructive, because MCP's default is "destructive"
+ * and a client that confirms destructive tools would otherwise prompt on every additive call;
+ * readOnlyHint is true exactly where nothing is written (liveness aside).
+ */
+export type Annotations =
+  | { readOnlyHint: true }
+  | { readOnlyHint: false; destructiveHint: boolean; idempotentHint?: boolean };
 
 export interface ToolDef<S extends z.ZodObject = z.ZodObject> {
   name: string;

@@ -18,10 +18,10 @@ export function start(
   command: string,
   args: string[],
   env: Record<string, string>,
-  opts: { detached?: boolean } = {},
+  opts: { detached?: boolean; cwd?: string } = {},
 ): Running {
   const child = spawn(command, args, {
-    cwd: ROOT,
+    cwd: opts.cwd ?? ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.detached ?? false,
