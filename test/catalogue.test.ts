@@ -69,6 +69,7 @@ describe('tool catalogue', () => {
     'list_tasks',
     'task_get',
     'status',
+    'search',
   ];
   const DESTRUCTIVE = [
     'set_liveness_window',
