@@ -53,14 +53,16 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
     metrics: input.metrics,
     heartbeatMs: input.streamHeartbeatMs,
   });
+  // One claim queue per process, shared by the tools' edges and the web pages' acts.
+  const claims = new ClaimQueue(input.db);
   const deps: AppDeps = {
     ...input,
     tokenLimiter: new RateLimiter(input.config.rateLimit, input.config.rateLimit * 5),
     joinLimiter: new RateLimiter(10 / 60, 10),
     identities: new IdentityMemory(),
-    claims: new ClaimQueue(input.db),
+    claims,
     streams,
-    admin: createAdminHandler(input),
+    admin: createAdminHandler({ ...input, claims }),
   };
   const server = http.createServer({
     headersTimeout: 10_000, // a client must send its headers within 10 s
