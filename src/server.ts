@@ -53,17 +53,17 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
     metrics: input.metrics,
     heartbeatMs: input.streamHeartbeatMs,
   });
-  // One claim queue per process, shared by the tools' edges and the web pages' acts.
-  const claims = new ClaimQueue(input.db);
   const deps: AppDeps = {
     ...input,
     tokenLimiter: new RateLimiter(input.config.rateLimit, input.config.rateLimit * 5),
     joinLimiter: new RateLimiter(10 / 60, 10),
     identities: new IdentityMemory(),
-    claims,
+    claims: new ClaimQueue(input.db),
     streams,
-    admin: createAdminHandler({ ...input, claims }),
+    admin: (req, res, requestId) => admin(req, res, requestId),
   };
+  // The web pages act through the same dispatcher as the tools' edges, with the same claim queue.
+  const admin = createAdminHandler(deps);
   const server = http.createServer({
     headersTimeout: 10_000, // a client must send its headers within 10 s
     requestTimeout: 30_000, // and its whole request within 30 s
