@@ -161,6 +161,14 @@ describe('the owner in their inbox', () => {
     expect(done.text).not.toMatch(/class="badge unread"/);
     const acks = await events(id, 'ack');
     expect(acks.map((e) => e.actor)).toEqual(['lena/lena', 'lena/lena', 'lena/lena']);
+    // Compose to a lane reaches those in it.
+    await sentPost(web, inbox, { to: 'lane:db', subject: 'For the db lane', body: 'indexes?' });
+    const toLane = (await callApi(baton, other.token, 'read_posts', { to_me: true })).body.posts;
+    expect(toLane[0]).toMatchObject({
+      from: 'lena/lena',
+      to_lane: 'db',
+      subject: 'For the db lane',
+    });
     const receipts = (await api('read_posts', { sent: true })).body.posts as Body[];
     expect(receipts.find((p) => p.post_id === sent.everyone.post_id)?.receipts.acked).toEqual([
       'lena/lena',
