@@ -432,8 +432,10 @@ CREATE TABLE public.participants (
     label text NOT NULL,
     kind text DEFAULT 'agent'::text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    owner_self boolean DEFAULT false NOT NULL,
     CONSTRAINT participants_kind_check CHECK ((kind = ANY (ARRAY['agent'::text, 'human'::text]))),
-    CONSTRAINT participants_label_check CHECK ((((length(label) >= 1) AND (length(label) <= 64)) AND (strpos(label, '/'::text) = 0)))
+    CONSTRAINT participants_label_check CHECK ((((length(label) >= 1) AND (length(label) <= 64)) AND (strpos(label, '/'::text) = 0))),
+    CONSTRAINT participants_owner_self_human CHECK (((NOT owner_self) OR (kind = 'human'::text)))
 );
 
 --
@@ -1091,6 +1093,12 @@ CREATE INDEX oidc_identities_owner_idx ON public.oidc_identities USING btree (ow
 --
 
 CREATE UNIQUE INDEX owners_email_key ON public.owners USING btree (lower(email));
+
+--
+-- Name: participants_owner_self_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX participants_owner_self_idx ON public.participants USING btree (owner_id) WHERE owner_self;
 
 --
 -- Name: post_recipients_inbox_idx; Type: INDEX; Schema: public; Owner: -

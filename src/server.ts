@@ -60,8 +60,10 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
     identities: new IdentityMemory(),
     claims: new ClaimQueue(input.db),
     streams,
-    admin: createAdminHandler(input),
+    admin: (req, res, requestId) => admin(req, res, requestId),
   };
+  // The web pages act through the same dispatcher as the tools' edges, with the same claim queue.
+  const admin = createAdminHandler(deps);
   const server = http.createServer({
     headersTimeout: 10_000, // a client must send its headers within 10 s
     requestTimeout: 30_000, // and its whole request within 30 s

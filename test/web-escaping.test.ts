@@ -57,6 +57,17 @@ describe('names people type', () => {
     const { rows } = await sql<{
       id: string;
     }>`select id from participants where label = ${PARTICIPANT}`.execute(baton.storage.db);
+    // The owner's inbox: a post to them with every field hostile, and a reply to it.
+    const inbox = `/admin/projects/${project}/inbox`;
+    await web.get(inbox);
+    const toOwner = await callApi(baton, token, 'post', {
+      to_actor: 'eve/eve',
+      subject: ATTRIBUTE,
+      body: PROJECT,
+      ref: PARTICIPANT,
+      tag: 'x<y>',
+    });
+    const replyTo = `${inbox}?reply=${toOwner.body.post_id}&to=${encodeURIComponent(`actor:eve/${PARTICIPANT}`)}`;
 
     const pages = {
       projects: await web.get('/admin/projects'),
@@ -66,6 +77,9 @@ describe('names people type', () => {
       filtered: await web.get(
         `/admin/projects/${project}/ledger?actor=${encodeURIComponent(`eve/${PARTICIPANT}`)}`,
       ),
+      inbox: await web.get(inbox),
+      thread: await web.get(`${inbox}?thread=${toOwner.body.post_id}`),
+      reply: await web.get(replyTo),
       participants: await web.get('/admin/participants'),
       participant: await web.get(`/admin/participants/${rows[0]?.id}`),
       card,
@@ -87,6 +101,10 @@ describe('names people type', () => {
     expect(visibleText(pages.board.text)).toContain(`eve/${PARTICIPANT}`);
     expect(visibleText(pages.board.text)).toContain(ATTRIBUTE);
     expect(visibleText(pages.filtered.text)).toContain(`eve/${PARTICIPANT}`);
+    for (const hostile of [ATTRIBUTE, PROJECT, PARTICIPANT, 'x<y>']) {
+      expect(visibleText(pages.inbox.text)).toContain(hostile);
+    }
+    expect(pages.reply.text).toContain(`value="actor:eve/&lt;img src=x onerror=alert(1)&gt;"`);
     expect(visibleText(pages.participant.text)).toContain(PROJECT);
     expect(pages.refused.status).toBe(409);
     expect(visibleText(pages.refused.text)).toContain(

@@ -200,10 +200,10 @@ describe('forms', () => {
     expect(await json.text()).toContain('application/x-www-form-urlencoded');
     const big = await a.web.post(`/admin/projects/${a.ids.project}/liveness`, {
       seconds: '60',
-      pad: 'x'.repeat(70_000),
+      pad: 'x'.repeat(270_000),
     });
     expect(big.status).toBe(400);
-    expect(big.text).toContain('larger than 64 KiB');
+    expect(big.text).toContain('larger than 256 KiB');
   });
 });
 

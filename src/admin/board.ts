@@ -13,7 +13,8 @@ import { liveLeasesWithHolders, taskCounts, type HeldLease } from '../db/status.
 import { taskGraph } from './board-graph.js';
 import { html, raw, type SafeHtml, table } from './html.js';
 import { page, sendHtml, when } from './layout.js';
-import { projectHeader, projectPath, requireProject } from './project-page.js';
+import { liveBadge, liveScript } from './live.js';
+import { navUnread, projectHeader, projectPath, requireProject } from './project-page.js';
 import { searchSection } from './search.js';
 import type { OwnerCall } from './types.js';
 import type { EventType } from '../db/event-types.js';
@@ -223,45 +224,21 @@ function postsSection(posts: BoardPost[], now: number): SafeHtml {
   })}`;
 }
 
-// Swaps in the sections the stream sends. Markup comes from the server's escaping templates,
-// and the page's CSP lets no script but this one run.
-const SCRIPT = raw(`
-(() => {
-  const live = document.getElementById('live');
-  const show = (text, kind) => { live.textContent = text; live.className = 'badge live ' + kind; };
-  const source = new EventSource(location.pathname.replace(/\\/$/, '') + '/events');
-  source.addEventListener('board', (e) => {
-    const data = JSON.parse(e.data);
-    for (const [name, markup] of Object.entries(data.sections)) {
-      const el = document.getElementById('board-' + name);
-      if (el) el.innerHTML = markup;
-    }
-    document.body.dataset.seq = data.seq;
-    show('live', 'on');
-  });
-  source.addEventListener('end', (e) => {
-    source.close();
-    show(e.data || 'ended; reload the page', 'off');
-  });
-  source.onopen = () => show('live', 'on');
-  source.onerror = () => show(source.readyState === 2 ? 'disconnected; reload the page' : 'reconnecting…', 'warn');
-})();
-`);
-
 export async function boardPage(c: OwnerCall): Promise<void> {
   const p = await requireProject(c);
   const loaded = await loadSnapshot(c.deps.db, c.session.ownerId, p.id);
   if (!loaded) throw notFound('no such project');
   const search = await searchSection(c, loaded.project, `${projectPath(loaded.project)}/board`);
+  const unread = await navUnread(c, loaded.project);
   const s = loaded.snapshot.sections;
   const section = (name: string, title: string) =>
     html`<section class="card">
       <h2>${title}</h2>
       <div id="board-${name}">${raw(s[name as keyof typeof s])}</div>
     </section>`;
-  const body = html`${projectHeader(loaded.project, 'board')}
+  const body = html`${projectHeader(loaded.project, 'board', unread)}
     <p>
-      <span id="live" class="badge live warn">connecting…</span>
+      ${liveBadge(`${projectPath(loaded.project)}/board/events`)}
       <span class="muted">Updates as the ledger moves; no need to reload.</span>
     </p>
     ${search.html}
@@ -272,6 +249,9 @@ export async function boardPage(c: OwnerCall): Promise<void> {
         ${section('presence', 'Presence')}${section('leases', 'Leases')}${section('posts', 'Posts')}
       </div>
     </div>`;
-  const doc = page(c, `Board · ${loaded.project.name}`, body, { wide: true, script: SCRIPT });
+  const doc = page(c, `Board · ${loaded.project.name}`, body, {
+    wide: true,
+    script: liveScript('board'),
+  });
   sendHtml(c.res, search.status, c.nonce, doc);
 }

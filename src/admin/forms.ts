@@ -9,7 +9,8 @@ import { line } from '../names.js';
 // with zod into typed values, and the two checks every form post passes first: it comes from our
 // own origin, and it carries the session's CSRF token.
 
-const FORM_LIMIT = 64 * 1024;
+// A post's body is up to 16,000 characters, which percent-encoded can take 12 bytes each.
+const FORM_LIMIT = 256 * 1024;
 
 export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
@@ -19,7 +20,7 @@ export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   try {
     return new URLSearchParams((await readBody(req, FORM_LIMIT)).toString('utf8'));
   } catch (err) {
-    if (err instanceof BodyTooLarge) throw invalid('the form is larger than 64 KiB');
+    if (err instanceof BodyTooLarge) throw invalid('the form is larger than 256 KiB');
     throw err;
   }
 }

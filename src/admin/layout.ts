@@ -144,6 +144,10 @@ const DONE: Record<string, string> = {
   'participant-renamed': 'Participant renamed; the ledger keeps the old name where it acted.',
   'participant-deleted': 'Participant deleted; its history stays in the ledger.',
   'logged-out': 'You are signed out.',
+  posted: 'Posted.',
+  'posted-unheard': 'Posted, but nobody is there to receive it yet.',
+  acked: 'Acknowledged.',
+  'lane-set': 'Lane set; posts to it reach you from now on.',
 };
 
 export function flashFromQuery(url: URL): Flash | undefined {

@@ -7,7 +7,7 @@ import { requireActorFilter } from '../tools/presence.js';
 import { fields, optional } from './forms.js';
 import { html, type SafeHtml, table } from './html.js';
 import { page, sendHtml, when, type Flash } from './layout.js';
-import { projectHeader, projectPath, requireProject } from './project-page.js';
+import { navUnread, projectHeader, projectPath, requireProject } from './project-page.js';
 import { ownerGet, type OwnerCall, type Route } from './types.js';
 
 // A project's ledger, newest first, with the exact-match filters of query_events and paging by
@@ -77,13 +77,14 @@ async function ledgerPage(c: OwnerCall): Promise<void> {
         limit: PAGE + 1,
       });
   const shown = rows.slice(0, PAGE);
+  const unread = await navUnread(c, p);
   const base = `${projectPath(p)}/ledger`;
   const older = rows.length > PAGE ? shown.at(-1)?.seq : undefined;
   const input = (name: keyof Filter, label: string, size = 14) =>
     html`<label
       >${label} <input name="${name}" size="${size}" value="${filter[name] ?? ''}"
     /></label>`;
-  const body = html`${projectHeader(p, 'ledger')}
+  const body = html`${projectHeader(p, 'ledger', unread)}
     <section class="card">
       <form class="row" method="get" action="${base}">
         <label

@@ -9,6 +9,7 @@ import {
   type RosterEntry,
 } from '../db/admin.js';
 import type { Executor } from '../db/pool.js';
+import { selfUnread } from '../db/self.js';
 import { html, type SafeHtml, table } from './html.js';
 import { csrfInput, page, when, type Flash } from './layout.js';
 import type { OwnerCall } from './types.js';
@@ -29,29 +30,48 @@ export async function requireProject(
 
 export const projectPath = (p: { id: string }) => `/admin/projects/${p.id}`;
 
-export function projectHeader(p: OwnedProject, here: 'project' | 'board' | 'ledger'): SafeHtml {
-  const link = (to: typeof here, href: string, text: string) =>
+type Here = 'project' | 'board' | 'inbox' | 'ledger';
+
+/** The count beside the inbox link: the owner's unacknowledged posts (nothing when none). */
+export function unreadBadge(unread: number | null): SafeHtml | string {
+  return unread
+    ? html`<span class="badge unread" title="unacknowledged posts">${unread}</span>`
+    : '';
+}
+
+/** The owner's unacknowledged posts in the project; null before they take part in it. */
+export const navUnread = (c: OwnerCall, p: OwnedProject) =>
+  selfUnread(c.deps.db, c.session.ownerId, p.id);
+
+export function projectHeader(p: OwnedProject, here: Here, unread: number | null): SafeHtml {
+  const link = (to: Here, href: string, text: string) =>
     to === here ? html`<strong>${text}</strong>` : html`<a href="${href}">${text}</a>`;
   return html`<h1 id="project-name">${p.name}</h1>
-    <p class="sub">
+    <nav class="sub" aria-label="Project">
       ${link('project', projectPath(p), 'Project')}
       ${link('board', `${projectPath(p)}/board`, 'Board')}
+      <span class="nav-inbox"
+        >${link('inbox', `${projectPath(p)}/inbox`, 'Inbox')}<span id="inbox-unread"
+          >${unreadBadge(unread)}</span
+        ></span
+      >
       ${link('ledger', `${projectPath(p)}/ledger`, 'Ledger')}
       <span class="muted">slug <code>${p.slug}</code></span>
-    </p>`;
+    </nav>`;
 }
 
 export async function projectPage(c: OwnerCall, flash?: Flash): Promise<SafeHtml> {
   const p = await requireProject(c);
   const owner = c.session.ownerId;
-  const [roster, invites, participants] = await Promise.all([
+  const [roster, invites, participants, unread] = await Promise.all([
     projectRoster(c.deps.db, owner, p.id),
     projectInvites(c.deps.db, owner, p.id),
     ownerParticipants(c.deps.db, owner),
+    navUnread(c, p),
   ]);
   const base = projectPath(p);
   const csrf = csrfInput(c.session);
-  const body = html`${projectHeader(p, 'project')}
+  const body = html`${projectHeader(p, 'project', unread)}
     <section class="card" id="participants">
       <h2>Participants and tokens</h2>
       ${rosterTable(c, base, roster)}

@@ -1,14 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Config } from '../config.js';
 import { AppError, toAppError } from '../errors.js';
 import { createOidcClient } from '../auth/oidc.js';
 import { keyCache } from '../auth/secret.js';
 import { ownsPath } from '../db/admin.js';
 import { readSession, sameSecret } from '../auth/sessions.js';
-import type { LedgerListener } from '../db/notify.js';
-import type { Db } from '../db/pool.js';
 import { RateLimiter } from '../http/ratelimit.js';
-import type { Logger } from '../log.js';
+import type { DispatchDeps } from '../tools/dispatch.js';
 import { readForm, sameOrigin } from './forms.js';
 import { errorDoc, newNonce, redirect, sendHtml, type Frame } from './layout.js';
 import { ROUTES } from './routes.js';
@@ -40,12 +37,7 @@ function compile(route: Route): Compiled {
   return { route, pattern: new RegExp(`^${source}$`), names };
 }
 
-export function createAdminHandler(base: {
-  db: Db;
-  config: Readonly<Config>;
-  log: Logger;
-  listener: LedgerListener;
-}): AdminHandler {
+export function createAdminHandler(base: DispatchDeps): AdminHandler {
   const deps: AdminDeps = {
     ...base,
     signInLimiter: new RateLimiter(10 / 60, 10),

@@ -1,6 +1,7 @@
 import { ACCESS_ROUTES } from './access.js';
 import { boardPage } from './board.js';
 import { boardEvents } from './board-stream.js';
+import { INBOX_ROUTES } from './inbox.js';
 import { LEDGER_ROUTES } from './ledger.js';
 import { LOGIN_ROUTES } from './login.js';
 import { PARTICIPANT_ROUTES } from './participants.js';
@@ -17,4 +18,5 @@ export const ROUTES: readonly Route[] = [
   ...LEDGER_ROUTES,
   ownerGet('/admin/projects/:project/board', boardPage),
   ownerGet('/admin/projects/:project/board/events', boardEvents, { stream: true }),
+  ...INBOX_ROUTES,
 ];

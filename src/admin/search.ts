@@ -134,7 +134,9 @@ function about(project: OwnedProject, h: SearchHit): SafeHtml {
   const ledger = `${projectPath(project)}/ledger`;
   switch (h.kind) {
     case 'post':
-      return html`<strong>${h.subject ?? 'post'}</strong>
+      return html`<a href="${projectPath(project)}/inbox?thread=${h.post_id}"
+          ><strong>${h.subject ?? 'post'}</strong></a
+        >
         <span class="muted">post #${h.post_id}</span>`;
     case 'task':
       return html`<a href="${ledger}?task=${h.task_id}"

@@ -67,7 +67,7 @@ pre { background: #f1f3f6; border: 1px solid var(--line); border-radius: 6px; pa
 .danger-zone { border-color: #f1b5ae; }
 .board { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 1fr); gap: 1.25rem; }
 .board .wide { grid-column: 1 / -1; }
-@media (max-width: 900px) { .board { grid-template-columns: 1fr; } }
+@media (max-width: 900px) { .board { grid-template-columns: minmax(0, 1fr); } }
 .live { font-size: .85rem; }
 .counts { display: flex; flex-wrap: wrap; gap: .5rem; margin-bottom: .75rem; }
 .graph { overflow-x: auto; }
@@ -102,4 +102,49 @@ ol.hits { list-style: none; padding: 0; margin: .75rem 0 0; }
 ol.hits li { padding: .45rem 0; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
 ol.hits .snippet { color: var(--muted); font-size: .9rem; }
 ol.hits mark { background: #fff1b8; color: var(--fg); padding: 0 .1rem; border-radius: 2px; }
+nav.sub { display: flex; flex-wrap: wrap; align-items: baseline; gap: .25rem 1rem; }
+nav.sub a, nav.sub strong { margin-right: 0; }
+.badge.unread { background: var(--accent); color: #fff; margin-left: .3rem; }
+.inbox-grid { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 1.25rem;
+  align-items: start; }
+ol.msgs { list-style: none; padding: 0; margin: 0; }
+li.msg { border-left: 3px solid #c3cad3; padding: .45rem .7rem; margin-bottom: .7rem;
+  background: #fafbfc; border-radius: 0 6px 6px 0; }
+li.msg.unacked { border-left-color: var(--accent); background: #f1f5ff; }
+.msg-head { overflow-wrap: anywhere; }
+.msg-subject { font-weight: 600; margin-top: .15rem; overflow-wrap: anywhere; }
+.msg-body { white-space: pre-wrap; overflow-wrap: anywhere; margin: .2rem 0; }
+pre.msg-data { margin: .3rem 0; max-height: 12rem; }
+.msg-meta, .msg-actions { display: flex; flex-wrap: wrap; gap: .3rem .8rem; align-items: center;
+  font-size: .85rem; }
+.msg-meta:empty { display: none; }
+.msg-meta > * { min-width: 0; overflow-wrap: anywhere; }
+.msg-meta code { word-break: break-all; }
+.msg-actions { margin-top: .3rem; }
+.badge.action { background: #fff1dc; color: var(--warn); font-weight: 600; }
+ul.receipts { list-style: none; padding: 0; margin: .3rem 0; display: flex; flex-wrap: wrap;
+  gap: .25rem .8rem; font-size: .85rem; overflow-wrap: anywhere; }
+form.inline { display: inline; }
+.row-between { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: center;
+  gap: .5rem; }
+.row-between p { margin: 0; }
+textarea { font: inherit; padding: .35rem .5rem; border: 1px solid #b9c2cd; border-radius: 5px;
+  width: 100%; resize: vertical; }
+form.stack input, form.stack select { max-width: 100%; }
+@media (max-width: 900px) { .inbox-grid { grid-template-columns: minmax(0, 1fr); } }
+@media (max-width: 600px) {
+  header.top { flex-wrap: wrap; gap: .4rem 1rem; padding: .5rem .8rem; }
+  main { margin: 1rem auto; padding: 0 .6rem; }
+  section.card { padding: .8rem .7rem; }
+  input, select { max-width: 100%; }
+  .board-lists { grid-template-columns: minmax(0, 1fr); gap: 0; }
+  /* A table's columns would be a few letters wide: each row becomes a block of its cells. */
+  table, tbody, tr { display: block; }
+  thead { display: none; }
+  tr { border-bottom: 1px solid var(--line); padding: .35rem 0; }
+  td { display: inline-block; max-width: 100%; border: none; padding: .1rem .6rem .1rem 0; }
+  td.actions { display: block; white-space: normal; }
+  td pre { margin: .2rem 0; }
+}
+section.card { min-width: 0; overflow-x: auto; }
 `);

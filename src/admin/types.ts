@@ -1,22 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Config } from '../config.js';
 import type { OidcClient } from '../auth/oidc.js';
 import type { AdminKeys } from '../auth/secret.js';
 import type { AdminSession } from '../auth/sessions.js';
-import type { LedgerListener } from '../db/notify.js';
-import type { Db } from '../db/pool.js';
 import type { RateLimiter } from '../http/ratelimit.js';
-import type { Logger } from '../log.js';
+import type { DispatchDeps } from '../tools/dispatch.js';
 import type { SafeHtml } from './html.js';
 import type { Flash } from './layout.js';
 
 // What an admin route is and what it receives.
 
-export interface AdminDeps {
-  db: Db;
-  config: Readonly<Config>;
-  log: Logger;
-  listener: LedgerListener;
+/** What the pages need beside the dispatcher's own (the owner's acts go through callTool). */
+export interface AdminDeps extends DispatchDeps {
   /** Per client address on sign-in: 10 a minute (spec §8). */
   signInLimiter: RateLimiter;
   keys: () => Promise<AdminKeys>;

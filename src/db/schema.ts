@@ -31,6 +31,8 @@ export interface ParticipantsTable {
   label: string;
   kind: Generated<'agent' | 'human'>;
   created_at: DefaultTimestamp;
+  /** The participant the owner acts as in the web pages (migrations/0013_owner_self.sql). */
+  owner_self: Generated<boolean>;
 }
 
 export interface ParticipationsTable {
