@@ -32,6 +32,7 @@ const row = (surface: string, i: number): LeaseRow => ({
   fencing_token: String(i),
   note: null,
   expires_at: new Date(),
+  ttl_seconds: 60,
   live: true,
   expires_in: 60,
 });

@@ -332,11 +332,13 @@ CREATE TABLE public.leases (
     note text,
     granted_at timestamp with time zone DEFAULT now() NOT NULL,
     expires_at timestamp with time zone NOT NULL,
+    ttl_seconds integer DEFAULT 900 NOT NULL,
     CONSTRAINT leases_actor_check CHECK (((length(actor) >= 1) AND (length(actor) <= 100))),
     CONSTRAINT leases_fencing_token_check CHECK ((fencing_token > 0)),
     CONSTRAINT leases_mode_check CHECK ((mode = ANY (ARRAY['exclusive'::text, 'shared'::text]))),
     CONSTRAINT leases_note_check CHECK ((length(note) <= 500)),
-    CONSTRAINT leases_surface_check CHECK (((length(surface) >= 1) AND (length(surface) <= 512)))
+    CONSTRAINT leases_surface_check CHECK (((length(surface) >= 1) AND (length(surface) <= 512))),
+    CONSTRAINT leases_ttl_seconds_check CHECK ((ttl_seconds > 0))
 );
 
 --

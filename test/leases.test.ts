@@ -225,8 +225,15 @@ describe('lease', () => {
     ]);
     // The take-over is recorded before the grant that caused it.
     expect(events.map((e) => e.type).slice(-2)).toEqual(['lease_expired', 'lease']);
-    // Ana's old lease is gone: releasing it now is not_found.
-    expect(err(await ana.call('release', { lease_id: old.lease_id })).code).toBe('not_found');
+    // Ana's old lease is gone: releasing it now succeeds, saying nothing was released.
+    expect(ok(await ana.call('release', { lease_id: old.lease_id }))).toMatchObject({
+      released: false,
+      leases: [],
+    });
+    // And a heartbeat on it learns it was lost, instead of being handed a new lease.
+    const beat = err(await ana.call('lease', { lease_id: old.lease_id }));
+    expect(beat.code).toBe('not_found');
+    expect(beat.message).toMatch(/no longer exists/);
   });
 
   it('re-leasing my own expired lease is a new grant with a new fencing token', async () => {
@@ -270,7 +277,8 @@ describe('release', () => {
     const a = ok(await ana.call('lease', { surface: 'src/a.ts' }));
     const b = ok(await ana.call('lease', { surface: 'src/b.ts' }));
     expect(ok(await ana.call('release', { surface: 'src/a.ts' }))).toEqual({
-      released: [
+      released: true,
+      leases: [
         {
           lease_id: a.lease_id,
           surface: 'src/a.ts',
@@ -282,7 +290,7 @@ describe('release', () => {
     });
     const api = await ana.api('release', { lease_id: b.lease_id });
     expect(api.status).toBe(200);
-    expect(api.body.released[0].lease_id).toBe(b.lease_id);
+    expect(api.body.leases[0].lease_id).toBe(b.lease_id);
     // Released surfaces are free for others at once.
     ok(await bo.call('lease', { surface: 'src/*.ts' }));
     const releases = await ledger(baton, 'release', 'release');
@@ -292,13 +300,19 @@ describe('release', () => {
     ]);
   });
 
-  it('says clearly when there is nothing of mine to release', async () => {
+  it('says clearly when there is nothing of mine to release, and succeeds (a retry is no error)', async () => {
     const ana = await makeAgent(baton, 'release-none', 'ana');
     ok(await ana.call('lease', { surface: 'kept.ts' }));
-    const e = err(await ana.call('release', { surface: 'other.ts' }));
-    expect(e.code).toBe('not_found');
-    expect(e.message).toMatch(/`other.ts`: you hold no such lease; yours: `kept.ts` \(#\d+\)/);
-    expect(err(await ana.call('release', { lease_id: 999_999 })).code).toBe('not_found');
+    const none = ok(await ana.call('release', { surface: 'other.ts' }));
+    expect(none).toMatchObject({ released: false, leases: [] });
+    expect(none.note).toMatch(/`other.ts`: you hold no such lease; yours: `kept.ts` \(#\d+\)/);
+    expect(ok(await ana.call('release', { lease_id: 999_999 })).released).toBe(false);
+    // Released twice: the second answers released: false, and the ledger has one release.
+    const twice = ok(await ana.call('lease', { surface: 'twice.ts' }));
+    expect(ok(await ana.call('release', { lease_id: twice.lease_id })).released).toBe(true);
+    expect(ok(await ana.call('release', { lease_id: twice.lease_id })).released).toBe(false);
+    const releases = await ledger(baton, 'release-none', 'release');
+    expect(releases.filter((e) => e.lease_id === String(twice.lease_id))).toHaveLength(1);
     const both = err(await ana.call('release', { surface: 'kept.ts', lease_id: 1 }));
     expect(both.message).toMatch(/either surface or lease_id/);
     expect(err(await ana.call('release', {})).code).toBe('invalid_argument');
@@ -329,7 +343,7 @@ describe('release', () => {
     expect(api.status).toBe(403);
 
     const forced = ok(await lead.call('release', { lease_id: held.lease_id, force: true }));
-    expect(forced.released).toEqual([
+    expect(forced.leases).toEqual([
       expect.objectContaining({ lease_id: held.lease_id, holder: ana.actor, forced: true }),
     ]);
     const [event] = await ledger(baton, 'force', 'release');
@@ -346,9 +360,9 @@ describe('release', () => {
     const bo = await makeAgent(baton, 'release-expired', 'bo');
     const old = ok(await ana.call('lease', { surface: 'x.ts' }));
     await expireIn(old.lease_id, -1);
-    const e = err(await bo.call('release', { lease_id: old.lease_id }));
-    expect(e.code).toBe('not_found');
-    expect(e.message).toMatch(/expired at .*; it blocks nobody/);
+    const e = ok(await bo.call('release', { lease_id: old.lease_id }));
+    expect(e.released).toBe(false);
+    expect(e.note).toMatch(/expired at .*; it blocks nobody/);
     // Its holder may still tidy it away.
     ok(await ana.call('release', { lease_id: old.lease_id }));
   });
@@ -460,5 +474,75 @@ describe('who_holds and check_paths', () => {
     ok(await cy.call('lease', { surface: 'src/a.ts' }));
     const id = await projectId(baton, 'tenant-x');
     expect(id).toBeTruthy();
+  });
+});
+
+describe('heartbeats', () => {
+  it('a renewal without ttl_seconds keeps the TTL the lease has; with one, takes it', async () => {
+    const ana = await makeAgent(baton, 'beat-ttl', 'ana');
+    const short = ok(await ana.call('lease', { surface: 'short.ts', ttl_seconds: 5 }));
+    expect(short.ttl_seconds).toBe(5);
+    const beat = ok(await ana.call('lease', { surface: 'short.ts' }));
+    expect(beat).toMatchObject({
+      renewed: true,
+      lease_id: short.lease_id,
+      fencing_token: short.fencing_token,
+      ttl_seconds: 5,
+    });
+    const { rows } = await sql<{ ttl_seconds: number; left: number }>`
+      select ttl_seconds, extract(epoch from expires_at - now())::float8 as left
+      from leases where id = ${short.lease_id}`.execute(baton.storage.db);
+    expect(rows[0]?.ttl_seconds).toBe(5);
+    expect(rows[0]?.left).toBeLessThanOrEqual(5);
+    const longer = ok(await ana.call('lease', { lease_id: short.lease_id, ttl_seconds: 60 }));
+    expect(longer).toMatchObject({ renewed: true, lease_id: short.lease_id, ttl_seconds: 60 });
+    // And the new TTL is the one later heartbeats keep.
+    expect(ok(await ana.call('lease', { lease_id: short.lease_id })).ttl_seconds).toBe(60);
+    // A new lease with no TTL gets the default.
+    expect(ok(await ana.call('lease', { surface: 'fresh.ts' })).ttl_seconds).toBe(900);
+  });
+
+  it('lease(lease_id) renews exactly that lease, or refuses: never a new grant', async () => {
+    const ana = await makeAgent(baton, 'beat-id', 'ana');
+    const bo = await makeAgent(baton, 'beat-id', 'bo');
+    const mine = ok(await ana.call('lease', { surface: 'src/feed.ts', ttl_seconds: 30 }));
+    const again = ok(await ana.call('lease', { lease_id: mine.lease_id }));
+    expect(again).toMatchObject({
+      renewed: true,
+      lease_id: mine.lease_id,
+      fencing_token: mine.fencing_token,
+      surface: 'src/feed.ts',
+    });
+    // Someone else's live lease: held, not renewed for me.
+    const his = ok(await bo.call('lease', { surface: 'src/other.ts' }));
+    const held = err(await ana.call('lease', { lease_id: his.lease_id }));
+    expect(held.code).toBe('lease_held');
+    // Mine expired (nobody took it yet): not renewed in place, told to lease again.
+    await expireIn(mine.lease_id, -1);
+    const expired = err(await ana.call('lease', { lease_id: mine.lease_id }));
+    expect(expired.code).toBe('not_found');
+    expect(expired.message).toMatch(/expired at .* lease `src\/feed.ts` again/);
+    // Taken over and released by another: the heartbeat learns it lost the lease.
+    ok(await bo.call('lease', { surface: 'src/feed.ts' }));
+    ok(await bo.call('release', { surface: 'src/feed.ts' }));
+    const lost = err(await ana.call('lease', { lease_id: mine.lease_id }));
+    expect(lost.code).toBe('not_found');
+    const live = ok(await ana.call('who_holds', { actor: ana.actor }));
+    expect(live.leases).toEqual([]);
+    // Exactly one of surface and lease_id.
+    expect(err(await ana.call('lease', {})).code).toBe('invalid_argument');
+    expect(err(await ana.call('lease', { surface: 'a.ts', lease_id: mine.lease_id })).code).toBe(
+      'invalid_argument',
+    );
+  });
+
+  it('warns when a plain path is the name of a lane, and says how to lease the lane', async () => {
+    const ana = await makeAgent(baton, 'beat-lane', 'ana');
+    ok(await ana.call('register', { lane: 'feeds-refactor' }));
+    const path = ok(await ana.call('lease', { surface: 'feeds-refactor' }));
+    expect(path.warning).toMatch(/lease lane:feeds-refactor/);
+    const lane = ok(await ana.call('lease', { surface: 'lane:feeds-refactor' }));
+    expect(lane.warning).toBeUndefined();
+    expect(ok(await ana.call('lease', { surface: 'unrelated-name' })).warning).toBeUndefined();
   });
 });

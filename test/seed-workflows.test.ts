@@ -55,7 +55,7 @@ describe('bus-mcp: claim, heartbeat, steal, release, post with a flag, status', 
 
     // release_lane
     const released = await callOk(b.client, 'release', { surface: lane });
-    expect((released.released as Body[]).map((r) => r.surface)).toEqual([lane]);
+    expect((released.leases as Body[]).map((r) => r.surface)).toEqual([lane]);
     expect((await callOk(a.client, 'who_holds', { surface: lane })).leases).toEqual([]);
 
     // post_message(topic, action_flag)

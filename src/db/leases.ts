@@ -18,16 +18,19 @@ export interface LeaseRow {
   fencing_token: string;
   note: string | null;
   expires_at: Date;
+  /** The TTL it was granted or last renewed with. */
+  ttl_seconds: number;
   live: boolean;
   /** Seconds until expiry, rounded up; zero or less once expired. */
   expires_in: number;
 }
 
 const COLUMNS = sql`id, participation_id, actor, surface, mode, fencing_token, note, expires_at,
-  expires_at > now() as live, ceil(extract(epoch from expires_at - now()))::integer as expires_in`;
+  ttl_seconds, expires_at > now() as live, ceil(extract(epoch from expires_at - now()))::integer as expires_in`;
 /** What a write returns, for COLUMNS to be computed over in a select: the clock is read there,
  * since a distributed database refuses non-immutable functions in a write's RETURNING. */
-const WRITTEN = sql`id, participation_id, actor, surface, mode, fencing_token, note, expires_at`;
+const WRITTEN = sql`id, participation_id, actor, surface, mode, fencing_token, note, expires_at,
+  ttl_seconds`;
 
 /**
  * Grants in one project run one at a time, from this lock to commit. Take it before reading the
@@ -132,9 +135,10 @@ export async function insertLease(
   const { rows } = await sql<LeaseRow>`
     with l as (
       insert into leases (project_id, participation_id, actor, surface, mode, fencing_token, note,
-                          expires_at)
+                          expires_at, ttl_seconds)
       values (${projectId}, ${l.participationId}, ${l.actor}, ${l.surface}, ${l.mode},
-              ${l.fencingToken}, ${l.note}, now() + make_interval(secs => ${l.ttlSeconds}))
+              ${l.fencingToken}, ${l.note}, now() + make_interval(secs => ${l.ttlSeconds}),
+              ${l.ttlSeconds})
       returning ${WRITTEN}
     )
     select ${COLUMNS} from l`.execute(trx);
@@ -153,7 +157,7 @@ export async function renewLease(
   const { rows } = await sql<LeaseRow>`
     with l as (
       update leases set mode = ${r.mode}, note = coalesce(${r.note}, note),
-        expires_at = now() + make_interval(secs => ${r.ttlSeconds})
+        expires_at = now() + make_interval(secs => ${r.ttlSeconds}), ttl_seconds = ${r.ttlSeconds}
       where project_id = ${projectId} and id = ${id}
       returning ${WRITTEN}
     )
@@ -190,4 +194,15 @@ export async function leasesToRelease(
     order by id
     for update`.execute(trx);
   return rows;
+}
+
+/** A lease by its id, whoever holds it, live or not (`lease(lease_id)` names the one it renews). */
+export async function leaseById(
+  db: Executor,
+  projectId: string,
+  id: string,
+): Promise<LeaseRow | undefined> {
+  const { rows } = await sql<LeaseRow>`
+    select ${COLUMNS} from leases where project_id = ${projectId} and id = ${id}`.execute(db);
+  return rows[0];
 }

@@ -186,6 +186,8 @@ export interface LeasesTable {
   note: string | null;
   granted_at: DefaultTimestamp;
   expires_at: Timestamp;
+  /** The TTL it was granted or last renewed with; a renewal without one keeps it (0014). */
+  ttl_seconds: Generated<number>;
 }
 
 export interface LanesTable {

@@ -10,7 +10,7 @@ import {
   type LeaseRow,
 } from '../db/leases.js';
 import type { Trx } from '../db/pool.js';
-import { AppError, invalid } from '../errors.js';
+import { AppError, invalid, notFound } from '../errors.js';
 import type { Ctx } from '../ctx.js';
 import { clock } from '../time.js';
 import {
@@ -29,8 +29,14 @@ export interface GrantRequest {
   surface: Surface;
   /** Omitted: a renewal keeps the held mode, a new grant is exclusive. */
   mode: Mode | undefined;
-  ttlSeconds: number;
+  /** Omitted: a renewal keeps the lease's own TTL, a new grant takes `defaultTtlSeconds`. */
+  ttlSeconds: number | undefined;
+  defaultTtlSeconds: number;
+  /** The ceiling (BATON_MAX_LEASE_SECONDS): a kept TTL is clamped to it too. */
+  maxTtlSeconds: number;
   note: string | null;
+  /** `lease(lease_id)`: renew exactly this lease of the caller's, or refuse; never grant anew. */
+  renewId?: string;
 }
 
 export async function grantLease(trx: Trx, ctx: Ctx, req: GrantRequest) {
@@ -45,8 +51,20 @@ export async function grantLease(trx: Trx, ctx: Ctx, req: GrantRequest) {
   const own = rows.find(
     (r) => r.participation_id === ctx.participationId && r.surface === req.surface.text,
   );
+  if (req.renewId !== undefined && (!own?.live || own.id !== req.renewId)) {
+    // Between the caller's read and this lock it expired, or was released or taken over.
+    throw notFound(
+      `lease #${req.renewId} is no longer yours; lease \`${req.surface.text}\` again for a new lease and fencing token`,
+    );
+  }
   if (!own?.live) await checkCaps(trx, ctx);
   const mode = req.mode ?? (own?.live ? own.mode : 'exclusive');
+  // A heartbeat (leasing again without a TTL) keeps the TTL the lease has, even after it
+  // expired: a 5 s lease renewed stays a 5 s lease.
+  const ttlSeconds = Math.min(
+    req.ttlSeconds ?? own?.ttl_seconds ?? req.defaultTtlSeconds,
+    req.maxTtlSeconds,
+  );
   const others = rows.filter(
     (r) => r.participation_id !== ctx.participationId && modesConflict(mode, r.mode),
   );
@@ -70,14 +88,17 @@ export async function grantLease(trx: Trx, ctx: Ctx, req: GrantRequest) {
     const renewed = await renewLease(trx, ctx.projectId, own.id, {
       mode,
       note: req.note,
-      ttlSeconds: req.ttlSeconds,
+      ttlSeconds,
     });
     // Undefined only when the holder released it a moment ago; then this is a new grant.
     if (renewed) {
       if (renewed.mode !== own.mode) {
-        await appendEvent(trx, ctx.projectId, leaseEvent(ctx, renewed, req.ttlSeconds, true));
+        await appendEvent(trx, ctx.projectId, leaseEvent(ctx, renewed, ttlSeconds, true));
       }
-      return grantView(renewed, req.ttlSeconds, true, []);
+      return grantView(renewed, ttlSeconds, true, []);
+    }
+    if (req.renewId !== undefined) {
+      throw notFound(`lease #${req.renewId} was released a moment ago; lease the surface again`);
     }
   }
 
@@ -97,7 +118,7 @@ export async function grantLease(trx: Trx, ctx: Ctx, req: GrantRequest) {
     mode,
     fencingToken,
     note: req.note,
-    ttlSeconds: req.ttlSeconds,
+    ttlSeconds,
   });
   for (const old of takenOver) {
     await appendEvent(trx, ctx.projectId, {
@@ -115,8 +136,8 @@ export async function grantLease(trx: Trx, ctx: Ctx, req: GrantRequest) {
       },
     });
   }
-  await appendEvent(trx, ctx.projectId, leaseEvent(ctx, lease, req.ttlSeconds, false));
-  return grantView(lease, req.ttlSeconds, false, takenOver);
+  await appendEvent(trx, ctx.projectId, leaseEvent(ctx, lease, ttlSeconds, false));
+  return grantView(lease, ttlSeconds, false, takenOver);
 }
 
 /** Whether the lease `r` overlaps the surface asked for, and whether that was decided or assumed. */
@@ -185,6 +206,11 @@ function grantView(lease: LeaseRow, ttlSeconds: number, renewed: boolean, takenO
 }
 
 const MAX_HOLDERS_SHOWN = 50;
+
+/** The refusal for naming another's live lease (`lease(lease_id)` with someone else's id). */
+export function leaseHeldBy(row: LeaseRow): AppError {
+  return leaseHeld(row.surface, [row], false);
+}
 
 function leaseHeld(surface: string, holders: LeaseRow[], assumed: boolean): AppError {
   // The holder who keeps it longest says when it can be free at the earliest.

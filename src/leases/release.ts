@@ -1,13 +1,15 @@
 import { appendEvent } from '../db/ledger.js';
 import { deleteLeases, leasesToRelease, liveLeases, type LeaseRow } from '../db/leases.js';
 import type { Trx } from '../db/pool.js';
-import { forbidden, notFound } from '../errors.js';
+import { forbidden } from '../errors.js';
 import type { Ctx } from '../ctx.js';
 import { clock } from '../time.js';
 
 // Releasing: my own leases, always; another's only by a project admin passing force, and that
 // is recorded with who forced it. Another's live lease without force is `forbidden` (admins
-// included), so nobody drops someone else's hold by accident.
+// included), so nobody drops someone else's hold by accident. Releasing what I no longer hold
+// (released before, or expired and taken over) is no error: `released: false` says so, since a
+// retried release must not fail.
 
 export type ReleaseTarget = { id: number } | { surface: string };
 
@@ -32,11 +34,13 @@ export async function releaseLeases(trx: Trx, ctx: Ctx, by: ReleaseTarget, force
     }
     const expired = others[0];
     if (expired) {
-      throw notFound(
-        `${named} was \`${expired.actor}\`'s and expired at ${expired.expires_at.toISOString()}; it blocks nobody, so there is nothing to release`,
-      );
+      return {
+        released: false,
+        leases: [],
+        note: `${named} was \`${expired.actor}\`'s and expired at ${expired.expires_at.toISOString()}; it blocks nobody, so there is nothing to release`,
+      };
     }
-    throw notFound(`${named}: ${await yourLeases(trx, ctx)}`);
+    return { released: false, leases: [], note: `${named}: ${await yourLeases(trx, ctx)}` };
   }
 
   const released = await deleteLeases(
@@ -59,7 +63,7 @@ export async function releaseLeases(trx: Trx, ctx: Ctx, by: ReleaseTarget, force
       },
     });
   }
-  return { released: released.map((r) => releasedView(ctx, r)) };
+  return { released: released.length > 0, leases: released.map((r) => releasedView(ctx, r)) };
 }
 
 function releasedView(ctx: Ctx, r: LeaseRow) {

@@ -1,8 +1,11 @@
 import { z } from 'zod';
-import { liveLeases, type LeaseRow } from '../db/leases.js';
-import { invalid } from '../errors.js';
+import type { Ctx } from '../ctx.js';
+import { leaseById, liveLeases, type LeaseRow } from '../db/leases.js';
+import type { Trx } from '../db/pool.js';
+import { laneExists } from '../db/presence.js';
+import { invalid, notFound } from '../errors.js';
 import { coverPaths, overlapping } from '../leases/coverage.js';
-import { grantLease } from '../leases/grant.js';
+import { grantLease, leaseHeldBy } from '../leases/grant.js';
 import { MAX_CHECK_PATHS, MAX_LEASES_LISTED } from '../leases/limits.js';
 import {
   MAX_SURFACE_LENGTH,
@@ -14,7 +17,8 @@ import {
   type Surface,
 } from '../leases/overlap.js';
 import { releaseLeases } from '../leases/release.js';
-import { bounded, line, text } from '../names.js';
+import { ACTOR_OR_HANDLE, bounded, ID, text } from '../names.js';
+import { requireActorFilter } from './presence.js';
 import { defineTool } from './types.js';
 
 // Leases: advisory holds on paths, globs and lanes (spec §7 Leases). The rules of overlap live
@@ -55,23 +59,72 @@ export const lease = defineTool({
   name: 'lease',
   core: true,
   title: 'Lease',
-  description: 'Hold a path, dir/, glob or lane:x before editing. Lease again to renew.',
-  input: z.strictObject({
-    surface: SURFACE,
-    mode: z.enum(['exclusive', 'shared']).optional(),
-    ttl_seconds: z.number().int().min(1).max(2_147_483_647).optional(),
-    note: text(500).optional(),
-  }),
+  description:
+    'Hold a path, dir/, glob or lane:x before editing. Lease again (or lease_id) to renew; TTL kept.',
+  input: z
+    .strictObject({
+      surface: SURFACE.optional(),
+      lease_id: ID.optional(),
+      mode: z.enum(['exclusive', 'shared']).optional(),
+      ttl_seconds: z.number().int().min(1).max(2_147_483_647).optional(),
+      note: text(500).optional(),
+    })
+    .refine((a) => (a.surface === undefined) !== (a.lease_id === undefined), {
+      message: 'give exactly one of surface or lease_id',
+    }),
   annotations: { readOnlyHint: false, destructiveHint: false },
-  handler: async ({ trx, ctx, config }, args) =>
-    grantLease(trx, ctx, {
-      surface: args.surface,
+  handler: async ({ trx, ctx, config }, args) => {
+    const surface = args.surface ?? (await heldSurface(trx, ctx, args.lease_id as number));
+    const granted = await grantLease(trx, ctx, {
+      surface,
       mode: args.mode,
       // Clamped, not refused: the caller learns the effective TTL from the result.
-      ttlSeconds: Math.min(args.ttl_seconds ?? DEFAULT_TTL_SECONDS, config.maxLeaseSeconds),
+      ttlSeconds: args.ttl_seconds,
+      defaultTtlSeconds: DEFAULT_TTL_SECONDS,
+      maxTtlSeconds: config.maxLeaseSeconds,
       note: args.note ?? null,
-    }),
+      ...(args.lease_id !== undefined ? { renewId: String(args.lease_id) } : {}),
+    });
+    const lane = laneLike(surface);
+    if (lane && (await laneExists(trx, ctx.projectId, lane))) {
+      return {
+        ...granted,
+        warning: `"${lane}" is a plain path here, and also the name of a lane: to hold the lane, lease lane:${lane}`,
+      };
+    }
+    return granted;
+  },
 });
+
+/** A path surface that reads like a lane name (`feeds-refactor`): likely meant as `lane:…`. */
+function laneLike(surface: Surface): string | undefined {
+  if (surface.lane !== undefined) return undefined;
+  return /^[a-z0-9._-]{1,64}$/.test(surface.text) ? surface.text : undefined;
+}
+
+/**
+ * The surface of the lease `lease(lease_id)` renews. It renews exactly that lease, the caller's
+ * and still live, or refuses: a heartbeat must learn that its lease was lost, never be handed a
+ * new one in its place.
+ */
+async function heldSurface(trx: Trx, ctx: Ctx, id: number): Promise<Surface> {
+  const row = await leaseById(trx, ctx.projectId, String(id));
+  if (!row) {
+    throw notFound(
+      `lease #${id} no longer exists: it was released, or taken over after it expired; lease its surface again for a new lease and fencing token`,
+    );
+  }
+  if (row.participation_id !== ctx.participationId) {
+    if (row.live) throw leaseHeldBy(row);
+    throw notFound(`lease #${id} is not yours (it was ${row.actor}'s, and has expired)`);
+  }
+  if (!row.live) {
+    throw notFound(
+      `lease #${id} expired at ${row.expires_at.toISOString()}; lease \`${row.surface}\` again for a new lease and fencing token`,
+    );
+  }
+  return readSurface(row.surface);
+}
 
 export const release = defineTool({
   name: 'release',
@@ -114,10 +167,11 @@ export const who_holds = defineTool({
   description: "Live leases: all, those overlapping surface, or actor's.",
   input: z.strictObject({
     surface: SURFACE.optional(),
-    actor: line(100).optional(),
+    actor: ACTOR_OR_HANDLE.optional(),
   }),
   annotations: { readOnlyHint: true },
   handler: async ({ trx, ctx }, args) => {
+    if (args.actor !== undefined) await requireActorFilter(trx, ctx.projectId, args.actor, 'actor');
     // Without a surface, the rows are the answer: one more than is listed says there are more.
     const rows = await liveLeases(trx, ctx.projectId, {
       actor: args.actor,
