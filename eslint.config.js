@@ -29,9 +29,18 @@ const LAYERS = {
   mcp: ['admin', 'api', 'bridge', 'cli', ...TOP],
   admin: ['mcp', 'api', 'bridge', 'cli', ...TOP],
   api: ['admin', 'bridge', 'cli', ...TOP],
-  // The bridge runs on users' machines: it must not drag the server (database, tools) along.
-  bridge: ['db', 'auth', 'access', 'leases', 'tools', 'http', 'admin', 'api', 'cli', ...TOP],
+  // The bridge: see BRIDGE below, which allows only what it imports.
+  bridge: [],
   cli: ['server'],
+};
+// The bridge runs on users' machines: it must not drag the server (database, tools) along. It
+// may import Node, the MCP SDK, eventsource-parser, its own modules, two leaves and the protocol
+// constants; test/bridge-lean.test.ts checks what `baton connect` loads in all.
+const BRIDGE = {
+  regex:
+    '^(?!node:|@modelcontextprotocol/sdk/|eventsource-parser$|\\./|\\.\\./(log|version)\\.js$|\\.\\./mcp/protocol\\.js$)',
+  message:
+    "the bridge imports only node:, the MCP SDK, eventsource-parser, its own modules, ../log.js, ../version.js and ../mcp/protocol.js: it runs on users' machines",
 };
 const LEAVES = ['config', 'errors', 'names', 'log', 'version', 'ctx', 'metrics', 'time'];
 
@@ -49,7 +58,7 @@ function forbidden(folder) {
   const groups = above.flatMap((f) =>
     TOP.includes(f) ? [`../${f}.js`, `../${f}`] : [`../${f}/*`, `../${f}`],
   );
-  const patterns = [];
+  const patterns = folder === 'bridge' ? [BRIDGE] : [];
   if (groups.length > 0) {
     patterns.push({
       group: groups,

@@ -6,8 +6,8 @@
 //   npm run bench -- --quick   a smaller run for development (1 million events; 10 s load)
 //   npm run bench -- --only latency,burst
 //                              some figures only: latency, hot, spread, burst, heap, whats_new,
-//                              search, list, mixed, globs, start (a partial run is marked so in
-//                              its file name)
+//                              search, list, mixed, globs, connect, start (a partial run is
+//                              marked so in its file name)
 
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -37,6 +37,7 @@ import {
   summarize,
   type McpSession,
 } from './lib.js';
+import { connectToInitialize } from './connect.js';
 import { startToReady } from './startup.js';
 import { globFlood } from './globs.js';
 import { bounds, calibrate } from './matching.js';
@@ -62,6 +63,7 @@ const FIGURE_GROUPS = [
   'list',
   'mixed',
   'globs',
+  'connect',
   'start',
 ];
 const ONLY = flags.only?.split(',').map((g) => g.trim());
@@ -601,6 +603,21 @@ async function globs({ db, databaseUrl }: Env) {
   progress(context.at(-1) as string);
 }
 
+/** `baton connect` spawned to its answer to initialize over stdio. */
+async function connect({ mcpUrl, lat }: Env) {
+  const runs = QUICK ? 9 : 21;
+  progress(`baton connect to its initialize answer: ${runs} spawns`);
+  const started = await connectToInitialize(mcpUrl, lat.token, runs);
+  record({
+    figure: `\`baton connect\` spawned to its answer to initialize (median of ${runs})`,
+    measured: `${started.median.toFixed(0)} ms`,
+    budget: '≤ 800 ms',
+    ratio: `bare Node answering stdin, same run: ${started.node.toFixed(0)} ms`,
+    ok: started.median <= 800,
+    detail: started,
+  });
+}
+
 const GROUPS: Record<string, (env: Env) => Promise<void>> = {
   latency,
   hot,
@@ -612,6 +629,7 @@ const GROUPS: Record<string, (env: Env) => Promise<void>> = {
   list,
   mixed,
   globs,
+  connect,
 };
 
 async function main() {

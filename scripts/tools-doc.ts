@@ -1,13 +1,17 @@
 // docs/tools.md is generated from the tool catalogue: `npm run docs:tools` writes it, and a test
-// fails when it drifts from the code, so the reference never lies.
+// fails when it drifts from the code, so the reference never lies. The same run writes what the
+// stdio bridge serves before it reaches a server (src/bridge/catalogue.json: the tool lists and
+// the instructions), so that `baton connect` need not load the tools, and the server, to know it.
 
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildCatalogue } from '../src/mcp/catalogue.js';
+import { INSTRUCTIONS } from '../src/mcp/instructions.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const TOOLS_DOC = path.join(ROOT, 'docs', 'tools.md');
+export const BRIDGE_CATALOGUE = path.join(ROOT, 'src', 'bridge', 'catalogue.json');
 
 interface Schema {
   type?: string;
@@ -127,7 +131,29 @@ export function renderToolsDoc(): string {
   return lines.join('\n');
 }
 
+/**
+ * The stdio bridge's fallback: the 2025-era instructions, the full tools/list, and the names in
+ * the core profile.
+ */
+export function renderBridgeCatalogue(): string {
+  const catalogue = buildCatalogue();
+  const list = (profile: 'full' | 'core') =>
+    (JSON.parse(catalogue.listJson[profile]) as { tools: { name: string }[] }).tools;
+  const fallback = {
+    $comment: 'Generated from the tool catalogue by `npm run docs:tools`; do not edit by hand.',
+    instructions: INSTRUCTIONS,
+    core: list('core').map((t) => t.name),
+    tools: list('full'),
+  };
+  return `${JSON.stringify(fallback, null, 2)}\n`;
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  await fs.writeFile(TOOLS_DOC, renderToolsDoc());
-  process.stdout.write(`wrote ${path.relative(ROOT, TOOLS_DOC)}\n`);
+  for (const [file, text] of [
+    [TOOLS_DOC, renderToolsDoc()],
+    [BRIDGE_CATALOGUE, renderBridgeCatalogue()],
+  ] as const) {
+    await fs.writeFile(file, text);
+    process.stdout.write(`wrote ${path.relative(ROOT, file)}\n`);
+  }
 }

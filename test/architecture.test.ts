@@ -104,6 +104,9 @@ describe('ESLint enforces the boundaries', () => {
     ['src/http/fixture.ts', "import { x } from '../mcp/push.js';\nexport const y = x;\n"],
     ['src/leases/fixture.ts', "import { x } from '../tools/types.js';\nexport const y = x;\n"],
     ['src/bridge/fixture.ts', "import { x } from '../db/pool.js';\nexport const y = x;\n"],
+    ['src/bridge/fixture.ts', "import { x } from '../mcp/catalogue.js';\nexport const y = x;\n"],
+    ['src/bridge/fixture.ts', "import { x } from '../config.js';\nexport const y = x;\n"],
+    ['src/bridge/fixture.ts', "import { z } from 'zod';\nexport const y = z;\n"],
     ['src/config.ts', "import { x } from './db/pool.js';\nexport const y = x;\n"],
     ['src/tools/fixture.ts', 'export const home = process.env.HOME;\n'],
   ])('refuses %s: %s', async (file, code) => {
@@ -118,6 +121,8 @@ describe('ESLint enforces the boundaries', () => {
       "import { x } from '@modelcontextprotocol/sdk/types.js';\nexport const y = x;\n",
     ],
     ['src/db/fixture.ts', "import { sql } from 'kysely';\nexport const y = sql;\n"],
+    ['src/bridge/fixture.ts', "import { x } from '../mcp/protocol.js';\nexport const y = x;\n"],
+    ['src/bridge/fixture.ts', "import { x } from 'eventsource-parser';\nexport const y = x;\n"],
     ['src/config.ts', 'export const home = process.env.HOME;\n'],
   ])('allows %s: %s', async (file, code) => {
     expect(await problems(file, code)).toEqual([]);

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { sseMessages, type SseMessage } from '../src/bridge/sse.js';
+import {
+  MAX_SSE_MESSAGE_CHARS,
+  SseTooLarge,
+  sseMessages,
+  type SseMessage,
+} from '../src/bridge/sse.js';
 
 // The bridge's SSE reader against the format's corner cases, fed in awkward chunks.
 
@@ -44,5 +49,16 @@ describe('sseMessages', () => {
       { id: '2', data: 'x' },
     ]);
     expect(activity).toBe(bytes.length);
+  });
+
+  it('ends the stream on a message beyond its limit, saying which', async () => {
+    const big = 'x'.repeat(1024 * 1024);
+    const chunks = ['data: ', ...Array.from({ length: 17 }, () => big), '\n\n'];
+    const read = parse(encode(chunks));
+    await expect(read).rejects.toBeInstanceOf(SseTooLarge);
+    await expect(read).rejects.toThrow(`${MAX_SSE_MESSAGE_CHARS} characters`);
+    // Just below the limit, the message arrives whole.
+    const fits = await parse(encode(['data: ', ...Array.from({ length: 15 }, () => big), '\n\n']));
+    expect(fits.messages[0]?.data?.length).toBe(15 * big.length);
   });
 });

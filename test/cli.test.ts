@@ -143,7 +143,8 @@ describe('bad input on every verb', () => {
   });
 
   it('--help (or -h) prints the usage of every verb, whatever positionals follow', async () => {
-    for (const verb of VERBS) {
+    for (const entry of VERBS) {
+      const verb = await entry.load();
       const r = await runCli([verb.name, '--help'], env());
       expect(r.code, verb.name).toBe(0);
       expect(r.stdout, verb.name).toBe(`${verb.usage}\n`);
@@ -152,7 +153,7 @@ describe('bad input on every verb', () => {
     const short = await runCli(['prune', '-h', 'extra'], env());
     expect([short.code, short.stdout]).toEqual([
       0,
-      `${VERBS.find((v) => v.name === 'prune')?.usage}\n`,
+      `${(await VERBS.find((v) => v.name === 'prune')?.load())?.usage}\n`,
     ]);
     expect((await runCli(['--help'])).stdout).toMatch(/seed-token/);
   });

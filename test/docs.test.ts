@@ -56,3 +56,10 @@ describe('docs/tools.md', () => {
     expect(read('docs/tools.md')).toBe(renderToolsDoc());
   });
 });
+
+describe('src/bridge/catalogue.json', () => {
+  it('is exactly what the catalogue generates (run `npm run docs:tools` after changing a tool)', async () => {
+    const { renderBridgeCatalogue } = await import('../scripts/tools-doc.js');
+    expect(read('src/bridge/catalogue.json')).toBe(renderBridgeCatalogue());
+  });
+});

@@ -1,7 +1,12 @@
-// Reading Server-Sent Events from a fetch body, as the HTML standard describes the format:
-// lines ending in LF, CR or CRLF; a blank line ends a message; `:` starts a comment; `id`,
-// `event` and `data` fields (`retry` is left to the caller's own backoff), the first space after
-// the colon dropped.
+import { createParser } from 'eventsource-parser';
+
+// Server-Sent Events from a fetch body, parsed by eventsource-parser (the format's line ends,
+// comments, fields and multi-line data are its business). What the bridge adds: id-only events
+// are messages too, since they move the stream's position (the 2025-era push stream marks its
+// head with one), `retry` is left to the bridge's own backoff, and a message is bounded.
+
+/** One message larger than this ends the stream: no server of ours sends one. */
+export const MAX_SSE_MESSAGE_CHARS = 16 * 1024 * 1024;
 
 export interface SseMessage {
   /** The id field of this message, when it had one. */
@@ -11,51 +16,51 @@ export interface SseMessage {
   data?: string;
 }
 
+export class SseTooLarge extends Error {}
+
 /** A message per blank-line-terminated block; comments only call onActivity. */
 export async function* sseMessages(
   body: AsyncIterable<Uint8Array>,
   onActivity: () => void = () => {},
 ): AsyncGenerator<SseMessage> {
   const decoder = new TextDecoder();
-  let buffer = '';
-  let current: SseMessage = {};
-  let hasField = false;
-  const take = function* (atEnd: boolean): Generator<SseMessage> {
-    for (;;) {
-      const end = buffer.search(/\r\n|\r|\n/);
-      if (end < 0) return;
-      // A CR at the very end may be the first half of a CRLF still in flight.
-      if (!atEnd && buffer[end] === '\r' && end === buffer.length - 1) return;
-      const line = buffer.slice(0, end);
-      buffer = buffer.slice(end + (buffer.startsWith('\r\n', end) ? 2 : 1));
-      if (line === '') {
-        if (hasField) yield current;
-        current = {};
-        hasField = false;
-        continue;
+  const ready: SseMessage[] = [];
+  // The parser reports a block's id (onId) just before its event, if it has data: the two
+  // become one message.
+  let idOnly = false;
+  let failure: Error | undefined;
+  const parser = createParser({
+    maxBufferSize: MAX_SSE_MESSAGE_CHARS,
+    onId(id) {
+      ready.push({ id });
+      idOnly = true;
+    },
+    onEvent({ id, event, data }) {
+      const message = {
+        ...(id !== undefined ? { id } : {}),
+        ...(event !== undefined ? { event } : {}),
+        data,
+      };
+      if (idOnly && id !== undefined) ready[ready.length - 1] = message;
+      else ready.push(message);
+      idOnly = false;
+    },
+    onError(err) {
+      if (err.type === 'max-buffer-size-exceeded') {
+        failure = new SseTooLarge(
+          `an event stream message exceeded ${MAX_SSE_MESSAGE_CHARS} characters`,
+        );
       }
-      if (line.startsWith(':')) continue;
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-      if (field === 'data') {
-        current.data = current.data === undefined ? value : `${current.data}\n${value}`;
-        hasField = true;
-      } else if (field === 'id' && !value.includes('\0')) {
-        current.id = value;
-        hasField = true;
-      } else if (field === 'event') {
-        current.event = value;
-        hasField = true;
-      }
-    }
-  };
+    },
+  });
   for await (const chunk of body) {
     onActivity();
-    buffer += decoder.decode(chunk, { stream: true });
-    yield* take(false);
+    parser.feed(decoder.decode(chunk, { stream: true }));
+    if (failure) throw failure;
+    yield* ready.splice(0);
   }
-  // At the end, a final CR ends its line; a message without its blank line is dropped.
-  buffer += decoder.decode();
-  yield* take(true);
+  // A final CR ends its line; a message without its blank line is dropped.
+  parser.feed(decoder.decode());
+  parser.reset({ consume: true });
+  yield* ready.splice(0);
 }

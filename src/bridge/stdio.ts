@@ -9,17 +9,17 @@ import {
   type ListToolsResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log.js';
-import { buildCatalogue } from '../mcp/catalogue.js';
-import { INSTRUCTIONS } from '../mcp/instructions.js';
 import { CHANNEL_METHOD } from '../mcp/protocol.js';
 import { VERSION } from '../version.js';
+import { fallback } from './fallback.js';
 import { Remote, RemoteRefused, RemoteRpcError, RemoteUnavailable } from './remote.js';
 
-// `baton connect`: a stdio MCP server for runtimes that cannot reach a remote endpoint. It
-// forwards tools/list and tools/call to the remote Baton and re-emits the pushes of the remote
-// session's stream as notifications/claude/channel, only once the client has sent
-// notifications/initialized. While the remote is down it keeps running: tool calls answer
-// `unavailable`, and tools/list answers from the last list it saw (or this build's catalogue).
+// `baton connect`: a stdio MCP server (of the 2025 era, which stdio runtimes speak) for runtimes
+// that cannot reach a remote endpoint. It forwards tools/list and tools/call to the remote Baton,
+// in the newest era the remote offers, and re-emits its pushes as notifications/claude/channel,
+// only once the client has sent notifications/initialized. While the remote is down it keeps
+// running: tool calls answer `unavailable`, and tools/list answers from the last list it saw (or
+// this build's catalogue).
 
 export interface BridgeOptions {
   url: URL;
@@ -42,11 +42,13 @@ export interface Bridge {
 const MAX_PENDING = 100;
 
 export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
+  const profile = opts.url.searchParams.get('tools') === 'core' ? 'core' : 'full';
+  const built = fallback(profile);
   const server = new Server(
     { name: 'baton', title: 'Baton (stdio bridge)', version: VERSION },
     {
       capabilities: { tools: { listChanged: true }, experimental: { 'claude/channel': {} } },
-      instructions: INSTRUCTIONS,
+      instructions: built.instructions,
     },
   );
   let initialized = false;
@@ -62,8 +64,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     void refreshTools();
   };
 
-  const profile = opts.url.searchParams.get('tools') === 'core' ? 'core' : 'full';
-  let tools = JSON.parse(buildCatalogue().listJson[profile]) as ListToolsResult;
+  let tools = built.tools;
   let toolsJson = JSON.stringify(tools.tools);
   let served = false;
 

@@ -1,6 +1,7 @@
 import { issueSignInLink, LINK_TTL_SECONDS } from '../auth/links.js';
 import { loadKeys } from '../auth/secret.js';
-import { cliConfig, openServerDatabase, parse, type Verb } from './common.js';
+import { cliConfig, parse, type Verb } from './common.js';
+import { openServerDatabase } from './database.js';
 import { publicUrlOf } from './server-record.js';
 
 // `baton admin-link <email>`: a one-time sign-in URL for the web admin. The URL alone goes to

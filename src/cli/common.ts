@@ -1,8 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { AppError } from '../errors.js';
-import { NoEmbeddedDatabase } from '../db/embedded.js';
-import { openDatabase, type OpenDatabase } from '../db/open.js';
 import { createLogger, maskTokens, type Logger } from '../log.js';
 import { pino } from 'pino';
 
@@ -74,23 +72,6 @@ export function cliLogger(config?: Readonly<Config>): Logger {
   const level =
     config?.logLevel === 'debug' || config?.logLevel === 'trace' ? config.logLevel : 'warn';
   return createLogger(level, pino.destination(2));
-}
-
-/**
- * The database of the server these verbs act on. On the embedded database that is the cluster
- * in BATON_DATA_DIR, which `serve` creates: a verb run elsewhere refuses, rather than create a
- * second cluster and mint tokens the running server has never heard of.
- */
-export async function openServerDatabase(config: Readonly<Config>): Promise<OpenDatabase> {
-  try {
-    return await openDatabase(config, cliLogger(config), { schema: 'auto', create: false });
-  } catch (err) {
-    if (!(err instanceof NoEmbeddedDatabase)) throw err;
-    throw new Error(
-      `no Baton database in ${err.dataDir}: run this where the server runs (or set BATON_DATA_DIR to its data directory, or DATABASE_URL), or start one there first with npm start`,
-      { cause: err },
-    );
-  }
 }
 
 export function describeFailure(err: unknown): string {

@@ -2,7 +2,8 @@ import { ensureOwner } from '../auth/provision.js';
 import { seedToken } from '../access/seed.js';
 import { setupBlock } from '../auth/setup.js';
 import type { Db } from '../db/pool.js';
-import { cliConfig, openServerDatabase, parse, UsageError, type Verb } from './common.js';
+import { cliConfig, parse, UsageError, type Verb } from './common.js';
+import { openServerDatabase } from './database.js';
 import { publicUrlOf } from './server-record.js';
 
 async function withDatabase<T>(fn: (db: Db, publicUrl: string) => Promise<T>): Promise<T> {

@@ -2,8 +2,8 @@
 import { describeFailure, runVerb } from './common.js';
 import { VERBS } from './verbs.js';
 
-// The `baton` command: one verb per module, each with --help; failures are one line on stderr
-// and a non-zero exit, never a stack trace.
+// The `baton` command: one verb per module, loaded only when it runs, each with --help; failures
+// are one line on stderr and a non-zero exit, never a stack trace.
 
 function usage(): string {
   const width = Math.max(...VERBS.map((v) => v.name.length));
@@ -26,12 +26,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage() + '\n');
     return 0;
   }
-  const verb = VERBS.find((v) => v.name === name);
-  if (!verb) {
+  const entry = VERBS.find((v) => v.name === name);
+  if (!entry) {
     process.stderr.write(`baton: unknown command "${name.slice(0, 40)}"; run npx baton --help\n`);
     return 2;
   }
-  return runVerb(verb, rest);
+  return runVerb(await entry.load(), rest);
 }
 
 main(process.argv.slice(2)).then(

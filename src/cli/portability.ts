@@ -14,7 +14,8 @@ import { findProject, insertProject } from '../db/identity.js';
 import { advisoryXactLock } from '../db/locks.js';
 import { transact, type Db } from '../db/pool.js';
 import { SLUG } from '../names.js';
-import { cliConfig, openServerDatabase, parse, UsageError, type Verb } from './common.js';
+import { cliConfig, parse, UsageError, type Verb } from './common.js';
+import { openServerDatabase } from './database.js';
 
 // `baton export` writes a project's ledger as JSON lines; `baton import` loads such a file into
 // a project that has no ledger yet, and refuses to overwrite one that has.

@@ -1,5 +1,6 @@
 import { DEFAULT_RETENTION, prune, type RetentionPolicy } from '../db/prune.js';
-import { cliConfig, openServerDatabase, parse, UsageError, type Verb } from './common.js';
+import { cliConfig, parse, UsageError, type Verb } from './common.js';
+import { openServerDatabase } from './database.js';
 
 const FLAGS: Record<string, { key: keyof RetentionPolicy; max: number }> = {
   'lease-hours': { key: 'expiredLeaseHours', max: 87_600 },

@@ -24,6 +24,94 @@ export const RPC_ERROR = {
 /** Claude Code's channel notification: how a push reaches the model (spec §10). */
 export const CHANNEL_METHOD = 'notifications/claude/channel';
 
+/** A channel notification's params: a short text for the model, and string-valued meta. */
+export interface ChannelParams {
+  content: string;
+  meta: Record<string, string>;
+}
+
+/** How much of a post's text a channel event carries; read_posts(thread: post_id) shows it all. */
+export const CHANNEL_CONTENT_CHARS = 280;
+
+/**
+ * A post's channel event, built the same way by every edge that makes one: `excerpt` is the start
+ * of the body (at least CHANNEL_CONTENT_CHARS + 1 characters of it, when it has them), and
+ * `longer` says the body goes on beyond CHANNEL_CONTENT_CHARS.
+ */
+export function postChannel(p: {
+  post_id: string;
+  from: string;
+  to: { lane: string } | 'everyone' | 'you';
+  subject?: string | null;
+  excerpt: string;
+  longer: boolean;
+  ref?: string | null;
+  tag?: string | null;
+  /** The post's action flag (`review`), said in the text and in meta. */
+  action?: string | null;
+  /** The post's JSON data, as its JSON text (meta values are strings). */
+  data?: string | null;
+}): ChannelParams {
+  const to = typeof p.to === 'string' ? p.to : `lane ${p.to.lane}`;
+  const action = p.action ? ` (action: ${p.action})` : '';
+  const flat = p.excerpt.replace(/\s+/g, ' ').trim();
+  const body =
+    flat.length > CHANNEL_CONTENT_CHARS || p.longer
+      ? `${flat.slice(0, CHANNEL_CONTENT_CHARS)}…`
+      : flat;
+  const subject = typeof p.subject === 'string' ? `${p.subject} — ` : '';
+  return {
+    content: `${p.from} to ${to}${action}: ${subject}${body}`,
+    meta: channelMeta({
+      kind: 'post',
+      post_id: p.post_id,
+      from: p.from,
+      ref: p.ref,
+      tag: p.tag,
+      action: p.action,
+      data: p.data,
+    }),
+  };
+}
+
+/** An expired lease of yours that another participant took over. */
+export function leaseLostChannel(l: {
+  lease_id: string;
+  surface: string;
+  taken_over_by: string;
+}): ChannelParams {
+  return {
+    content: `Your lease on ${l.surface} expired and was taken over by ${l.taken_over_by}; lease it again before you edit it.`,
+    meta: channelMeta({
+      kind: 'lease_lost',
+      lease_id: l.lease_id,
+      surface: l.surface,
+      from: l.taken_over_by,
+    }),
+  };
+}
+
+/** A task someone else gave you (assigned, or created with you as its owner). */
+export function taskAssignedChannel(t: {
+  task_id: string;
+  from: string;
+  title: string | null;
+  ref?: string | null;
+}): ChannelParams {
+  const title = t.title === null ? '' : `: ${t.title}`;
+  return {
+    content: `${t.from} assigned you task ${t.task_id}${title}. See it with task_get; start it with task_start.`,
+    meta: channelMeta({ kind: 'task_assigned', task_id: t.task_id, from: t.from, ref: t.ref }),
+  };
+}
+
+/** Channel meta values are strings; absent ones are left out. */
+function channelMeta(fields: Record<string, string | null | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(fields)) if (v !== null && v !== undefined) out[k] = v;
+  return out;
+}
+
 // The two eras of MCP over Streamable HTTP. The 2025 revisions open a session with `initialize`;
 // the modern revision (2026-07-28) is stateless: every request carries its version and the
 // client's capabilities in `_meta`, and the transport mirrors the method and name in headers.

@@ -16,7 +16,14 @@ import {
   type StreamHub,
   type StreamIo,
 } from '../http/streams.js';
-import { CHANNEL_METHOD, RPC_ERROR } from './protocol.js';
+import {
+  CHANNEL_CONTENT_CHARS,
+  CHANNEL_METHOD,
+  leaseLostChannel,
+  postChannel,
+  RPC_ERROR,
+  taskAssignedChannel,
+} from './protocol.js';
 import { refuseModern } from './modern.js';
 import { checkSession, SESSION_ID, sessionHeader } from './sessions.js';
 import { rpcError } from './jsonrpc.js';
@@ -36,7 +43,6 @@ import type { EventData, EventType } from '../db/event-types.js';
 
 const PAGE = 200;
 const BACKLOG = 20;
-const CONTENT_CHARS = 280;
 
 class McpPushStream implements LiveStream {
   readonly kind = 'mcp';
@@ -115,77 +121,53 @@ export function channelNotice(row: FeedRow, me: Reader): Notice | undefined {
   switch (type) {
     case 'post': {
       if (!row.recipients?.includes(me.participationId) || row.post_id === null) return undefined;
-      const to = row.to_lane ? `lane ${row.to_lane}` : row.broadcast ? 'everyone' : 'you';
-      const body = clip(row.excerpt ?? '', (row.body_length ?? 0) > CONTENT_CHARS);
-      const subject = typeof row.subject === 'string' ? `${row.subject} — ` : '';
-      const action = row.action ? ` (action: ${row.action})` : '';
       return {
         kind: 'post',
-        params: {
-          content: `${row.actor} to ${to}${action}: ${subject}${body}`,
-          meta: meta({
-            kind: 'post',
-            post_id: row.post_id,
-            from: row.actor,
-            ref: row.ref,
-            tag: row.tag,
-            action: row.action,
-            // Meta values are strings: the post's JSON data travels as its JSON text.
-            data: row.post_data ? JSON.stringify(row.post_data) : null,
-          }),
-        },
+        params: postChannel({
+          post_id: row.post_id,
+          from: row.actor,
+          to: row.to_lane ? { lane: row.to_lane } : row.broadcast ? 'everyone' : 'you',
+          subject: row.subject,
+          excerpt: row.excerpt ?? '',
+          longer: (row.body_length ?? 0) > CHANNEL_CONTENT_CHARS,
+          ref: row.ref,
+          tag: row.tag,
+          action: row.action,
+          data: row.post_data ? JSON.stringify(row.post_data) : null,
+        }),
         delivers: { participationId: me.participationId, postId: row.post_id },
       };
     }
     case 'lease_expired': {
-      if (row.participation_id !== me.participationId) return undefined;
+      if (row.participation_id !== me.participationId || row.lease_id === null) return undefined;
       const d = row.data as EventData['lease_expired'];
       return {
         kind: 'lease_lost',
-        params: {
-          content: `Your lease on ${d.surface} expired and was taken over by ${d.taken_over_by}; lease it again before you edit it.`,
-          meta: meta({
-            kind: 'lease_lost',
-            lease_id: row.lease_id,
-            surface: d.surface,
-            from: d.taken_over_by,
-          }),
-        },
+        params: leaseLostChannel({
+          lease_id: row.lease_id,
+          surface: d.surface,
+          taken_over_by: d.taken_over_by,
+        }),
       };
     }
     case 'task_assigned':
     case 'task_created': {
       const owner = (row.data as Partial<EventData['task_assigned']>).owner;
       if (owner !== me.actor || row.participation_id === me.participationId) return undefined;
-      const title = row.task_title === null ? '' : `: ${row.task_title}`;
+      if (row.task_id === null) return undefined;
       return {
         kind: 'task_assigned',
-        params: {
-          content: `${row.actor} assigned you task ${row.task_id}${title}. See it with task_get; start it with task_start.`,
-          meta: meta({
-            kind: 'task_assigned',
-            task_id: row.task_id,
-            from: row.actor,
-            ref: row.ref,
-          }),
-        },
+        params: taskAssignedChannel({
+          task_id: row.task_id,
+          from: row.actor,
+          title: row.task_title,
+          ref: row.ref,
+        }),
       };
     }
     default:
       return undefined;
   }
-}
-
-/** Channel meta values are strings; absent ones are left out. */
-function meta(fields: Record<string, string | null | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(fields)) if (v !== null && v !== undefined) out[k] = v;
-  return out;
-}
-
-function clip(text: string, longer: boolean): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > CONTENT_CHARS || longer ? `${flat.slice(0, CONTENT_CHARS)}…` : flat;
 }
 
 /** GET /mcp: the session's push stream. */
