@@ -72,8 +72,13 @@ const work: string[] = [];
 let server: Running | undefined;
 afterAll(async () => {
   if (server && server.child.exitCode === null) {
-    process.kill(-(server.child.pid as number), 'SIGINT');
-    await server.exited;
+    try {
+      process.kill(-(server.child.pid as number), 'SIGINT');
+      await server.exited;
+    } catch (err) {
+      // Its process group is gone already (it stopped between the check and the signal).
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
   }
   // npx links a checkout it runs a bin of into its cache; drop the links to our copies.
   const npx = path.join(os.homedir(), '.npm', '_npx');

@@ -1,65 +1,18 @@
-import fs from 'node:fs/promises';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { ensureOwner } from '../src/auth/provision.js';
 import { seedToken } from '../src/access/seed.js';
 import { callApi } from './helpers/agents.js';
 import { callOk, useTestBaton } from './helpers/baton.js';
-import { ROOT, runCli } from './helpers/process.js';
-import { signInLink } from './helpers/web.js';
+import { OUT, useBrowser } from './helpers/browser.js';
+import { runCli } from './helpers/process.js';
 
 // The web admin in a real headless Chromium (Debian's, driven by playwright-core): an owner's
 // whole token round trip, the live board, and hostile names rendered as text (issue done-when
 // 1, 2 and 6). Screenshots go to test-output/web/.
 
 const baton = useTestBaton();
-const OUT = `${ROOT}test-output/web`;
-let browser: Browser;
-
-beforeAll(async () => {
-  await fs.mkdir(OUT, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
-
-/**
- * A fresh browser context (its own cookies and storage) whose page records anything a user
- * should never meet: a dialog (an injected alert), a script error, or a console error such as a
- * Content-Security-Policy violation.
- */
-async function openPage(): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('dialog', (d) => {
-    problems.push(`dialog: ${d.message()}`);
-    void d.dismiss();
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  return { page, problems };
-}
-
-async function signInAs(page: Page, email: string): Promise<void> {
-  await page.goto(await signInLink(baton, email));
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL('**/admin/projects');
-}
+const { openPage, signInAs } = useBrowser(baton);
 
 const text = async (page: Page, selector: string) =>
   ((await page.locator(selector).textContent()) ?? '').replace(/\s+/g, ' ').trim();

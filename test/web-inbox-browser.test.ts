@@ -1,12 +1,9 @@
-import fs from 'node:fs/promises';
 import { sql } from 'kysely';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { seedToken } from '../src/access/seed.js';
 import { callOk, useTestBaton } from './helpers/baton.js';
-import { ROOT } from './helpers/process.js';
+import { OUT, useBrowser } from './helpers/browser.js';
 import { channelInbox, eventually } from './helpers/sse.js';
-import { signInLink } from './helpers/web.js';
 
 // The owner's inbox in a real headless Chromium (issue 20 done-when 1 and 5): a post to an agent
 // connected over MCP, its reply arriving in the open page without a reload, the ack the agent
@@ -14,52 +11,8 @@ import { signInLink } from './helpers/web.js';
 // go to test-output/web/ (docs/ keeps copies of the inbox ones).
 
 const baton = useTestBaton();
-const OUT = `${ROOT}test-output/web`;
 const PHONE = { width: 390, height: 844 };
-let browser: Browser;
-
-beforeAll(async () => {
-  await fs.mkdir(OUT, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
-
-/** A fresh context whose page records what a user should never meet (see web-browser.test.ts). */
-async function openPage(
-  viewport = { width: 1280, height: 900 },
-): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('dialog', (d) => {
-    problems.push(`dialog: ${d.message()}`);
-    void d.dismiss();
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  return { page, problems };
-}
-
-async function signInAs(page: Page, email: string): Promise<void> {
-  await page.goto(await signInLink(baton, email));
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL('**/admin/projects');
-}
+const { openPage, signInAs } = useBrowser(baton);
 
 async function projectUrl(slug: string): Promise<string> {
   const { rows } = await sql<{ id: string }>`

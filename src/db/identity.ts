@@ -1,4 +1,4 @@
-import { CompiledQuery, sql } from 'kysely';
+import { CompiledQuery, sql, type RawBuilder } from 'kysely';
 import type pg from 'pg';
 import { transact, type Db, type Executor, type Trx } from './pool.js';
 import { hasLiveToken } from './presence.js';
@@ -288,36 +288,38 @@ export async function projectOwner(db: Executor, projectId: string) {
  * The participation of `label` in this project, row-locked when `lock` is set so that rotation,
  * revocation and provisioning of one participant are serialised.
  */
-export async function findParticipationByLabel(
+export function findParticipationByLabel(
   trx: Trx,
   projectId: string,
   label: string,
   opts: { lock?: boolean } = {},
 ) {
-  const { rows } = await sql<{ id: string; participant_id: string; handle: string; label: string }>`
-    select pa.id, pa.participant_id, o.handle, p.label
-    from participations pa
-    join participants p on p.id = pa.participant_id
-    join owners o on o.id = p.owner_id
-    where pa.project_id = ${projectId} and p.label = ${label}
-    ${opts.lock ? sql`for update of pa` : sql``}`.execute(trx);
-  return rows[0];
+  return participationWhere(trx, projectId, sql`p.label = ${label}`, opts.lock);
 }
 
-/** The same, by the participation's id (a web admin path), row-locked when `lock` is set. */
-export async function findParticipationById(
+/** The same, by the participation's id (a web admin path). */
+export function findParticipationById(
   trx: Trx,
   projectId: string,
   participationId: string,
   opts: { lock?: boolean } = {},
+) {
+  return participationWhere(trx, projectId, sql`pa.id = ${participationId}`, opts.lock);
+}
+
+async function participationWhere(
+  trx: Trx,
+  projectId: string,
+  condition: RawBuilder<unknown>,
+  lock = false,
 ) {
   const { rows } = await sql<{ id: string; participant_id: string; handle: string; label: string }>`
     select pa.id, pa.participant_id, o.handle, p.label
     from participations pa
     join participants p on p.id = pa.participant_id
     join owners o on o.id = p.owner_id
-    where pa.project_id = ${projectId} and pa.id = ${participationId}
-    ${opts.lock ? sql`for update of pa` : sql``}`.execute(trx);
+    where pa.project_id = ${projectId} and ${condition}
+    ${lock ? sql`for update of pa` : sql``}`.execute(trx);
   return rows[0];
 }
 

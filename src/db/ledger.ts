@@ -22,7 +22,8 @@ import type { Executor, Trx } from './pool.js';
 
 export const EVENTS_CHANNEL = 'baton_events';
 
-interface EventBase {
+/** What every event may carry besides its type and data: the ids of what it concerns. */
+export interface EventBase {
   actor: string;
   participationId?: string | null;
   taskId?: string | null;

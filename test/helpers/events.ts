@@ -1,18 +1,10 @@
-import type { NewEvent } from '../../src/db/ledger.js';
+import type { EventBase, NewEvent } from '../../src/db/ledger.js';
 
 // Tests of the ledger's mechanics (seq order, notification, paging) append events of any type
 // and shape; production code may append only the closed vocabulary (src/db/event-types.ts).
 
-export interface RawEvent {
+export interface RawEvent extends EventBase {
   type: string;
-  actor: string;
-  participationId?: string | null;
-  taskId?: string | null;
-  postId?: string | null;
-  leaseId?: string | null;
-  sequence?: string | null;
-  ref?: string | null;
-  tag?: string | null;
   data?: Record<string, unknown>;
 }
 

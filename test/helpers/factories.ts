@@ -187,17 +187,23 @@ export async function makeLease(
   },
 ): Promise<LeaseRow> {
   const projectId = l.holder.project.id;
-  return transact(db, async (trx) =>
-    insertLease(trx, projectId, {
+  const ttl = l.ttlSeconds ?? 900;
+  return transact(db, async (trx) => {
+    const lease = await insertLease(trx, projectId, {
       participationId: l.holder.id,
       actor: l.holder.actor,
       surface: l.surface ?? `src/${unique('file')}.ts`,
       mode: l.mode ?? 'exclusive',
       fencingToken: await nextFencingToken(trx, projectId),
       note: l.note ?? null,
-      ttlSeconds: l.ttlSeconds ?? 900,
-    }),
-  );
+      ttlSeconds: Math.max(ttl, 1),
+    });
+    if (ttl > 0) return lease;
+    // An expired lease: granted, then its expiry moved into the past (a TTL is always positive).
+    await sql`update leases set expires_at = now() + make_interval(secs => ${ttl})
+              where project_id = ${projectId} and id = ${lease.id}`.execute(trx);
+    return { ...lease, live: false, expires_in: ttl };
+  });
 }
 
 /** An invite to the project, as created by its owner. */
