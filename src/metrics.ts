@@ -23,6 +23,7 @@ export class Metrics {
   readonly streamsOpen: client.Gauge<'kind'>;
   private readonly streamMessages: client.Counter<'kind'>;
   private readonly pushLag: client.Histogram;
+  private resolutions: Readonly<Record<'database' | 'memory' | 'outage', number>> | undefined;
 
   constructor(sources: MetricSources) {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
@@ -76,6 +77,20 @@ export class Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [this.registry],
     });
+    // Counted by the identity memory in plain numbers (every request resolves a token), read here.
+    const counted = () => this.resolutions;
+    new client.Counter({
+      name: 'baton_token_resolutions_total',
+      help: 'Bearer tokens resolved, by source: database (a lookup), memory (trusted while the ledger listener hears), outage (remembered while the database is away).',
+      labelNames: ['source'],
+      registers: [this.registry],
+      collect() {
+        const counts = counted();
+        if (!counts) return;
+        this.reset();
+        for (const [source, n] of Object.entries(counts)) this.inc({ source }, n);
+      },
+    });
     new client.Gauge({
       name: 'baton_db_pool_connections',
       help: 'Database pool connections by state (total, idle, waiting for a connection).',
@@ -115,6 +130,11 @@ export class Metrics {
         this.set(await sources.openSessions());
       },
     });
+  }
+
+  /** Where the counts of token resolutions are read from (the HTTP server's identity memory). */
+  countResolutions(counts: Readonly<Record<'database' | 'memory' | 'outage', number>>): void {
+    this.resolutions = counts;
   }
 
   observeTool(tool: string, seconds: number, errorCode?: string): void {

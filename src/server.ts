@@ -53,11 +53,13 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
     metrics: input.metrics,
     heartbeatMs: input.streamHeartbeatMs,
   });
+  const identities = new IdentityMemory({ listener: input.listener, pool: input.pool });
+  input.metrics?.countResolutions(identities.resolved);
   const deps: AppDeps = {
     ...input,
     tokenLimiter: new RateLimiter(input.config.rateLimit, input.config.rateLimit * 5),
     joinLimiter: new RateLimiter(10 / 60, 10),
-    identities: new IdentityMemory(),
+    identities,
     claims: new ClaimQueue(input.db),
     streams,
     admin: createAdminHandler(input),
@@ -144,6 +146,7 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
         // Streams never finish by themselves: end them first, so their clients reconnect (to
         // another process) and resume, and the server can close within the grace period.
         streams.close();
+        identities.close();
         if (!server.listening) return resolve();
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
         force.unref();
