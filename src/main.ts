@@ -20,6 +20,7 @@ export interface Baton {
   listener: LedgerListener;
   /** Set on the one start that created the first owner and its token. */
   bootstrap: SeedResult | undefined;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -56,6 +57,7 @@ export async function startBaton(
         ? await bootstrapFirstRun(database.storage.db)
         : undefined;
     await listener.start();
+    const metrics = metricsFor(database.storage, listener);
     const http = createHttpServer({
       db: database.storage.db,
       pool: database.storage.pool,
@@ -63,7 +65,7 @@ export async function startBaton(
       log,
       listener,
       catalogue: getCatalogue(),
-      metrics: metricsFor(database.storage, listener),
+      metrics,
     });
     const address = await http.listen(config.port, config.host);
     const stopPruning =
@@ -76,6 +78,7 @@ export async function startBaton(
       database,
       listener,
       bootstrap,
+      metrics,
       close: () =>
         (closing ??= (async () => {
           // Stop accepting first; closing the listener then ends every long-poll at once, so

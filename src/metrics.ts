@@ -13,6 +13,11 @@ export interface MetricSources {
   listener?: { readonly hearing: boolean; subscriberCount(): number };
 }
 
+export interface Exposition {
+  contentType: string;
+  text: string;
+}
+
 export class Metrics {
   readonly registry = new client.Registry();
   private readonly toolCalls: client.Counter<'tool' | 'outcome'>;
@@ -24,6 +29,7 @@ export class Metrics {
   private readonly streamMessages: client.Counter<'kind'>;
   private readonly pushLag: client.Histogram;
   private resolutions: Readonly<Record<'database' | 'memory' | 'outage', number>> | undefined;
+  private gather: (() => Promise<Exposition>) | undefined;
 
   constructor(sources: MetricSources) {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
@@ -109,6 +115,8 @@ export class Metrics {
         name: 'baton_ledger_listener_hearing',
         help: 'Whether the ledger listener hears notifications (1), or long-polls and streams poll the ledger (0); see /readyz.',
         registers: [this.registry],
+        // Across the workers of one `baton serve`: 0 when any of them does not hear.
+        aggregator: 'min',
         collect() {
           this.set(listener.hearing ? 1 : 0);
         },
@@ -126,10 +134,25 @@ export class Metrics {
       name: 'baton_mcp_sessions_open',
       help: 'MCP sessions not yet ended, across all processes sharing the database.',
       registers: [this.registry],
+      aggregator: 'max', // every worker reads the same count
+
       async collect() {
         this.set(await sources.openSessions());
       },
     });
+  }
+
+  /** What /metrics serves: this process's metrics, or, in a worker, every worker's together. */
+  exposition(): Promise<Exposition> {
+    if (this.gather) return this.gather();
+    return this.registry
+      .metrics()
+      .then((text) => ({ contentType: this.registry.contentType, text }));
+  }
+
+  /** In a worker of `baton serve` (src/cluster.ts): /metrics asks the primary for all workers'. */
+  gatherWith(fn: () => Promise<Exposition>): void {
+    this.gather = fn;
   }
 
   /** Where the counts of token resolutions are read from (the HTTP server's identity memory). */

@@ -8,7 +8,7 @@ import { openStorage, transact, type Storage } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
 import { ownPostgres, type OwnPostgres } from './helpers/pg.js';
 import { PGBOUNCER, startPgBouncer, type Bouncer } from './helpers/pgbouncer.js';
-import { CLI, start, type Running } from './helpers/process.js';
+import { CLI, start, type Running, workersEnv } from './helpers/process.js';
 import { channelInbox, eventually } from './helpers/sse.js';
 
 // Baton behind the pooler operators are handed: Debian's PgBouncer 1.18 in transaction mode, in
@@ -42,6 +42,7 @@ async function serve(name: string, env: Record<string, string>): Promise<Proc> {
     LOG_LEVEL: 'info',
     BATON_RATE_LIMIT: '0',
     DB_PREPARED_STATEMENTS: 'false',
+    ...workersEnv(),
     ...env,
   });
   await run.waitFor(/Baton is ready/, 60_000);

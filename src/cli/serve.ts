@@ -1,5 +1,6 @@
 import { createLogger } from '../log.js';
 import { setupBlock } from '../auth/setup.js';
+import { isWorker, runWorker, startWorkers, type Served } from '../cluster.js';
 import { startBaton } from '../main.js';
 import { cliConfig, parse, type Verb } from './common.js';
 
@@ -14,12 +15,15 @@ export const serve: Verb = {
     parse(serve, argv, {}, { min: 0, max: 0 });
     const config = cliConfig();
     const log = createLogger(config.logLevel);
-    const baton = await startBaton(config, log);
+    if (isWorker()) return runWorker(config, log);
+    const baton: Served =
+      config.workers > 1 ? await startWorkers(config, log) : await startBaton(config, log);
     log.info(
       {
         url: `${config.publicUrl}/mcp`,
         port: baton.address.port,
         embedded: Boolean(baton.database.embedded),
+        workers: config.workers,
       },
       'Baton is ready',
     );

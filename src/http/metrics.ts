@@ -36,7 +36,7 @@ export async function handleMetrics(
       );
     }
   }
-  const text = await metrics.registry.metrics();
-  res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+  const { contentType, text } = await metrics.exposition();
+  res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
   res.end(text);
 }
