@@ -7,6 +7,7 @@ import { openDatabase } from './db/open.js';
 import { startPruneJob } from './db/prune.js';
 import type { Logger } from './log.js';
 import { startBaton, type Baton } from './main.js';
+import type { IdentityNote, IdentityPeers } from './http/identity-memory.js';
 import type { Exposition } from './metrics.js';
 
 // BATON_WORKERS > 1: `baton serve` as a primary process and that many workers on one port
@@ -14,8 +15,10 @@ import type { Exposition } from './metrics.js';
 // Baton that several processes on one database already are (docs/scaling.md), on the database
 // the primary prepared: the primary starts the embedded PostgreSQL (once) or checks the external
 // one, migrates, bootstraps and prints the first token, runs the retention job, gathers the
-// workers' metrics, replaces a worker that dies, and on SIGTERM or SIGINT stops the workers
-// before the database.
+// workers' metrics, passes on what each worker learns of tokens (for answering while the
+// database is away), replaces a worker that dies, and on SIGTERM or SIGINT stops the workers
+// before the database. Messages go as structured clones ('advanced' serialization: dates stay
+// dates).
 
 /** What `baton serve` needs of a running server, whether one process or a primary of workers. */
 export type Served = Pick<Baton, 'address' | 'database' | 'bootstrap' | 'close'>;
@@ -23,7 +26,9 @@ export type Served = Pick<Baton, 'address' | 'database' | 'bootstrap' | 'close'>
 type Message =
   | { baton: 'ready'; port: number }
   | { baton: 'metrics'; id: number }
-  | { baton: 'metrics'; id: number; exposition?: Exposition; error?: string };
+  | { baton: 'metrics'; id: number; exposition?: Exposition; error?: string }
+  /** What the database said of a token, from one worker to the others (identity-memory.ts). */
+  | { baton: 'identity'; note: IdentityNote };
 
 const isBatonMessage = (m: unknown): m is Message =>
   typeof m === 'object' && m !== null && 'baton' in m;
@@ -58,6 +63,7 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
     BATON_BOOTSTRAP: '0',
     BATON_PRUNE_INTERVAL_HOURS: '0',
   };
+  cluster.setupPrimary({ serialization: 'advanced' });
   const aggregator = new client.AggregatorRegistry();
   const workers = new Set<Worker>();
   let stopping = false;
@@ -87,6 +93,8 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
         onReady?.(m.port);
       } else if (m.baton === 'metrics' && !('exposition' in m) && !('error' in m)) {
         answerMetrics(worker, m.id);
+      } else if (m.baton === 'identity') {
+        for (const other of workers) if (other !== worker && other.isConnected()) other.send(m);
       }
     });
     worker.on('exit', (code, signal) => {
@@ -164,7 +172,20 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
  */
 export async function runWorker(config: Readonly<Config>, log: Logger): Promise<number> {
   process.on('SIGINT', () => {});
-  const baton = await startBaton(config, log);
+  const heard = new Set<(note: IdentityNote) => void>();
+  const peers: IdentityPeers = {
+    tell: (note) => send('primary', { baton: 'identity', note }),
+    hear: (fn) => {
+      heard.add(fn);
+      return () => void heard.delete(fn);
+    },
+  };
+  process.on('message', (m: unknown) => {
+    if (isBatonMessage(m) && m.baton === 'identity') for (const fn of heard) fn(m.note);
+  });
+  const baton = await startBaton(config, log.child({ worker: cluster.worker?.id }), {
+    identityPeers: peers,
+  });
   shareMetrics(baton);
   send('primary', { baton: 'ready', port: (baton.address as AddressInfo).port });
   await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));

@@ -10,6 +10,7 @@ import { Metrics } from './metrics.js';
 import { countOpenSessions } from './db/sessions.js';
 import type { Storage } from './db/pool.js';
 import { startPruneJob } from './db/prune.js';
+import type { IdentityPeers } from './http/identity-memory.js';
 
 // The composition root: config → database → ledger listener → HTTP. Nothing else lives here.
 
@@ -43,7 +44,7 @@ export function metricsFor(storage: Storage, listener?: LedgerListener): Metrics
 export async function startBaton(
   config: Readonly<Config>,
   log: Logger,
-  opts: { fast?: boolean } = {},
+  opts: { fast?: boolean; identityPeers?: IdentityPeers } = {},
 ): Promise<Baton> {
   const database = await openDatabase(config, log, { schema: 'auto', fast: opts.fast });
   const listener = createLedgerListener({
@@ -66,6 +67,7 @@ export async function startBaton(
       listener,
       catalogue: getCatalogue(),
       metrics,
+      identityPeers: opts.identityPeers,
     });
     const address = await http.listen(config.port, config.host);
     const stopPruning =

@@ -12,7 +12,7 @@ import { handleHealthz, handleReadyz } from './http/health.js';
 import { handleJoin } from './api/join.js';
 import { handleMetrics, routeOf } from './http/metrics.js';
 import { handleResourceMetadata } from './http/metadata.js';
-import { IdentityMemory } from './http/identity-memory.js';
+import { IdentityMemory, type IdentityPeers } from './http/identity-memory.js';
 import { RateLimiter } from './http/ratelimit.js';
 import { requestIdOf, sendError, sendJson } from './http/request.js';
 import { StreamHub } from './http/streams.js';
@@ -43,6 +43,8 @@ const CORS_HEADERS =
 export type ServerDeps = Omit<McpDeps, 'tokenLimiter' | 'streams' | 'claims' | 'identities'> & {
   /** Heartbeat of event streams; tests shorten it. */
   streamHeartbeatMs?: number;
+  /** The other workers of this `baton serve` (src/cluster.ts), if any. */
+  identityPeers?: IdentityPeers;
 };
 
 export function createHttpServer(input: ServerDeps): BatonHttp {
@@ -53,7 +55,11 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
     metrics: input.metrics,
     heartbeatMs: input.streamHeartbeatMs,
   });
-  const identities = new IdentityMemory({ listener: input.listener, pool: input.pool });
+  const identities = new IdentityMemory({
+    listener: input.listener,
+    pool: input.pool,
+    peers: input.identityPeers,
+  });
   input.metrics?.countResolutions(identities.resolved);
   const deps: AppDeps = {
     ...input,

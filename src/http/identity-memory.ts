@@ -16,7 +16,9 @@ import { onCommittedNotice, type Storage } from '../db/pool.js';
 // 2. While the database is away (`recall`): a token (and session) confirmed within REMEMBER_MS
 //    can still be answered in MCP's own terms, as a tool result saying `unavailable`, instead of
 //    an HTTP failure the client library throws on. Nothing is granted that the database could
-//    refuse: every tool needs the database, so such a caller can only be told to retry.
+//    refuse: every tool needs the database, so such a caller can only be told to retry. Under
+//    BATON_WORKERS, each worker tells the others what the database said (IdentityPeers), for
+//    this use only, since a client's connections may reach any of them.
 //
 // Whenever the database answers, it decides: a token it calls unknown, revoked or expired is
 // forgotten at once.
@@ -33,6 +35,8 @@ export const REMEMBER_MS = 15 * 60_000;
 interface SessionSeen {
   protocolVersion: string | null;
   lastSeenAt: Date | null;
+  /** The listener epoch in which it was seen open (as for the entry). */
+  epoch: number;
 }
 
 interface Entry {
@@ -43,6 +47,24 @@ interface Entry {
   epoch: number;
   /** Sessions of this token seen open. */
   sessions: Map<string, SessionSeen>;
+  /** When the other workers were last told of it (peers). */
+  toldAt: number;
+}
+
+/** What one worker of `baton serve` tells the others the database said of a token. */
+export interface IdentityNote {
+  key: string;
+  row: AuthRow;
+  sessionId: string | null;
+}
+
+/**
+ * The other workers of one `baton serve` (src/cluster.ts). What they were told serves only while
+ * the database is away: each worker trusts only what it confirmed itself, in its own epoch.
+ */
+export interface IdentityPeers {
+  tell(note: IdentityNote): void;
+  hear(fn: (note: IdentityNote) => void): () => void;
 }
 
 /** Taken before a database lookup, handed back with its answer to record(). */
@@ -56,6 +78,7 @@ export interface IdentityMemoryOptions {
   listener?: Pick<LedgerListener, 'hearing' | 'onHearingChange' | 'onAccessChange'>;
   /** The pool whose commits this process makes: their access changes apply at once. */
   pool?: Storage['pool'];
+  peers?: IdentityPeers;
   now?: () => number;
 }
 
@@ -63,6 +86,7 @@ export class IdentityMemory {
   private readonly entries = new Map<string, Entry>();
   private readonly now: () => number;
   private readonly listener: IdentityMemoryOptions['listener'];
+  private readonly peers: IdentityPeers | undefined;
   /** Bumped whenever the listener starts or stops hearing: what was trusted before is not. */
   private epoch = 0;
   /** Bumped on every access change: a lookup that a change crossed is not trusted. */
@@ -74,6 +98,12 @@ export class IdentityMemory {
   constructor(opts: IdentityMemoryOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.listener = opts.listener;
+    this.peers = opts.peers;
+    if (opts.peers) {
+      this.unsubscribe.push(
+        opts.peers.hear((n) => this.apply(n.key, n.row, n.sessionId ?? undefined, 'peer')),
+      );
+    }
     if (opts.listener) {
       this.unsubscribe.push(
         opts.listener.onHearingChange(() => this.epoch++),
@@ -100,15 +130,49 @@ export class IdentityMemory {
     mark?: LookupMark,
   ): void {
     this.resolved.database++;
+    const crossed = !mark || mark.epoch !== this.epoch || mark.changes !== this.changes;
+    const before = this.entries.get(key);
+    const entry = this.apply(key, row, sessionId, crossed ? -1 : this.epoch);
+    // The other workers hear of a token new to this one, of a new session, of a token that
+    // no longer resolves, and otherwise about once per TRUST_MS.
+    if (!this.peers || !row) return;
+    const now = this.now();
+    const news =
+      !entry ||
+      !before ||
+      (sessionId !== undefined && !before.sessions.has(sessionId)) ||
+      now - before.toldAt > TRUST_MS;
+    if (!news) return;
+    if (entry) entry.toldAt = now;
+    this.peers.tell({ key, row, sessionId: sessionId ?? null });
+  }
+
+  /** Enters an answer: this worker's own (in `epoch`, -1 for none), or a peer's ('peer'). */
+  private apply(
+    key: string,
+    row: AuthRow | undefined,
+    sessionId: string | undefined,
+    epoch: number | 'peer',
+  ): Entry | undefined {
     if (!row || row.revoked || row.expired) {
       this.entries.delete(key);
-      return;
+      return undefined;
     }
-    const entry = this.entries.get(key) ?? {
+    const open = row.session_participation_id === row.participation_id && !row.session_closed;
+    const known = this.entries.get(key);
+    if (epoch === 'peer' && known && known.epoch === this.epoch) {
+      // This worker's own confirmation stands; a peer adds only a session it had not seen.
+      if (sessionId !== undefined && open && !known.sessions.has(sessionId)) {
+        this.addSession(known, sessionId, row, -1);
+      }
+      return known;
+    }
+    const entry = known ?? {
       row,
       at: 0,
       epoch: -1,
       sessions: new Map<string, SessionSeen>(),
+      toldAt: 0,
     };
     this.entries.delete(key); // re-inserted below: the map's order is the order of last use
     entry.row = {
@@ -119,24 +183,25 @@ export class IdentityMemory {
       session_protocol_version: null,
     };
     entry.at = this.now();
-    // Sessions seen in another epoch, or before a change, may have ended unheard since.
-    const crossed = !mark || mark.epoch !== this.epoch || mark.changes !== this.changes;
-    if (crossed || entry.epoch !== this.epoch) entry.sessions.clear();
-    entry.epoch = crossed ? -1 : this.epoch;
+    entry.epoch = epoch === 'peer' ? -1 : epoch;
     if (sessionId !== undefined) {
-      const open = row.session_participation_id === row.participation_id && !row.session_closed;
-      if (open && (entry.sessions.has(sessionId) || entry.sessions.size < MAX_SESSIONS)) {
-        entry.sessions.set(sessionId, {
-          protocolVersion: row.session_protocol_version,
-          lastSeenAt: row.session_last_seen_at,
-        });
-      }
-      if (!open) entry.sessions.delete(sessionId);
+      if (open) this.addSession(entry, sessionId, row, entry.epoch);
+      else entry.sessions.delete(sessionId);
     }
     this.entries.set(key, entry);
     if (this.entries.size > MAX_REMEMBERED_TOKENS) {
       this.entries.delete(this.entries.keys().next().value as string);
     }
+    return entry;
+  }
+
+  private addSession(entry: Entry, sessionId: string, row: AuthRow, epoch: number): void {
+    if (!entry.sessions.has(sessionId) && entry.sessions.size >= MAX_SESSIONS) return;
+    entry.sessions.set(sessionId, {
+      protocolVersion: row.session_protocol_version,
+      lastSeenAt: row.session_last_seen_at,
+      epoch,
+    });
   }
 
   /**
@@ -150,6 +215,9 @@ export class IdentityMemory {
     if (!entry || entry.epoch !== this.epoch) return undefined;
     const now = this.now();
     if (now - entry.at > TRUST_MS) return undefined;
+    if (sessionId !== undefined && entry.sessions.get(sessionId)?.epoch !== this.epoch) {
+      return undefined;
+    }
     const row = this.answer(entry, sessionId, now);
     if (row) this.resolved.memory++;
     return row;

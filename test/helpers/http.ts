@@ -52,8 +52,14 @@ export function freshRequest(
 }
 
 /** A tool call over POST /api/v1/tools/<name> on a fresh connection. */
-export function freshCall(port: number, token: string, tool: string, args: object = {}) {
-  return freshRequest(port, `/api/v1/tools/${tool}`, { token, body: args });
+export function freshCall(
+  port: number,
+  token: string,
+  tool: string,
+  args: object = {},
+  timeoutMs?: number,
+) {
+  return freshRequest(port, `/api/v1/tools/${tool}`, { token, body: args, timeoutMs });
 }
 
 /** A sample of a Prometheus exposition (0 when absent), by metric name and exact labels. */
