@@ -20,10 +20,10 @@ export interface Exposition {
 
 export class Metrics {
   readonly registry = new client.Registry();
-  private readonly toolCalls: client.Counter<'tool' | 'outcome'>;
-  private readonly toolErrors: client.Counter<'tool' | 'code'>;
+  private readonly toolCalls: HotCounter<'tool' | 'outcome'>;
+  private readonly toolErrors: HotCounter<'tool' | 'code'>;
   private readonly toolSeconds: client.Histogram<'tool'>;
-  private readonly requests: client.Counter<'route' | 'status'>;
+  private readonly requests: HotCounter<'route' | 'status'>;
   readonly sessionsInitialized: client.Counter;
   readonly streamsOpen: client.Gauge<'kind'>;
   private readonly streamMessages: client.Counter<'kind'>;
@@ -33,17 +33,15 @@ export class Metrics {
 
   constructor(sources: MetricSources) {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
-    this.toolCalls = new client.Counter({
+    this.toolCalls = new HotCounter(this.registry, {
       name: 'baton_tool_calls_total',
       help: 'Tool calls by tool and outcome (ok or error), over MCP and /api.',
       labelNames: ['tool', 'outcome'],
-      registers: [this.registry],
     });
-    this.toolErrors = new client.Counter({
+    this.toolErrors = new HotCounter(this.registry, {
       name: 'baton_tool_errors_total',
       help: 'Tool calls that ended in an error, by tool and error code.',
       labelNames: ['tool', 'code'],
-      registers: [this.registry],
     });
     this.toolSeconds = new client.Histogram({
       name: 'baton_tool_duration_seconds',
@@ -54,11 +52,10 @@ export class Metrics {
       ],
       registers: [this.registry],
     });
-    this.requests = new client.Counter({
+    this.requests = new HotCounter(this.registry, {
       name: 'baton_http_requests_total',
       help: 'HTTP requests by route and status.',
       labelNames: ['route', 'status'],
-      registers: [this.registry],
     });
     this.sessionsInitialized = new client.Counter({
       name: 'baton_mcp_sessions_initialized_total',
@@ -161,8 +158,9 @@ export class Metrics {
   }
 
   observeTool(tool: string, seconds: number, errorCode?: string): void {
-    this.toolCalls.inc({ tool, outcome: errorCode ? 'error' : 'ok' });
-    if (errorCode) this.toolErrors.inc({ tool, code: errorCode });
+    const outcome = errorCode ? 'error' : 'ok';
+    this.toolCalls.inc(`${tool} ${outcome}`, () => ({ tool, outcome }));
+    if (errorCode) this.toolErrors.inc(`${tool} ${errorCode}`, () => ({ tool, code: errorCode }));
     this.toolSeconds.observe({ tool }, seconds);
   }
 
@@ -173,6 +171,36 @@ export class Metrics {
   }
 
   observeRequest(route: string, status: number): void {
-    this.requests.inc({ route, status: String(status) });
+    this.requests.inc(`${route} ${status}`, () => ({ route, status: String(status) }));
+  }
+}
+
+/**
+ * A counter for every request's path: counted as plain numbers (one map lookup, no label
+ * hashing) and handed to prom-client only when scraped.
+ */
+class HotCounter<L extends string> {
+  private readonly counts = new Map<string, { labels: Record<L, string>; n: number }>();
+
+  constructor(
+    registry: client.Registry,
+    def: { name: string; help: string; labelNames: readonly L[] },
+  ) {
+    const counts = this.counts;
+    new client.Counter<L>({
+      ...def,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const c of counts.values()) this.inc(c.labels, c.n);
+      },
+    });
+  }
+
+  /** One more for the labels `key` stands for (made by `labels` the first time only). */
+  inc(key: string, labels: () => Record<L, string>): void {
+    const c = this.counts.get(key);
+    if (c) c.n++;
+    else this.counts.set(key, { labels: labels(), n: 1 });
   }
 }

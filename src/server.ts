@@ -79,25 +79,22 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdOf(req);
     res.setHeader('x-request-id', requestId);
-    const started = process.hrtime.bigint();
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const pathname = query < 0 ? url : url.slice(0, query);
+    // Every request passes here: only what is logged is built, and metrics are plain counts.
+    const debug = deps.log.isLevelEnabled('debug');
+    const started = debug ? process.hrtime.bigint() : 0n;
     res.on('finish', () => {
+      deps.metrics?.observeRequest(routeOf(pathname), res.statusCode);
+      if (!debug) return;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      deps.metrics?.observeRequest(
-        routeOf((req.url ?? '/').split('?')[0] as string),
-        res.statusCode,
-      );
       deps.log.debug(
-        {
-          reqId: requestId,
-          method: req.method,
-          path: req.url?.split('?')[0],
-          status: res.statusCode,
-          ms,
-        },
+        { reqId: requestId, method: req.method, path: pathname, status: res.statusCode, ms },
         'request',
       );
     });
-    route(req, res, deps, requestId).catch((err: unknown) => {
+    route(req, res, deps, requestId, pathname).catch((err: unknown) => {
       const error = toAppError(err);
       if (error.code === 'internal') deps.log.error({ err, reqId: requestId }, 'request failed');
       else
@@ -175,8 +172,8 @@ async function route(
   res: ServerResponse,
   deps: AppDeps,
   requestId: string,
+  pathname: string,
 ): Promise<void> {
-  const pathname = (req.url ?? '/').split('?')[0] as string;
   if (!decodable(pathname)) {
     // `%zz`, or escapes that are not UTF-8: no route has such a name. Answered before anything
     // reads the path further, so no edge ever meets a URIError.
