@@ -22,7 +22,7 @@ export async function boardEvents(c: OwnerCall): Promise<void> {
   const { res } = c;
   // Watch before the first read, so nothing committed in between is missed.
   const watch = watchProject(c.deps.listener, project.id);
-  const signal = abortOnDisconnect(res);
+  const signal = abortOnDisconnect(res)();
   res.writeHead(200, {
     ...securityHeaders(c.nonce),
     'content-type': 'text/event-stream; charset=utf-8',

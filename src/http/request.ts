@@ -95,16 +95,27 @@ export function sendError(
   sendJson(res, status, { error: error.toJSON() }, { ...retry, ...headers });
 }
 
+/** The signal of a request whose client gave up (abortOnDisconnect), made when first asked for. */
+export type Disconnected = () => AbortSignal;
+
 /**
  * Aborts when the connection closes before the response was sent: the client gave up, so work
- * that only waits (a long-poll) can stop.
+ * that only waits (a long-poll) can stop. Only such work asks for the signal, so most requests
+ * never make one.
  */
-export function abortOnDisconnect(res: ServerResponse): AbortSignal {
-  const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort();
-  });
-  return controller.signal;
+export function abortOnDisconnect(res: ServerResponse): Disconnected {
+  let signal: AbortSignal | undefined;
+  return () => {
+    if (signal) return signal;
+    const controller = new AbortController();
+    signal = controller.signal;
+    const gone = () => {
+      if (!res.writableFinished) controller.abort();
+    };
+    if (res.closed) gone();
+    else res.once('close', gone);
+    return signal;
+  };
 }
 
 export function clientAddress(req: IncomingMessage, config: Readonly<Config>): string {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { rateLimitMessage } from '../http/auth.js';
-import { sendRaw } from '../http/request.js';
+import { sendRaw, type Disconnected } from '../http/request.js';
 import { callTool } from '../tools/dispatch.js';
 import type { Catalogue, Profile } from './catalogue.js';
 import { RPC_ERROR, SUPPORTED_PROTOCOL_VERSIONS } from './protocol.js';
@@ -95,7 +95,7 @@ export async function toolsCall(
   profile: Profile,
   auth: Authenticated,
   deps: McpDeps,
-  signal: AbortSignal,
+  disconnected: Disconnected,
 ): Promise<{ result: string } | { error: { code: number; message: string } }> {
   const tool = findTool(deps.catalogue, profile, params.name);
   if (!tool) {
@@ -106,7 +106,7 @@ export async function toolsCall(
       },
     };
   }
-  const outcome = await callTool(deps, auth.ctx, tool, params.arguments, signal);
+  const outcome = await callTool(deps, auth.ctx, tool, params.arguments, disconnected);
   return outcome.ok
     ? { result: toolResultJson(outcome.result, false) }
     : { result: toolResultJson({ error: outcome.error.toJSON() }, true) };
