@@ -5,6 +5,12 @@
 //
 //   --nosync   PostgreSQL without waiting for WAL flushes (separates disk latency from the rest)
 //   --calls N  calls per profiled run (default 3000)
+//   --keep P   also keep the profiles, as P-claim.cpuprofile and P-whats_new.cpuprofile
+//
+// Shares are of the samples taken while Baton was not idle, by wall clock: on a machine whose
+// cores PostgreSQL and the client share, a thread descheduled inside a system call (writev, which
+// hands the bytes to the other process) counts there. The CPU a call costs, from /proc, is the
+// firmer figure.
 import { setMaxListeners } from 'node:events';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -21,7 +27,7 @@ import { callTool, now, openSession, RawClient, startBaton, summarize } from './
 import { summarizeCpuProfile } from './cpu-profile.js';
 
 const { values: flags } = parseArgs({
-  options: { nosync: { type: 'boolean' }, calls: { type: 'string' } },
+  options: { nosync: { type: 'boolean' }, calls: { type: 'string' }, keep: { type: 'string' } },
 });
 const CALLS = Number(flags.calls ?? 3000);
 const log = createLogger('silent');
@@ -102,17 +108,15 @@ async function profiled(label: string, tool: string, args: Record<string, unknow
   await sdk.close();
   await baton.stop();
   const [file] = await fs.readdir(profDir);
-  if (process.env.KEEP_PROFILE)
-    await fs.copyFile(
-      path.join(profDir, file as string),
-      `${process.env.KEEP_PROFILE}-${tool}.cpuprofile`,
-    );
+  if (flags.keep) {
+    await fs.copyFile(path.join(profDir, file as string), `${flags.keep}-${tool}.cpuprofile`);
+  }
   const summary = summarizeCpuProfile(
     JSON.parse(await fs.readFile(path.join(profDir, file as string), 'utf8')),
     window,
   );
   console.log(
-    `\n${label}: ${CALLS} calls, ${(wallMs / CALLS).toFixed(2)} ms each; Baton busy ${((busyMs / wallMs) * 100).toFixed(0)}% of the run (user+system CPU)`,
+    `\n${label}: ${CALLS} calls, ${(wallMs / CALLS).toFixed(2)} ms each; Baton's CPU (user+system) ${((busyMs / CALLS) * 1000).toFixed(0)} µs a call, busy ${((busyMs / wallMs) * 100).toFixed(0)}% of the run`,
   );
   console.log(summary.format(20));
 }
