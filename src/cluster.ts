@@ -94,7 +94,7 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
       } else if (m.baton === 'metrics' && !('exposition' in m) && !('error' in m)) {
         answerMetrics(worker, m.id);
       } else if (m.baton === 'identity') {
-        for (const other of workers) if (other !== worker && other.isConnected()) other.send(m);
+        for (const other of workers) if (other !== worker) send(other, m);
       }
     });
     worker.on('exit', (code, signal) => {
@@ -223,7 +223,9 @@ function shareMetrics(baton: Baton): void {
   );
 }
 
+/** Sends on the IPC channel unless it is gone (a worker that died, a primary that did). */
 function send(to: Worker | 'primary', message: Message): void {
-  if (to === 'primary') process.send?.(message);
-  else to.send(message);
+  if (to === 'primary') {
+    if (process.connected) process.send?.(message);
+  } else if (to.isConnected()) to.send(message);
 }
