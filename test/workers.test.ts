@@ -52,6 +52,8 @@ describe('BATON_WORKERS=2', () => {
       });
       running.push(serve);
       await serve.waitFor(/Baton is ready/, 60_000);
+      // The log line and the printed token are separate writes: either may come first.
+      await serve.waitFor(/^ {2}baton_[A-Za-z0-9_-]{43}$/m);
       const primary = serve.child.pid as number;
       expect(serve.stdout()).toMatch(/"workers":2,"msg":"Baton is ready"/);
       // Bootstrapped once, by the primary.
