@@ -17,7 +17,7 @@ const FOLDERS = [
   'bridge',
   'cli',
 ];
-const TOP = ['server', 'main'];
+const TOP = ['server', 'main', 'cluster'];
 const LAYERS = {
   db: ['auth', 'access', 'leases', 'tools', 'http', 'mcp', 'admin', 'api', 'bridge', 'cli', ...TOP],
   auth: ['access', 'leases', 'tools', 'http', 'mcp', 'admin', 'api', 'bridge', 'cli', ...TOP],

@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -19,6 +20,9 @@ const intVar = (name: string, min: number, max: number) =>
         .min(min, `${name} must be at least ${min}`)
         .max(max, `${name} must be at most ${max}`),
     );
+
+/** Server processes one `baton serve` may run (BATON_WORKERS). */
+const MAX_WORKERS = 256;
 
 const optionalText = z
   .string()
@@ -57,6 +61,23 @@ const envSchema = z
       .enum(['', 'true', 'false'], 'DB_PREPARED_STATEMENTS must be true or false')
       .optional()
       .transform((v) => v !== 'false'),
+    BATON_WORKERS: optionalText
+      .pipe(
+        z
+          .string()
+          .regex(/^(auto|\d+)$/, 'BATON_WORKERS must be a whole number or auto')
+          .optional(),
+      )
+      .transform((v) =>
+        v === undefined ? 1 : v === 'auto' ? os.availableParallelism() : Number(v),
+      )
+      .pipe(
+        z
+          .number()
+          .int()
+          .min(1, 'BATON_WORKERS must be at least 1')
+          .max(MAX_WORKERS, `BATON_WORKERS must be at most ${MAX_WORKERS}`),
+      ),
     BATON_DATA_DIR: z.string().trim().min(1).default('./.baton'),
     HOST: z.string().trim().min(1).default('127.0.0.1'),
     PORT: intVar('PORT', 0, 65535).default(8787),
@@ -136,6 +157,8 @@ export interface Config {
   databaseDirectUrl: string | undefined;
   /** false: pooler-safe mode (unnamed statements, no settings sent at connect; see db/pool.ts). */
   preparedStatements: boolean;
+  /** Server processes on one port (BATON_WORKERS; `auto` is the number of cores). */
+  workers: number;
   dataDir: string;
   host: string;
   port: number;
@@ -186,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     databaseUrl: e.DATABASE_URL,
     databaseDirectUrl: e.DATABASE_DIRECT_URL ?? e.DATABASE_URL,
     preparedStatements: e.DB_PREPARED_STATEMENTS,
+    workers: e.BATON_WORKERS,
     dataDir: path.resolve(e.BATON_DATA_DIR),
     host: e.HOST,
     port: e.PORT,

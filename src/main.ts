@@ -10,6 +10,7 @@ import { Metrics } from './metrics.js';
 import { countOpenSessions } from './db/sessions.js';
 import type { Storage } from './db/pool.js';
 import { startPruneJob } from './db/prune.js';
+import type { IdentityPeers } from './http/identity-memory.js';
 
 // The composition root: config → database → ledger listener → HTTP. Nothing else lives here.
 
@@ -20,6 +21,7 @@ export interface Baton {
   listener: LedgerListener;
   /** Set on the one start that created the first owner and its token. */
   bootstrap: SeedResult | undefined;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -42,7 +44,7 @@ export function metricsFor(storage: Storage, listener?: LedgerListener): Metrics
 export async function startBaton(
   config: Readonly<Config>,
   log: Logger,
-  opts: { fast?: boolean } = {},
+  opts: { fast?: boolean; identityPeers?: IdentityPeers } = {},
 ): Promise<Baton> {
   const database = await openDatabase(config, log, { schema: 'auto', fast: opts.fast });
   const listener = createLedgerListener({
@@ -56,6 +58,7 @@ export async function startBaton(
         ? await bootstrapFirstRun(database.storage.db)
         : undefined;
     await listener.start();
+    const metrics = metricsFor(database.storage, listener);
     const http = createHttpServer({
       db: database.storage.db,
       pool: database.storage.pool,
@@ -63,7 +66,8 @@ export async function startBaton(
       log,
       listener,
       catalogue: getCatalogue(),
-      metrics: metricsFor(database.storage, listener),
+      metrics,
+      identityPeers: opts.identityPeers,
     });
     const address = await http.listen(config.port, config.host);
     const stopPruning =
@@ -76,6 +80,7 @@ export async function startBaton(
       database,
       listener,
       bootstrap,
+      metrics,
       close: () =>
         (closing ??= (async () => {
           // Stop accepting first; closing the listener then ends every long-poll at once, so

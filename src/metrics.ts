@@ -13,30 +13,35 @@ export interface MetricSources {
   listener?: { readonly hearing: boolean; subscriberCount(): number };
 }
 
+export interface Exposition {
+  contentType: string;
+  text: string;
+}
+
 export class Metrics {
   readonly registry = new client.Registry();
-  private readonly toolCalls: client.Counter<'tool' | 'outcome'>;
-  private readonly toolErrors: client.Counter<'tool' | 'code'>;
+  private readonly toolCalls: HotCounter<'tool' | 'outcome'>;
+  private readonly toolErrors: HotCounter<'tool' | 'code'>;
   private readonly toolSeconds: client.Histogram<'tool'>;
-  private readonly requests: client.Counter<'route' | 'status'>;
+  private readonly requests: HotCounter<'route' | 'status'>;
   readonly sessionsInitialized: client.Counter;
   readonly streamsOpen: client.Gauge<'kind'>;
   private readonly streamMessages: client.Counter<'kind'>;
   private readonly pushLag: client.Histogram;
+  private resolutions: Readonly<Record<'database' | 'memory' | 'outage', number>> | undefined;
+  private gather: (() => Promise<Exposition>) | undefined;
 
   constructor(sources: MetricSources) {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
-    this.toolCalls = new client.Counter({
+    this.toolCalls = new HotCounter(this.registry, {
       name: 'baton_tool_calls_total',
       help: 'Tool calls by tool and outcome (ok or error), over MCP and /api.',
       labelNames: ['tool', 'outcome'],
-      registers: [this.registry],
     });
-    this.toolErrors = new client.Counter({
+    this.toolErrors = new HotCounter(this.registry, {
       name: 'baton_tool_errors_total',
       help: 'Tool calls that ended in an error, by tool and error code.',
       labelNames: ['tool', 'code'],
-      registers: [this.registry],
     });
     this.toolSeconds = new client.Histogram({
       name: 'baton_tool_duration_seconds',
@@ -47,11 +52,10 @@ export class Metrics {
       ],
       registers: [this.registry],
     });
-    this.requests = new client.Counter({
+    this.requests = new HotCounter(this.registry, {
       name: 'baton_http_requests_total',
       help: 'HTTP requests by route and status.',
       labelNames: ['route', 'status'],
-      registers: [this.registry],
     });
     this.sessionsInitialized = new client.Counter({
       name: 'baton_mcp_sessions_initialized_total',
@@ -76,6 +80,20 @@ export class Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [this.registry],
     });
+    // Counted by the identity memory in plain numbers (every request resolves a token), read here.
+    const counted = () => this.resolutions;
+    new client.Counter({
+      name: 'baton_token_resolutions_total',
+      help: 'Bearer tokens resolved, by source: database (a lookup), memory (trusted while the ledger listener hears), outage (remembered while the database is away).',
+      labelNames: ['source'],
+      registers: [this.registry],
+      collect() {
+        const counts = counted();
+        if (!counts) return;
+        this.reset();
+        for (const [source, n] of Object.entries(counts)) this.inc({ source }, n);
+      },
+    });
     new client.Gauge({
       name: 'baton_db_pool_connections',
       help: 'Database pool connections by state (total, idle, waiting for a connection).',
@@ -94,6 +112,8 @@ export class Metrics {
         name: 'baton_ledger_listener_hearing',
         help: 'Whether the ledger listener hears notifications (1), or long-polls and streams poll the ledger (0); see /readyz.',
         registers: [this.registry],
+        // Across the workers of one `baton serve`: 0 when any of them does not hear.
+        aggregator: 'min',
         collect() {
           this.set(listener.hearing ? 1 : 0);
         },
@@ -111,15 +131,36 @@ export class Metrics {
       name: 'baton_mcp_sessions_open',
       help: 'MCP sessions not yet ended, across all processes sharing the database.',
       registers: [this.registry],
+      aggregator: 'max', // every worker reads the same count
+
       async collect() {
         this.set(await sources.openSessions());
       },
     });
   }
 
+  /** What /metrics serves: this process's metrics, or, in a worker, every worker's together. */
+  exposition(): Promise<Exposition> {
+    if (this.gather) return this.gather();
+    return this.registry
+      .metrics()
+      .then((text) => ({ contentType: this.registry.contentType, text }));
+  }
+
+  /** In a worker of `baton serve` (src/cluster.ts): /metrics asks the primary for all workers'. */
+  gatherWith(fn: () => Promise<Exposition>): void {
+    this.gather = fn;
+  }
+
+  /** Where the counts of token resolutions are read from (the HTTP server's identity memory). */
+  countResolutions(counts: Readonly<Record<'database' | 'memory' | 'outage', number>>): void {
+    this.resolutions = counts;
+  }
+
   observeTool(tool: string, seconds: number, errorCode?: string): void {
-    this.toolCalls.inc({ tool, outcome: errorCode ? 'error' : 'ok' });
-    if (errorCode) this.toolErrors.inc({ tool, code: errorCode });
+    const outcome = errorCode ? 'error' : 'ok';
+    this.toolCalls.inc(`${tool} ${outcome}`, () => ({ tool, outcome }));
+    if (errorCode) this.toolErrors.inc(`${tool} ${errorCode}`, () => ({ tool, code: errorCode }));
     this.toolSeconds.observe({ tool }, seconds);
   }
 
@@ -130,6 +171,36 @@ export class Metrics {
   }
 
   observeRequest(route: string, status: number): void {
-    this.requests.inc({ route, status: String(status) });
+    this.requests.inc(`${route} ${status}`, () => ({ route, status: String(status) }));
+  }
+}
+
+/**
+ * A counter for every request's path: counted as plain numbers (one map lookup, no label
+ * hashing) and handed to prom-client only when scraped.
+ */
+class HotCounter<L extends string> {
+  private readonly counts = new Map<string, { labels: Record<L, string>; n: number }>();
+
+  constructor(
+    registry: client.Registry,
+    def: { name: string; help: string; labelNames: readonly L[] },
+  ) {
+    const counts = this.counts;
+    new client.Counter<L>({
+      ...def,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const c of counts.values()) this.inc(c.labels, c.n);
+      },
+    });
+  }
+
+  /** One more for the labels `key` stands for (made by `labels` the first time only). */
+  inc(key: string, labels: () => Record<L, string>): void {
+    const c = this.counts.get(key);
+    if (c) c.n++;
+    else this.counts.set(key, { labels: labels(), n: 1 });
   }
 }

@@ -12,7 +12,7 @@ import { handleHealthz, handleReadyz } from './http/health.js';
 import { handleJoin } from './api/join.js';
 import { handleMetrics, routeOf } from './http/metrics.js';
 import { handleResourceMetadata } from './http/metadata.js';
-import { IdentityMemory } from './http/identity-memory.js';
+import { IdentityMemory, type IdentityPeers } from './http/identity-memory.js';
 import { RateLimiter } from './http/ratelimit.js';
 import { requestIdOf, sendError, sendJson } from './http/request.js';
 import { StreamHub } from './http/streams.js';
@@ -43,6 +43,8 @@ const CORS_HEADERS =
 export type ServerDeps = Omit<McpDeps, 'tokenLimiter' | 'streams' | 'claims' | 'identities'> & {
   /** Heartbeat of event streams; tests shorten it. */
   streamHeartbeatMs?: number;
+  /** The other workers of this `baton serve` (src/cluster.ts), if any. */
+  identityPeers?: IdentityPeers;
 };
 
 export function createHttpServer(input: ServerDeps): BatonHttp {
@@ -53,11 +55,17 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
     metrics: input.metrics,
     heartbeatMs: input.streamHeartbeatMs,
   });
+  const identities = new IdentityMemory({
+    listener: input.listener,
+    pool: input.pool,
+    peers: input.identityPeers,
+  });
+  input.metrics?.countResolutions(identities.resolved);
   const deps: AppDeps = {
     ...input,
     tokenLimiter: new RateLimiter(input.config.rateLimit, input.config.rateLimit * 5),
     joinLimiter: new RateLimiter(10 / 60, 10),
-    identities: new IdentityMemory(),
+    identities,
     claims: new ClaimQueue(input.db),
     streams,
     admin: (req, res, requestId) => admin(req, res, requestId),
@@ -73,25 +81,22 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdOf(req);
     res.setHeader('x-request-id', requestId);
-    const started = process.hrtime.bigint();
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const pathname = query < 0 ? url : url.slice(0, query);
+    // Every request passes here: only what is logged is built, and metrics are plain counts.
+    const debug = deps.log.isLevelEnabled('debug');
+    const started = debug ? process.hrtime.bigint() : 0n;
     res.on('finish', () => {
+      deps.metrics?.observeRequest(routeOf(pathname), res.statusCode);
+      if (!debug) return;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      deps.metrics?.observeRequest(
-        routeOf((req.url ?? '/').split('?')[0] as string),
-        res.statusCode,
-      );
       deps.log.debug(
-        {
-          reqId: requestId,
-          method: req.method,
-          path: req.url?.split('?')[0],
-          status: res.statusCode,
-          ms,
-        },
+        { reqId: requestId, method: req.method, path: pathname, status: res.statusCode, ms },
         'request',
       );
     });
-    route(req, res, deps, requestId).catch((err: unknown) => {
+    route(req, res, deps, requestId, pathname).catch((err: unknown) => {
       const error = toAppError(err);
       if (error.code === 'internal') deps.log.error({ err, reqId: requestId }, 'request failed');
       else
@@ -149,6 +154,7 @@ export function createHttpServer(input: ServerDeps): BatonHttp {
         // Streams never finish by themselves: end them first, so their clients reconnect (to
         // another process) and resume, and the server can close within the grace period.
         streams.close();
+        identities.close();
         if (!server.listening) return resolve();
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
         force.unref();
@@ -171,8 +177,8 @@ async function route(
   res: ServerResponse,
   deps: AppDeps,
   requestId: string,
+  pathname: string,
 ): Promise<void> {
-  const pathname = (req.url ?? '/').split('?')[0] as string;
   if (!decodable(pathname)) {
     // `%zz`, or escapes that are not UTF-8: no route has such a name. Answered before anything
     // reads the path further, so no edge ever meets a URIError.

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { openStorage } from '../src/db/pool.js';
+import { notifyAccessChanged } from '../src/db/ledger.js';
+import { openStorage, transact } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
 import { TOOLS } from '../src/tools/index.js';
 import { call, startTestBaton, useTestBaton } from './helpers/baton.js';
@@ -208,11 +209,17 @@ describe('provisioning and rotation', () => {
     });
     expect(new Date(p.body.expires_at).getTime()).toBeGreaterThan(Date.now());
     expect((await api(p.body.token, 'whoami')).status).toBe(200);
-    await baton.storage.db
-      .updateTable('tokens')
-      .set({ expires_at: sql`now() - interval '1 minute'` })
-      .where('token_hash', '=', sha(p.body.token))
-      .execute();
+    // Its time is up (moved back rather than waited for). A change behind Baton's back reaches
+    // the server's token memory only as Baton's own do: notified at commit, on its pool.
+    await transact(baton.storage.db, async (trx) => {
+      const row = await trx
+        .updateTable('tokens')
+        .set({ expires_at: sql`now() - interval '1 minute'` })
+        .where('token_hash', '=', sha(p.body.token))
+        .returning('project_id')
+        .executeTakeFirstOrThrow();
+      await notifyAccessChanged(trx, row.project_id);
+    });
     const r = await api(p.body.token, 'whoami');
     expect(r.status).toBe(401);
     expect(r.body.error.message).toMatch(/token expired at .*; ask a project admin/);

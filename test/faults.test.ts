@@ -6,7 +6,7 @@ import { freePort } from '../src/db/embedded.js';
 import { openStorage, type Storage } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
 import { ownPostgres, type OwnPostgres } from './helpers/pg.js';
-import { CLI, start, type Running } from './helpers/process.js';
+import { CLI, start, type Running, workersEnv } from './helpers/process.js';
 
 // What production does to a service: several Baton processes on one database, the database
 // going away under load, a process killed mid-write, an exhausted pool, clients too slow to
@@ -36,6 +36,7 @@ async function spawnBaton(env: Record<string, string> = {}) {
     LOG_LEVEL: 'info',
     BATON_RATE_LIMIT: '0',
     DB_POOL_MAX: '10',
+    ...workersEnv(),
     ...env,
   });
   await run.waitFor(/Baton is ready/, 30_000);

@@ -11,7 +11,7 @@ import {
   connectModern,
   resourceUpdates,
 } from './helpers/modern.js';
-import { CLI, start, type Running } from './helpers/process.js';
+import { CLI, start, type Running, workersEnv } from './helpers/process.js';
 
 // The modern era is stateless: any request may land on any process. Three real Baton processes
 // (the built dist/) on one database; one client spreads its requests over them in turn, and a
@@ -32,6 +32,7 @@ beforeAll(async () => {
       LOG_LEVEL: 'info',
       BATON_RATE_LIMIT: '0',
       DB_POOL_MAX: '5',
+      ...workersEnv(),
     });
     procs.push({ run, port });
   }

@@ -8,7 +8,7 @@ import { openStorage, transact, type Storage } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
 import { ownPostgres, type OwnPostgres } from './helpers/pg.js';
 import { PGBOUNCER, startPgBouncer, type Bouncer } from './helpers/pgbouncer.js';
-import { CLI, start, type Running } from './helpers/process.js';
+import { CLI, start, type Running, workersEnv, SERVE_WORKERS } from './helpers/process.js';
 import { channelInbox, eventually } from './helpers/sse.js';
 
 // Baton behind the pooler operators are handed: Debian's PgBouncer 1.18 in transaction mode, in
@@ -42,6 +42,7 @@ async function serve(name: string, env: Record<string, string>): Promise<Proc> {
     LOG_LEVEL: 'info',
     BATON_RATE_LIMIT: '0',
     DB_PREPARED_STATEMENTS: 'false',
+    ...workersEnv(),
     ...env,
   });
   await run.waitFor(/Baton is ready/, 60_000);
@@ -276,13 +277,16 @@ describe.skipIf(SKIP)('behind PgBouncer 1.18 in transaction mode', () => {
     );
     await pushed.close();
 
-    // One error line for the whole time it has been deaf (it has probed several times by now).
+    // One error line for the whole time it has been deaf (it has probed several times by now),
+    // from each of its processes (with TEST_BATON_WORKERS, each worker is one).
     const lines = c.run
       .stdout()
       .split('\n')
-      .filter((l) => /DATABASE_DIRECT_URL/.test(l));
-    expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 'error' });
+      .filter((l) => /DATABASE_DIRECT_URL/.test(l))
+      .map((l) => JSON.parse(l) as { level: string; worker?: number });
+    expect(lines).toHaveLength(Number(SERVE_WORKERS ?? 1));
+    expect(new Set(lines.map((l) => l.worker)).size).toBe(lines.length);
+    for (const l of lines) expect(l).toMatchObject({ level: 'error' });
     // A and B never were.
     for (const p of [a, b]) expect(p.run.stdout()).not.toMatch(/hears no notifications/);
   });

@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { notifyAccessChanged } from '../src/db/ledger.js';
+import { transact } from '../src/db/pool.js';
 import { call, callErr, callOk, useTestBaton } from './helpers/baton.js';
 
 const baton = useTestBaton();
@@ -13,16 +15,22 @@ interface Active {
 
 const actors = (body: Record<string, unknown>) => (body.active as Active[]).map((a) => a.actor);
 
-/** Pretends a participant was last seen `seconds` ago; waits for in-flight liveness writes first. */
+/**
+ * Pretends a participant was last seen `seconds` ago; waits for in-flight liveness writes first.
+ * The server remembers what it last saw of the token (its liveness included), so the change is
+ * made as Baton's own access changes are: notified at commit, on the server's pool.
+ */
 async function seenAgo(actor: string, seconds: number) {
   await baton.settle();
   const [handle, label] = actor.split('/');
-  await sql`
-    update participations pa set last_seen_at = now() - make_interval(secs => ${seconds})
-    from participants p join owners o on o.id = p.owner_id
-    where p.id = pa.participant_id and o.handle = ${handle} and p.label = ${label}`.execute(
-    baton.storage.db,
-  );
+  await transact(baton.storage.db, async (trx) => {
+    const { rows } = await sql<{ project_id: string }>`
+      update participations pa set last_seen_at = now() - make_interval(secs => ${seconds})
+      from participants p join owners o on o.id = p.owner_id
+      where p.id = pa.participant_id and o.handle = ${handle} and p.label = ${label}
+      returning pa.project_id`.execute(trx);
+    for (const r of rows) await notifyAccessChanged(trx, r.project_id);
+  });
 }
 
 describe('register and who_is_active', () => {

@@ -45,7 +45,7 @@ export async function streamSections(
   open.set(c.session.key, held + 1);
   // Watch before the first read, so nothing committed in between is missed.
   const watch = watchProject(c.deps.listener, projectId);
-  const signal = abortOnDisconnect(res);
+  const signal = abortOnDisconnect(res)();
   res.writeHead(200, {
     ...securityHeaders(c.nonce),
     'content-type': 'text/event-stream; charset=utf-8',

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 // A token is `baton_` + 43 base64url characters (32 random bytes). Only its sha-256 is stored,
 // so a database dump does not hand out identities.
@@ -11,7 +11,8 @@ export function mintToken(): { token: string; hash: Buffer } {
 }
 
 export function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
+  // The one-shot form: every request hashes its token, and createHash() costs more per call.
+  return hash('sha256', token, 'buffer');
 }
 
 /** The bearer token of an Authorization header, or undefined when absent or malformed. */

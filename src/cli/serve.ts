@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { createLogger } from '../log.js';
 import { setupBlock } from '../auth/setup.js';
+import { isWorker, runWorker, startWorkers, type Served } from '../cluster.js';
 import { startBaton } from '../main.js';
 import { cliConfig, parse, type Verb } from './common.js';
 import { recordServer } from './server-record.js';
@@ -16,10 +17,12 @@ export const serve: Verb = {
     parse(serve, argv, {}, { min: 0, max: 0 });
     const config = cliConfig();
     const log = createLogger(config.logLevel);
+    if (isWorker()) return runWorker(config, log);
     // Before any database work: on a taken port, a first start would otherwise create and
     // migrate a data directory only to fail at listen and leave it behind.
     await assertPortFree(config.host, config.port);
-    const baton = await startBaton(config, log);
+    const baton: Served =
+      config.workers > 1 ? await startWorkers(config, log) : await startBaton(config, log);
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const publicUrl = config.publicUrlSet
       ? config.publicUrl
@@ -37,6 +40,7 @@ export const serve: Verb = {
         url: `${publicUrl}/mcp`,
         port: baton.address.port,
         embedded: Boolean(baton.database.embedded),
+        workers: config.workers,
       },
       'Baton is ready',
     );

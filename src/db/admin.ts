@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { conflict } from '../errors.js';
 import { findProject, insertProject } from './identity.js';
+import { notifyAccessChanged } from './ledger.js';
 import { advisoryXactLock } from './locks.js';
 import type { Executor, Trx } from './pool.js';
 import { hasLiveToken } from './presence.js';
@@ -90,14 +91,19 @@ export async function renameProject(
   return rows[0];
 }
 
-/** Deletes the project and everything in it (its ledger too). */
+/**
+ * Deletes the project and everything in it (its ledger too). No event can say so, so every
+ * process is told directly that the project's tokens resolve to nothing any more.
+ */
 export async function deleteProject(trx: Trx, ownerId: string, projectId: string) {
   const r = await trx
     .deleteFrom('projects')
     .where('id', '=', projectId)
     .where('owner_id', '=', ownerId)
     .executeTakeFirst();
-  return Number(r.numDeletedRows) > 0;
+  const deleted = Number(r.numDeletedRows) > 0;
+  if (deleted) await notifyAccessChanged(trx, projectId);
+  return deleted;
 }
 
 export interface RosterEntry {

@@ -25,6 +25,8 @@ export const NOTIFY_SQL = 'select pg_notify($1, $2)';
 export interface ClientSettings {
   prepared: boolean;
   statementTimeoutMs: number;
+  /** Called with a transaction's held wake-ups once its COMMIT has succeeded. */
+  onCommitted?: (notes: readonly (readonly [channel: string, payload: string])[]) => void;
 }
 
 type Result = pg.QueryResult;
@@ -115,7 +117,9 @@ export function clientClass(settings: ClientSettings): typeof pg.Client {
         ([channel, payload]) =>
           `notify ${this.escapeIdentifier(channel)}, ${this.escapeLiteral(payload)}`,
       );
-      return this.ending(() => this.raw(`${notes.join('; ')}; commit`));
+      const result = await this.ending(() => this.raw(`${notes.join('; ')}; commit`));
+      settings.onCommitted?.(held);
+      return result;
     }
 
     /** A statement outside a transaction, in one of its own that carries the timeout. */

@@ -22,6 +22,15 @@ export interface EventRow {
 
 const COLUMNS = sql`seq, type, actor, at, task_id, post_id, lease_id, sequence, ref, tag, data`;
 
+/**
+ * The same for whats_new's page, read as JSON: `at` already as the text a result shows
+ * (Date.toISOString()'s form, milliseconds, UTC), so the page goes from PostgreSQL's JSON to the
+ * result without a Date in between.
+ */
+const JSON_COLUMNS = sql`seq, type, actor,
+  to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at,
+  task_id, post_id, lease_id, sequence, ref, tag, data`;
+
 export interface EventFilter {
   type?: string;
   actor?: string;
@@ -95,7 +104,7 @@ export async function countCursors(db: Executor, projectId: string, me: string):
   return rows[0]?.n ?? 0;
 }
 
-/** An event as whats_new reads it: one JSON object per row (ids as numbers, `at` as text). */
+/** An event as whats_new reads it: one JSON object per row (ids as numbers, `at` ISO text). */
 export type EventJson = Omit<EventRow, 'seq' | 'at' | 'task_id' | 'post_id' | 'lease_id'> & {
   seq: number;
   at: string;
@@ -161,7 +170,7 @@ const whatsNewStatement = (advance: boolean) =>
       where project_id = ${p.projectId} and participation_id = ${p.me} and name = ${p.name}
       ${advance ? sql`for no key update` : sql``}
     ), evs as (
-      select ${COLUMNS} from events
+      select ${JSON_COLUMNS} from events
       where project_id = ${p.projectId} and seq > coalesce((select last_seq from cur), 0)
       order by seq
       limit ${p.limitAndOne}
@@ -192,15 +201,3 @@ const whatsNewStatement = (advance: boolean) =>
 
 const WHATS_NEW_ADVANCE = whatsNewStatement(true);
 const WHATS_NEW_PEEK = whatsNewStatement(false);
-
-export function eventFromJson(e: EventJson): EventRow {
-  const id = (n: number | null) => (n === null ? null : String(n));
-  return {
-    ...e,
-    seq: String(e.seq),
-    at: new Date(e.at),
-    task_id: id(e.task_id),
-    post_id: id(e.post_id),
-    lease_id: id(e.lease_id),
-  };
-}

@@ -22,6 +22,38 @@ import type { Executor, Trx } from './pool.js';
 
 export const EVENTS_CHANNEL = 'baton_events';
 
+/**
+ * Notified with '<project_id>' when a commit changes who may act in a project, or as whom: what
+ * authentication resolves a token or a session to. Each process keeps the identities it resolved
+ * lately (src/http/identity-memory.ts) and forgets the project's on this notice.
+ */
+export const ACCESS_CHANNEL = 'baton_access';
+
+/** Events whose commit changes what a token of the project resolves to (token, rights, names). */
+const ACCESS_CHANGES: ReadonlySet<EventType> = new Set<EventType>([
+  'tokens_revoked',
+  'token_rotated',
+  'participant_deleted',
+  'participant_updated',
+  'participant_provisioned',
+  'participant_renamed',
+  'project_renamed',
+]);
+
+function changesAccess(e: NewEvent): boolean {
+  // A register moves its participant's lane (part of the identity) only when the lane changes.
+  if (e.type === 'register') return e.data.lane !== e.data.previous_lane;
+  return ACCESS_CHANGES.has(e.type);
+}
+
+/**
+ * Tells every process, at commit, that access in the project changed: held like a ledger
+ * wake-up and sent with the COMMIT (for changes that append no event: a deleted project).
+ */
+export async function notifyAccessChanged(trx: Trx, projectId: string): Promise<void> {
+  await sendNotification(trx, ACCESS_CHANNEL, projectId);
+}
+
 /** What every event may carry besides its type and data: the ids of what it concerns. */
 export interface EventBase {
   actor: string;
@@ -63,6 +95,7 @@ export async function appendEvent(
   const row = rows[0];
   if (!row) throw new Error('ledger append returned no row');
   await notifyAppended(trx, projectId, row.seq);
+  if (changesAccess(e)) await notifyAccessChanged(trx, projectId);
   return { seq: row.seq, at: row.at };
 }
 
@@ -194,5 +227,6 @@ export async function appendEvents(
     select seq, at from ev order by seq`.execute(trx);
   if (rows.length !== n) throw new Error('ledger batch append returned too few rows');
   await notifyAppended(trx, projectId, (rows.at(-1) as AppendedEvent).seq);
+  if (events.some(changesAccess)) await notifyAccessChanged(trx, projectId);
   return rows;
 }

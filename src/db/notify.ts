@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '../log.js';
 import { LedgerPoller, Probe, PROBE_CHANNEL } from './hearing.js';
-import { EVENTS_CHANNEL } from './ledger.js';
+import { ACCESS_CHANNEL, EVENTS_CHANNEL } from './ledger.js';
 import type { Executor } from './pool.js';
 
 // Ledger wake-ups, across processes. Every append notifies EVENTS_CHANNEL at commit (see
@@ -49,6 +49,12 @@ export interface LedgerListener {
   readonly problem: string | undefined;
   /** Calls fn with the new value whenever `hearing` changes, until the returned function is called. */
   onHearingChange(fn: (hearing: boolean) => void): () => void;
+  /**
+   * Calls fn with the project of every committed change to its access (ACCESS_CHANNEL: tokens
+   * revoked, rights or names changed, sessions ended), until the returned function is called.
+   * Heard only while `hearing`; a change made meanwhile is not replayed.
+   */
+  onAccessChange(fn: (projectId: string) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -82,6 +88,7 @@ export function createLedgerListener(opts: ListenerOptions): LedgerListener {
   const probeInterval = opts.probeIntervalMs ?? 10_000;
   const subscribers = new Map<string, Set<Subscriber>>();
   const hearingFns = new Set<(hearing: boolean) => void>();
+  const accessFns = new Set<(projectId: string) => void>();
   const probe = new Probe(opts.db, opts.probeTimeoutMs ?? 3_000);
   let client: pg.Client | undefined;
   let closed = false;
@@ -159,6 +166,16 @@ export function createLedgerListener(opts: ListenerOptions): LedgerListener {
   const onNotification = (msg: pg.Notification) => {
     if (!msg.payload) return;
     if (msg.channel === PROBE_CHANNEL) return probe.heard(msg.payload);
+    if (msg.channel === ACCESS_CHANNEL) {
+      for (const fn of [...accessFns]) {
+        try {
+          fn(msg.payload);
+        } catch (err) {
+          opts.log.error({ err }, 'an access-change callback failed');
+        }
+      }
+      return;
+    }
     if (msg.channel !== EVENTS_CHANNEL) return;
     const colon = msg.payload.indexOf(':');
     wakeProject(msg.payload.slice(0, colon), msg.payload.slice(colon + 1));
@@ -178,7 +195,7 @@ export function createLedgerListener(opts: ListenerOptions): LedgerListener {
     c.on('end', () => lost(c));
     try {
       await c.connect();
-      await c.query(`LISTEN ${EVENTS_CHANNEL}; LISTEN ${PROBE_CHANNEL}`);
+      await c.query(`LISTEN ${EVENTS_CHANNEL}; LISTEN ${ACCESS_CHANNEL}; LISTEN ${PROBE_CHANNEL}`);
     } catch (err) {
       await c.end().catch(() => {});
       throw err;
@@ -264,6 +281,10 @@ export function createLedgerListener(opts: ListenerOptions): LedgerListener {
     onHearingChange(fn) {
       hearingFns.add(fn);
       return () => hearingFns.delete(fn);
+    },
+    onAccessChange(fn) {
+      accessFns.add(fn);
+      return () => accessFns.delete(fn);
     },
     async close() {
       if (closed) return;

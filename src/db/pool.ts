@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../log.js';
@@ -29,8 +30,16 @@ export interface PoolOptions {
 export function openStorage(opts: PoolOptions): Storage {
   const prepared = opts.prepared ?? true;
   const statementTimeoutMs = opts.statementTimeoutMs ?? 30_000;
-  const pool = new pg.Pool({
-    Client: clientClass({ prepared, statementTimeoutMs }),
+  const onCommitted = (notes: readonly (readonly [string, string])[]) => {
+    // After the COMMIT succeeded: a failing subscriber must not turn a committed write into an error.
+    try {
+      pool.emit(COMMITTED, notes);
+    } catch (err) {
+      opts.log.error({ err }, 'a commit subscriber failed');
+    }
+  };
+  const pool: pg.Pool = new pg.Pool({
+    Client: clientClass({ prepared, statementTimeoutMs, onCommitted }),
     connectionString: opts.url,
     max: opts.max,
     // Bounded waits (for a connection, or for a free slot when the pool is exhausted) so callers get
@@ -67,6 +76,28 @@ export function openStorage(opts: PoolOptions): Storage {
       await db.destroy();
     },
   };
+}
+
+/** The pool event carrying a committed transaction's wake-ups (see clients.ts). */
+const COMMITTED = 'baton:committed';
+
+/**
+ * Calls fn with the payload of every notification on `channel` that a transaction of this pool
+ * committed, right after its COMMIT returns and before the caller goes on: this process learns
+ * of its own changes at once, without waiting for the listener to hear them.
+ */
+export function onCommittedNotice(
+  pool: pg.Pool,
+  channel: string,
+  fn: (payload: string) => void,
+): () => void {
+  const handler = (notes: readonly (readonly [string, string])[]) => {
+    for (const [c, payload] of notes) if (c === channel) fn(payload);
+  };
+  // pg types the pool's own events only; this one is Baton's (emitted in openStorage).
+  const events = pool as unknown as EventEmitter;
+  events.on(COMMITTED, handler);
+  return () => void events.off(COMMITTED, handler);
 }
 
 let savepointCounter = 0;

@@ -1,7 +1,11 @@
 import { sql } from 'kysely';
+import { ACCESS_CHANNEL } from './ledger.js';
 import type { Executor } from './pool.js';
 
-// MCP sessions: one small row each, bound to the participation that opened it.
+// MCP sessions: one small row each, bound to the participation that opened it. Processes keep
+// the sessions they saw open with the identity (src/http/identity-memory.ts), so a statement that
+// ends sessions also notifies ACCESS_CHANNEL, in the same statement, when it ended any (once:
+// PostgreSQL folds a transaction's identical notifications into one).
 
 /**
  * Open sessions one identity (participation, whichever of its tokens) may hold: a client that
@@ -42,16 +46,19 @@ export async function endSessionsBeyondLimit(
   participationId: string,
 ): Promise<string[]> {
   const { rows } = await sql<{ id: string }>`
-    update mcp_sessions s set closed_at = now()
-    from (
-      select id from mcp_sessions
-      where project_id = ${projectId} and participation_id = ${participationId}
-        and closed_at is null
-      order by last_seen_at desc, created_at desc, id
-      offset ${MAX_SESSIONS_PER_PARTICIPATION}
-    ) old
-    where s.project_id = ${projectId} and s.id = old.id and s.closed_at is null
-    returning s.id`.execute(db);
+    with ended as (
+      update mcp_sessions s set closed_at = now()
+      from (
+        select id from mcp_sessions
+        where project_id = ${projectId} and participation_id = ${participationId}
+          and closed_at is null
+        order by last_seen_at desc, created_at desc, id
+        offset ${MAX_SESSIONS_PER_PARTICIPATION}
+      ) old
+      where s.project_id = ${projectId} and s.id = old.id and s.closed_at is null
+      returning s.id
+    )
+    select id, pg_notify(${ACCESS_CHANNEL}, ${projectId}::text) from ended`.execute(db);
   return rows.map((r) => r.id);
 }
 
@@ -62,15 +69,15 @@ export async function closeSession(
   participationId: string,
   id: string,
 ) {
-  const r = await db
-    .updateTable('mcp_sessions')
-    .set({ closed_at: sql`now()` })
-    .where('project_id', '=', projectId)
-    .where('id', '=', id)
-    .where('participation_id', '=', participationId)
-    .where('closed_at', 'is', null)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+  const { rows } = await sql<{ id: string }>`
+    with ended as (
+      update mcp_sessions set closed_at = now()
+      where project_id = ${projectId} and id = ${id} and participation_id = ${participationId}
+        and closed_at is null
+      returning id
+    )
+    select id, pg_notify(${ACCESS_CHANNEL}, ${projectId}::text) from ended`.execute(db);
+  return rows.length > 0;
 }
 
 /** Marks a session as used; callers debounce (sessions idle for days are pruned). */

@@ -21,7 +21,10 @@ export interface AuthDeps {
   config: Readonly<Config>;
   log: Logger;
   tokenLimiter: RateLimiter;
-  /** Tokens this process verified lately, to answer MCP requests while the database is away. */
+  /**
+   * Tokens this process resolved lately: resolved again from memory while the ledger listener
+   * hears, and answered in MCP's terms while the database is away (identity-memory.ts).
+   */
   identities?: IdentityMemory;
 }
 
@@ -63,9 +66,10 @@ const LIVENESS_DEBOUNCE_MS = 10_000;
 const SESSION_DEBOUNCE_MS = 10 * 60_000;
 
 /**
- * Resolves the request's token (and the MCP session it presents, if any) with one query, and
- * takes one request from the token's rate-limit bucket. Sends the 401 itself when the token does
- * not resolve; a rate-limited caller is left to the edge, which answers in its own form.
+ * Resolves the request's token (and the MCP session it presents, if any) from memory when this
+ * process may trust it, else with one query, and takes one request from the token's rate-limit
+ * bucket. Sends the 401 itself when the token does not resolve; a rate-limited caller is left to
+ * the edge, which answers in its own form.
  *
  * With `whileAway`, a database that cannot be reached does not fail the request when this
  * process verified the token (and session) lately: the identity comes from memory, so the MCP
@@ -87,20 +91,24 @@ export async function authenticate(
   }
   const hash = hashToken(token);
   const key = hash.toString('base64');
-  let row: AuthRow | undefined;
-  try {
-    row = await resolveToken(deps.db, hash, sessionId, deps.pool);
-  } catch (err) {
-    const recalled = opts.whileAway ? deps.identities?.recall(key, sessionId) : undefined;
-    if (!recalled || toAppError(err).code !== 'unavailable') throw err;
-    const ctx = contextOf(recalled, requestId);
-    const decision = deps.tokenLimiter.take(recalled.token_id);
-    if (!decision.ok) {
-      return { ok: false, limited: true, retryAfter: decision.retryAfter, ctx, row: recalled };
+  const memory = deps.identities;
+  let row = memory?.trusted(key, sessionId);
+  if (!row) {
+    const mark = memory?.mark();
+    try {
+      row = await resolveToken(deps.db, hash, sessionId, deps.pool);
+    } catch (err) {
+      const recalled = opts.whileAway ? memory?.recall(key, sessionId) : undefined;
+      if (!recalled || toAppError(err).code !== 'unavailable') throw err;
+      const ctx = contextOf(recalled, requestId);
+      const decision = deps.tokenLimiter.take(recalled.token_id);
+      if (!decision.ok) {
+        return { ok: false, limited: true, retryAfter: decision.retryAfter, ctx, row: recalled };
+      }
+      return { ok: true, ctx, row: recalled };
     }
-    return { ok: true, ctx, row: recalled };
+    memory?.record(key, row, sessionId, mark);
   }
-  deps.identities?.record(key, row, sessionId);
   if (!row) {
     sendUnauthorized(res, deps.config, 'invalid');
     return { ok: false, limited: false };
@@ -128,6 +136,7 @@ export async function authenticate(
   const now = Date.now();
   const stale = (d: Date | null) => !d || now - d.getTime() > LIVENESS_DEBOUNCE_MS;
   if (stale(row.last_seen_at) || stale(row.token_last_used_at)) {
+    memory?.livenessWritten(key, new Date(now));
     touchParticipation(deps.db, row.project_id, row.participation_id, row.token_id).catch(
       (err: unknown) => deps.log.warn({ err, reqId: requestId }, 'could not record liveness'),
     );
@@ -140,6 +149,7 @@ export async function authenticate(
     sessionUsed &&
     now - sessionUsed.getTime() > SESSION_DEBOUNCE_MS
   ) {
+    memory?.sessionUseWritten(key, sessionId, new Date(now));
     touchSession(deps.db, row.project_id, sessionId).catch((err: unknown) =>
       deps.log.warn({ err, reqId: requestId }, 'could not record session use'),
     );

@@ -36,7 +36,13 @@ export async function handleMetrics(
       );
     }
   }
-  const text = await metrics.registry.metrics();
-  res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
-  res.end(text);
+  let exposition: Awaited<ReturnType<Metrics['exposition']>>;
+  try {
+    exposition = await metrics.exposition();
+  } catch {
+    // A worker's metrics come through the primary (src/cluster.ts), which may be busy or gone.
+    return sendError(res, new AppError('unavailable', 'the metrics could not be gathered; retry'));
+  }
+  res.writeHead(200, { 'content-type': exposition.contentType, 'cache-control': 'no-store' });
+  res.end(exposition.text);
 }

@@ -11,17 +11,34 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 export class BodyTooLarge extends Error {}
 
-export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw new BodyTooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new BodyTooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLarge());
+  // Events rather than async iteration: a body is usually one chunk, and this is every request.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.resume(); // the rest is read and dropped; the reply closes the connection
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () =>
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.once('error', reject);
+    // A client that goes away mid-body ends the request without 'end' (and maybe without 'error').
+    req.once('close', () => {
+      if (!req.complete) reject(new Error('the client closed the connection during the request'));
+    });
+  });
 }
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -78,16 +95,27 @@ export function sendError(
   sendJson(res, status, { error: error.toJSON() }, { ...retry, ...headers });
 }
 
+/** The signal of a request whose client gave up (abortOnDisconnect), made when first asked for. */
+export type Disconnected = () => AbortSignal;
+
 /**
  * Aborts when the connection closes before the response was sent: the client gave up, so work
- * that only waits (a long-poll) can stop.
+ * that only waits (a long-poll) can stop. Only such work asks for the signal, so most requests
+ * never make one.
  */
-export function abortOnDisconnect(res: ServerResponse): AbortSignal {
-  const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort();
-  });
-  return controller.signal;
+export function abortOnDisconnect(res: ServerResponse): Disconnected {
+  let signal: AbortSignal | undefined;
+  return () => {
+    if (signal) return signal;
+    const controller = new AbortController();
+    signal = controller.signal;
+    const gone = () => {
+      if (!res.writableFinished) controller.abort();
+    };
+    if (res.closed) gone();
+    else res.once('close', gone);
+    return signal;
+  };
 }
 
 export function clientAddress(req: IncomingMessage, config: Readonly<Config>): string {

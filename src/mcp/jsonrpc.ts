@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { rateLimitMessage } from '../http/auth.js';
 import { bytesCost, workCost } from '../http/ratelimit.js';
-import { sendRaw } from '../http/request.js';
+import { sendRaw, type Disconnected } from '../http/request.js';
 import { callTool } from '../tools/dispatch.js';
 import type { Catalogue, Profile } from './catalogue.js';
 import { RPC_ERROR, SUPPORTED_PROTOCOL_VERSIONS } from './protocol.js';
@@ -96,7 +96,7 @@ export async function toolsCall(
   profile: Profile,
   auth: Authenticated,
   deps: McpDeps,
-  signal: AbortSignal,
+  disconnected: Disconnected,
 ): Promise<{ result: string } | { error: { code: number; message: string } }> {
   const tool = findTool(deps.catalogue, profile, params.name);
   if (!tool) {
@@ -108,7 +108,13 @@ export async function toolsCall(
     };
   }
   const meter = { units: 0 };
-  const outcome = await callTool(deps, { ...auth.ctx, meter }, tool, params.arguments, signal);
+  const outcome = await callTool(
+    deps,
+    { ...auth.ctx, meter },
+    tool,
+    params.arguments,
+    disconnected,
+  );
   const result = outcome.ok
     ? toolResultJson(outcome.result, false)
     : toolResultJson({ error: outcome.error.toJSON() }, true);

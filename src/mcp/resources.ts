@@ -1,6 +1,7 @@
 import type { Ctx } from '../ctx.js';
 import { callTool } from '../tools/dispatch.js';
 import type { Params } from './jsonrpc.js';
+import type { Disconnected } from '../http/request.js';
 import { RESOURCE_URI, RPC_ERROR } from './protocol.js';
 import type { Authenticated, McpDeps } from './transport.js';
 
@@ -69,7 +70,7 @@ export async function readResource(
   uri: unknown,
   auth: Authenticated,
   deps: McpDeps,
-  signal: AbortSignal,
+  disconnected: Disconnected,
 ): Promise<Read> {
   const def = RESOURCES.find((r) => r.uri === uri);
   if (!def) {
@@ -84,7 +85,7 @@ export async function readResource(
   if (!tool) {
     return { error: { code: RPC_ERROR.internalError, message: `${def.uri} is not served here` } };
   }
-  const outcome = await callTool(deps, auth.ctx, tool, def.args(auth.ctx), signal);
+  const outcome = await callTool(deps, auth.ctx, tool, def.args(auth.ctx), disconnected);
   if (!outcome.ok) {
     const error = outcome.error;
     return {

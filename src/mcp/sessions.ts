@@ -61,9 +61,10 @@ export async function initialize(
   await insertSession(deps.db, { projectId, id, participationId, protocolVersion, clientName });
   // Sessions per identity are bounded: the least recently used beyond the limit end here, and
   // so do their streams on this process (other processes end theirs at the next grant check).
-  for (const ended of await endSessionsBeyondLimit(deps.db, projectId, participationId)) {
-    deps.streams?.endSession(projectId, ended);
-  }
+  const ended = await endSessionsBeyondLimit(deps.db, projectId, participationId);
+  for (const id of ended) deps.streams?.endSession(projectId, id);
+  // Other processes forget them when the statement's notice reaches them; this one at once.
+  if (ended.length > 0) deps.identities?.forgetProject(projectId);
   headers[HEADER.sessionId] = id;
   deps.metrics?.sessionsInitialized.inc();
   return JSON.stringify({
@@ -95,7 +96,9 @@ export async function handleMcpDelete(
   if (!auth.ok && !auth.limited) return;
   const refusal = checkSession(auth);
   if (refusal) return refuse(res, refusal.status, refusal.code, refusal.message);
-  await closeSession(deps.db, auth.ctx.projectId, auth.ctx.participationId, sessionId);
+  if (await closeSession(deps.db, auth.ctx.projectId, auth.ctx.participationId, sessionId)) {
+    deps.identities?.forgetProject(auth.ctx.projectId);
+  }
   deps.streams?.endSession(auth.ctx.projectId, sessionId);
   res.writeHead(204).end();
 }

@@ -1,7 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticate, rateLimitMessage, type AuthDeps } from '../http/auth.js';
 import { bytesCost } from '../http/ratelimit.js';
-import { abortOnDisconnect, BodyTooLarge, readBody, sendRaw } from '../http/request.js';
+import {
+  abortOnDisconnect,
+  BodyTooLarge,
+  readBody,
+  sendRaw,
+  type Disconnected,
+} from '../http/request.js';
 import type { StreamHub } from '../http/streams.js';
 import type { DispatchDeps } from '../tools/dispatch.js';
 import type { AuthRow } from '../db/identity.js';
@@ -179,11 +185,11 @@ async function handleLegacyPost(
 
   const headers: Record<string, string> = {};
   const replies: string[] = [];
-  const signal = abortOnDisconnect(res);
+  const disconnected = abortOnDisconnect(res);
   for (const m of messages) {
     if (!isRequest(m)) continue; // responses and notifications
     const retryAfter = auth.retryAfter ?? (replies.length >= allowed ? batchRetryAfter : undefined);
-    replies.push(await handleRequest(m, req, auth, deps, headers, signal, retryAfter));
+    replies.push(await handleRequest(m, req, auth, deps, headers, disconnected, retryAfter));
   }
   if (replies.length === 0) {
     res.writeHead(202, headers).end();
@@ -198,7 +204,7 @@ async function handleRequest(
   auth: Authenticated,
   deps: McpDeps,
   headers: Record<string, string>,
-  signal: AbortSignal,
+  disconnected: Disconnected,
   retryAfter: number | undefined,
 ): Promise<string> {
   const params = paramsOf(m);
@@ -215,7 +221,7 @@ async function handleRequest(
     case 'tools/list':
       return rpcResult(m.id, deps.catalogue.listJson[profileOf(req)]);
     case 'tools/call': {
-      const out = await toolsCall(params, profileOf(req), auth, deps, signal);
+      const out = await toolsCall(params, profileOf(req), auth, deps, disconnected);
       return 'result' in out
         ? rpcResult(m.id, out.result)
         : rpcError(m.id, out.error.code, out.error.message);

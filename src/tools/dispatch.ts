@@ -36,11 +36,11 @@ export async function callTool(
   ctx: Ctx,
   tool: ToolDef,
   rawArgs: unknown,
-  /** Aborted when the client goes away; a long-poll then stops waiting. */
-  signal?: AbortSignal,
+  /** Aborted when the client goes away; a long-poll then stops waiting. Asked for only then. */
+  disconnected?: () => AbortSignal,
 ): Promise<CallOutcome> {
   const started = process.hrtime.bigint();
-  const outcome = await runTool(deps, ctx, tool, rawArgs, signal);
+  const outcome = await runTool(deps, ctx, tool, rawArgs, disconnected);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   deps.metrics?.observeTool(tool.name, seconds, outcome.ok ? undefined : outcome.error.code);
   return outcome;
@@ -51,7 +51,7 @@ async function runTool(
   ctx: Ctx,
   tool: ToolDef,
   rawArgs: unknown,
-  signal: AbortSignal | undefined,
+  disconnected: (() => AbortSignal) | undefined,
 ): Promise<CallOutcome> {
   const parsed = tool.input.safeParse(rawArgs ?? {});
   if (!parsed.success) return { ok: false, error: validationError(tool, parsed.error) };
@@ -86,7 +86,14 @@ async function runTool(
     const seconds = tool.longPoll?.seconds(args) ?? 0;
     const result =
       tool.longPoll && seconds > 0
-        ? await longPoll(deps.listener, ctx.projectId, seconds, tool.longPoll.idle, runOnce, signal)
+        ? await longPoll(
+            deps.listener,
+            ctx.projectId,
+            seconds,
+            tool.longPoll.idle,
+            runOnce,
+            disconnected?.(),
+          )
         : await runOnce();
     return { ok: true, result };
   } catch (err) {

@@ -1,5 +1,4 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { seedToken, type SeedInput, type SeedResult } from '../../src/access/seed.js';
@@ -12,9 +11,13 @@ import { createLogger } from '../../src/log.js';
 import { getCatalogue, metricsFor } from '../../src/main.js';
 import type { Catalogue } from '../../src/mcp/catalogue.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
+import { SERVE_WORKERS } from './process.js';
+import { sdkClients } from './sdk-clients.js';
+import { startServeBaton } from './serve-baton.js';
 
 // A real Baton HTTP server on an ephemeral port over a cloned database, and the official MCP
-// client to talk to it.
+// client to talk to it. With TEST_BATON_WORKERS=<n> in the environment, the server is a
+// `baton serve` process with BATON_WORKERS=<n> instead (serve-baton.ts; `npm run test:workers`).
 
 export interface TestBaton {
   baseUrl: string;
@@ -61,9 +64,21 @@ export interface TestBatonOptions {
 
 let seedCounter = 0;
 
+/** baton.seed(): a token on this storage, with a fresh label unless the input names one. */
+export function seeder(storage: Storage): TestBaton['seed'] {
+  return (input = {}) =>
+    seedToken(storage.db, {
+      email: 'owner@example.test',
+      projectSlug: 'alpha',
+      label: `agent-${++seedCounter}`,
+      ...input,
+    });
+}
+
 export async function startTestBaton(
   opts: TestBatonOptions = {},
 ): Promise<TestBaton & { database?: TestDatabase }> {
+  if (SERVE_WORKERS !== undefined) return startServeBaton(opts, SERVE_WORKERS);
   const database = opts.database ? undefined : await createTestDatabase();
   const url = opts.database?.url ?? (database as TestDatabase).url;
   const port = opts.port ?? (await freePort());
@@ -99,18 +114,7 @@ export async function startTestBaton(
     streamHeartbeatMs: opts.streamHeartbeatMs,
   });
   await http.listen(port, '127.0.0.1');
-  const clients: Client[] = [];
-  // The SDK client sends some requests without awaiting them (the GET that probes for a
-  // stream after initialization), so settle() counts what its clients have in flight.
-  let inflight = 0;
-  const trackedFetch: typeof fetch = async (input, init) => {
-    inflight++;
-    try {
-      return await fetch(input, init);
-    } finally {
-      inflight--;
-    }
-  };
+  const clients = sdkClients(port);
   return {
     database,
     baseUrl: `http://127.0.0.1:${port}`,
@@ -123,30 +127,12 @@ export async function startTestBaton(
       const { pool } = storage;
       // Look only after a macrotask: a request the client is about to send has started by then.
       do await new Promise((r) => setTimeout(r, 5));
-      while (inflight > 0 || pool.waitingCount > 0 || pool.idleCount < pool.totalCount);
+      while (clients.inflight() > 0 || pool.waitingCount > 0 || pool.idleCount < pool.totalCount);
     },
-    seed: (input = {}) =>
-      seedToken(storage.db, {
-        email: 'owner@example.test',
-        projectSlug: 'alpha',
-        label: `agent-${++seedCounter}`,
-        ...input,
-      }),
-    connect: async (token, o = {}) => {
-      const client = new Client({ name: 'baton-test', version: '1.0.0' });
-      const url = new URL(`http://127.0.0.1:${port}/mcp${o.profile ? `?tools=${o.profile}` : ''}`);
-      const noStream: typeof fetch = async (input, init) =>
-        init?.method === 'GET' ? new Response(null, { status: 405 }) : trackedFetch(input, init);
-      const transport = new StreamableHTTPClientTransport(url, {
-        requestInit: { headers: { Authorization: `Bearer ${token}` } },
-        fetch: o.push === false ? noStream : trackedFetch,
-      });
-      await client.connect(transport);
-      clients.push(client);
-      return client;
-    },
+    seed: seeder(storage),
+    connect: clients.connect,
     close: async () => {
-      await Promise.allSettled(clients.map((c) => c.close()));
+      await clients.closeAll();
       const stopped = http.close(1000);
       await listener.close();
       await stopped;

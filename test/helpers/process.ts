@@ -6,6 +6,17 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = `${ROOT}dist/cli/index.js`;
 
+/**
+ * TEST_BATON_WORKERS=<n> (`npm run test:workers`): the suites' servers run as `baton serve`
+ * processes with BATON_WORKERS=<n>, in-process servers included (serve-baton.ts).
+ */
+export const SERVE_WORKERS: string | undefined = process.env.TEST_BATON_WORKERS || undefined;
+
+/** What a test adds to the environment of a `baton serve` it starts, for TEST_BATON_WORKERS. */
+export function workersEnv(): Record<string, string> {
+  return SERVE_WORKERS === undefined ? {} : { BATON_WORKERS: SERVE_WORKERS };
+}
+
 export interface Running {
   child: ChildProcess;
   stdout(): string;
