@@ -19,6 +19,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { sql } from 'kysely';
 import { seedToken } from '../src/access/seed.js';
 import { claimNumbers } from '../src/db/claims.js';
+import { MAX_SESSIONS_PER_PARTICIPATION } from '../src/db/sessions.js';
 import { readWhatsNew } from '../src/db/events.js';
 import { searchProject } from '../src/db/search.js';
 import { freePort, startEmbedded, type EmbeddedServer } from '../src/db/embedded.js';
@@ -361,13 +362,24 @@ async function heap({ db, raw }: Env) {
     return Number(line?.split(' ')[1]);
   };
   const heapBefore = await metric('baton_nodejs_heap_size_used_bytes');
-  const idle = await seedToken(db, {
-    email: 'bench@example.test',
-    projectSlug: 'idle',
-    label: 'many',
-  });
+  // An identity holds at most MAX_SESSIONS_PER_PARTICIPATION open sessions (older ones end),
+  // so 10,000 open sessions take 100 identities.
+  const identities = 10_000 / MAX_SESSIONS_PER_PARTICIPATION;
+  const tokens: string[] = [];
+  for (let i = 0; i < identities; i++) {
+    const idle = await seedToken(db, {
+      email: 'bench@example.test',
+      projectSlug: 'idle',
+      label: `many-${i}`,
+    });
+    tokens.push(idle.token);
+  }
   for (let i = 0; i < 10_000; i += 200)
-    await Promise.all(Array.from({ length: 200 }, () => openSession(raw, idle.token)));
+    await Promise.all(
+      Array.from({ length: 200 }, (_, j) =>
+        openSession(raw, tokens[(i + j) % identities] as string),
+      ),
+    );
   await new Promise((res) => setTimeout(res, 500));
   const heapAfter = await metric('baton_nodejs_heap_size_used_bytes');
   const rss = await metric('baton_process_resident_memory_bytes');

@@ -136,6 +136,55 @@ describe('sessions per identity', () => {
       where p.label = 'many-sessions' and s.closed_at is null`.execute(baton.storage.db);
     expect(rows[0]?.n).toBe(MAX_SESSIONS_PER_PARTICIPATION);
   });
+
+  it('opened by many clients at once all succeed, and the limit still holds exactly', async () => {
+    // Each opening ends the rows beyond the limit; without turns, concurrent openings end each
+    // other's rows in crossing orders and PostgreSQL breaks the deadlock with a 503.
+    const { token } = await baton.seed({ label: 'sessions-at-once' });
+    // At the limit already, so that every opening below ends one.
+    for (let i = 0; i < MAX_SESSIONS_PER_PARTICIPATION; i++) {
+      await session(baton, token, '2025-11-25');
+    }
+    const atOnce = 200;
+    const rounds = 3;
+    const statuses: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      statuses.push(
+        ...(await Promise.all(
+          Array.from({ length: atOnce }, () =>
+            fetch(baton.mcpUrl, {
+              method: 'POST',
+              headers: headers(token),
+              body: JSON.stringify({
+                jsonrpc: '2.0',
+                id: 0,
+                method: 'initialize',
+                params: {
+                  protocolVersion: '2025-11-25',
+                  capabilities: {},
+                  clientInfo: { name: 'at-once', version: '1' },
+                },
+              }),
+            }).then(async (res) => {
+              await res.text();
+              return res.status;
+            }),
+          ),
+        )),
+      );
+    }
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    const { rows } = await sql<{ open: number; all: number }>`
+      select count(*) filter (where s.closed_at is null)::int as open, count(*)::int as all
+      from mcp_sessions s
+      join participations pa on pa.project_id = s.project_id and pa.id = s.participation_id
+      join participants p on p.id = pa.participant_id
+      where p.label = 'sessions-at-once'`.execute(baton.storage.db);
+    expect(rows[0]).toEqual({
+      open: MAX_SESSIONS_PER_PARTICIPATION,
+      all: MAX_SESSIONS_PER_PARTICIPATION + atOnce * rounds,
+    });
+  });
 });
 
 describe('Retry-After', () => {

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { ACCESS_CHANNEL } from './ledger.js';
-import type { Executor } from './pool.js';
+import { advisoryXactLock } from './locks.js';
+import { transact, type Db, type Executor } from './pool.js';
 
 // MCP sessions: one small row each, bound to the participation that opened it. Processes keep
 // the sessions they saw open with the identity (src/http/identity-memory.ts), so a statement that
@@ -14,8 +15,14 @@ import type { Executor } from './pool.js';
  */
 export const MAX_SESSIONS_PER_PARTICIPATION = 100;
 
-export async function insertSession(
-  db: Executor,
+/**
+ * Opens a session and, in the same transaction, ends the participation's open sessions beyond
+ * the newest MAX_SESSIONS_PER_PARTICIPATION; returns the ids it ended. Openings of one
+ * participation take turns (a transaction-scoped advisory lock), so many clients initializing at
+ * once never end each other's rows in crossing orders (a deadlock) and the count holds exactly.
+ */
+export async function openSessionWithinLimit(
+  db: Db,
   s: {
     projectId: string;
     id: string;
@@ -23,24 +30,28 @@ export async function insertSession(
     protocolVersion: string;
     clientName: string | null;
   },
-) {
-  await db
-    .insertInto('mcp_sessions')
-    .values({
-      project_id: s.projectId,
-      id: s.id,
-      participation_id: s.participationId,
-      protocol_version: s.protocolVersion,
-      client_name: s.clientName,
-    })
-    .execute();
+): Promise<string[]> {
+  return transact(db, async (trx) => {
+    await advisoryXactLock(trx, 'mcp-sessions', s.participationId);
+    await trx
+      .insertInto('mcp_sessions')
+      .values({
+        project_id: s.projectId,
+        id: s.id,
+        participation_id: s.participationId,
+        protocol_version: s.protocolVersion,
+        client_name: s.clientName,
+      })
+      .execute();
+    return endSessionsBeyondLimit(trx, s.projectId, s.participationId);
+  });
 }
 
 /**
  * Ends the participation's open sessions beyond the newest MAX_SESSIONS_PER_PARTICIPATION, least
  * recently used first (last use is kept coarsely, so creation breaks ties); returns their ids.
  */
-export async function endSessionsBeyondLimit(
+async function endSessionsBeyondLimit(
   db: Executor,
   projectId: string,
   participationId: string,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { closeSession, endSessionsBeyondLimit, insertSession } from '../db/sessions.js';
+import { closeSession, openSessionWithinLimit } from '../db/sessions.js';
 import { authenticate } from '../http/auth.js';
 import { INSTRUCTIONS, SERVER_INFO } from './instructions.js';
 import { refuse, type Params } from './jsonrpc.js';
@@ -58,10 +58,15 @@ export async function initialize(
       : null;
   const id = randomBytes(18).toString('base64url');
   const { projectId, participationId } = auth.ctx;
-  await insertSession(deps.db, { projectId, id, participationId, protocolVersion, clientName });
   // Sessions per identity are bounded: the least recently used beyond the limit end here, and
   // so do their streams on this process (other processes end theirs at the next grant check).
-  const ended = await endSessionsBeyondLimit(deps.db, projectId, participationId);
+  const ended = await openSessionWithinLimit(deps.db, {
+    projectId,
+    id,
+    participationId,
+    protocolVersion,
+    clientName,
+  });
   for (const id of ended) deps.streams?.endSession(projectId, id);
   // Other processes forget them when the statement's notice reaches them; this one at once.
   if (ended.length > 0) deps.identities?.forgetProject(projectId);
