@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { seedToken } from '../src/access/seed.js';
 import { freePort } from '../src/db/embedded.js';
 import type { Db } from '../src/db/pool.js';
@@ -25,7 +27,12 @@ const abPath = () => Array.from({ length: 512 }, () => (coin() ? 'a' : 'b')).joi
 let rpcId = 1;
 
 /** One tools/call over MCP; the outcome is `ok` or the error code, never a throw. */
-async function call(raw: RawClient, s: McpSession, name: string, args: string): Promise<string> {
+export async function call(
+  raw: RawClient,
+  s: McpSession,
+  name: string,
+  args: string,
+): Promise<string> {
   const res = await raw.post(
     '/mcp',
     `{"jsonrpc":"2.0","id":${rpcId++},"method":"tools/call","params":{"name":"${name}","arguments":${args}}}`,
@@ -77,6 +84,90 @@ async function whoamis(raw: RawClient, victims: McpSession[], seconds: number) {
   return { ...summarize(latencies), errors: errors.length };
 }
 
+/**
+ * The flood: four callers send the pathological mix back to back for `seconds`, from `attacker`;
+ * how each call ended, counted. Runs in the attacker's own process (bench/glob-attacker.ts).
+ */
+export async function flood(
+  raw: RawClient,
+  attacker: McpSession,
+  seconds: number,
+): Promise<Record<string, number>> {
+  const deep = JSON.stringify({
+    paths: Array.from(
+      { length: 1000 },
+      (_, i) => `${'a/'.repeat(253)}x${String(i).padStart(4, '0')}`,
+    ),
+  });
+  const ab = JSON.stringify({ paths: Array.from({ length: 1000 }, abPath) });
+  let fresh = 0;
+  const mix: [string, () => string][] = [
+    ['who_holds', () => JSON.stringify({ surface: chain('xqqqq') })],
+    ['who_holds', () => JSON.stringify({ surface: abPath() })],
+    ['check_paths', () => deep],
+    ['check_paths', () => '{"paths":["src/x"]}'],
+    ['check_paths', () => ab],
+    ['lease', () => JSON.stringify({ surface: chain('xqqqq') })],
+    ['lease', () => JSON.stringify({ surface: abPath() })],
+    [
+      'lease',
+      () =>
+        JSON.stringify({ surface: chain(`z${String(fresh++).padStart(4, '0')}`), mode: 'shared' }),
+    ],
+    ['lease', () => JSON.stringify({ surface: '*a'.repeat(33) })],
+    ['lease', () => JSON.stringify({ surface: `a/${'**/b/'.repeat(9)}x` })],
+  ];
+  const outcomes: Record<string, number> = {};
+  const end = now() + seconds * 1000;
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (now() < end) {
+        const [tool, args] = mix[n++ % mix.length] as [string, () => string];
+        const outcome = `${tool} ${await call(raw, attacker, tool, args())}`;
+        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      }
+    }),
+  );
+  return outcomes;
+}
+
+/**
+ * bench/glob-attacker.ts in a child process, once it is ready: `start` sends it its input, and
+ * `outcomes` resolves with its counts.
+ */
+async function spawnAttacker(port: number, attacker: McpSession, seconds: number) {
+  const script = fileURLToPath(new URL('./glob-attacker.ts', import.meta.url));
+  // The same loader flags this process runs under (tsx), so the child runs TypeScript too.
+  const child = spawn(process.execPath, [...process.execArgv, script], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', resolve);
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onData = (c: string) => {
+      out += c;
+      if (out.startsWith('ready\n')) {
+        out = out.slice('ready\n'.length);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    void exited.then((code) => reject(new Error(`the glob attacker exited with ${code}`)));
+  });
+  return {
+    start: () => child.stdin.end(JSON.stringify({ port, attacker, seconds })),
+    outcomes: exited.then((code) => {
+      if (code !== 0) throw new Error(`the glob attacker exited with ${code}`);
+      return JSON.parse(out) as Record<string, number>;
+    }),
+  };
+}
+
 async function lagMaxMs(raw: RawClient): Promise<number> {
   const text = (await raw.get('/metrics')).body;
   const line = text
@@ -123,48 +214,13 @@ export async function globFlood(db: Db, databaseUrl: string, seconds: number) {
     await whoamis(raw, victims, 3);
     const rest = await whoamis(raw, victims, seconds);
 
-    const deep = JSON.stringify({
-      paths: Array.from(
-        { length: 1000 },
-        (_, i) => `${'a/'.repeat(253)}x${String(i).padStart(4, '0')}`,
-      ),
-    });
-    const ab = JSON.stringify({ paths: Array.from({ length: 1000 }, abPath) });
-    let fresh = 0;
-    const mix: [string, () => string][] = [
-      ['who_holds', () => JSON.stringify({ surface: chain('xqqqq') })],
-      ['who_holds', () => JSON.stringify({ surface: abPath() })],
-      ['check_paths', () => deep],
-      ['check_paths', () => '{"paths":["src/x"]}'],
-      ['check_paths', () => ab],
-      ['lease', () => JSON.stringify({ surface: chain('xqqqq') })],
-      ['lease', () => JSON.stringify({ surface: abPath() })],
-      [
-        'lease',
-        () =>
-          JSON.stringify({
-            surface: chain(`z${String(fresh++).padStart(4, '0')}`),
-            mode: 'shared',
-          }),
-      ],
-      ['lease', () => JSON.stringify({ surface: '*a'.repeat(33) })],
-      ['lease', () => JSON.stringify({ surface: `a/${'**/b/'.repeat(9)}x` })],
-    ];
-    const outcomes: Record<string, number> = {};
+    // The attacker runs in a process of its own, as it would on a machine of its own: its
+    // client's work must not delay the victims' clocks in this process.
+    const attack = await spawnAttacker(port, attacker, seconds);
     await lagMaxMs(raw); // resets the window
-    const end = now() + seconds * 1000;
-    let n = 0;
-    const flood = Promise.all(
-      Array.from({ length: 4 }, async () => {
-        while (now() < end) {
-          const [tool, args] = mix[n++ % mix.length] as [string, () => string];
-          const outcome = `${tool} ${await call(raw, attacker, tool, args())}`;
-          outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
-        }
-      }),
-    );
+    attack.start();
     const during = await whoamis(raw, victims, seconds);
-    await flood;
+    const outcomes = await attack.outcomes;
     const lag = await lagMaxMs(raw);
     return { rest, during, outcomes, lagMaxMs: lag };
   } finally {

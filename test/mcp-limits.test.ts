@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_SESSIONS_PER_PARTICIPATION } from '../src/db/sessions.js';
 import { MAX_STREAMS_PER_PARTICIPATION } from '../src/http/streams.js';
-import { MAX_BATCH_MESSAGES } from '../src/mcp/transport.js';
+import { LIMITED_BODY_BYTES, MAX_BATCH_MESSAGES } from '../src/mcp/transport.js';
 import { startTestBaton, useTestBaton, type TestBaton } from './helpers/baton.js';
 import { closeModernClients, connectModern, modernPost } from './helpers/modern.js';
 import { readSse } from './helpers/sse.js';
@@ -115,6 +115,39 @@ describe('JSON-RPC batches', () => {
     // Within the limit, with the limiter off, all of them run.
     const ok = (await (await post(claims(50, 'batch-big'))).json()) as any[];
     expect(ok.filter((r) => !r.result.isError)).toHaveLength(50);
+  });
+});
+
+describe('a rate-limited caller', () => {
+  it(`is refused with HTTP 429 unread when its body exceeds ${LIMITED_BODY_BYTES / 1024} KiB, and with a tool result when it is small`, async () => {
+    const { token } = await limited.seed({ label: 'limited-bodies' });
+    const post = await session(limited, token, '2025-11-25');
+    const whoami = { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'whoami' } };
+    // Empty the bucket (burst 10; the initialize took one).
+    let small: any;
+    for (let i = 0; i < 12; i++) small = await (await post(whoami)).json();
+    expect(small.id).toBe(7);
+    expect(small.result.structuredContent.error.code).toBe('rate_limited');
+    // Not JSON at all: were it read and parsed, the answer would be a 400 parse error.
+    const big = await fetch(limited.mcpUrl, {
+      method: 'POST',
+      headers: headers(token, { 'mcp-protocol-version': '2025-11-25' }),
+      body: `{"jsonrpc":${'x'.repeat(LIMITED_BODY_BYTES)}`,
+    });
+    expect(big.status).toBe(429);
+    expect(Number(big.headers.get('retry-after'))).toBeGreaterThan(0);
+    const refusal = (await big.json()) as any;
+    expect(refusal.id).toBeNull();
+    expect(refusal.error.message).toMatch(/too many requests for this token/);
+    // The same body with the limiter off is read, and refused as what it is.
+    const { token: free } = await baton.seed({ label: 'unlimited-bodies' });
+    const parsed = await fetch(baton.mcpUrl, {
+      method: 'POST',
+      headers: headers(free, { 'mcp-protocol-version': '2025-11-25' }),
+      body: `{"jsonrpc":${'x'.repeat(LIMITED_BODY_BYTES)}`,
+    });
+    expect(parsed.status).toBe(400);
+    expect(((await parsed.json()) as any).error.code).toBe(-32700);
   });
 });
 

@@ -59,6 +59,17 @@ export interface Authenticated {
   retryAfter?: number;
 }
 
+/**
+ * The largest body a rate-limited caller's request is read and parsed for, so that its refusal
+ * can be a tool result carrying the request's id; a larger one is refused with HTTP 429 unread.
+ */
+export const LIMITED_BODY_BYTES = 64 * 1024;
+
+function declaredLength(req: IncomingMessage): number {
+  const declared = Number(req.headers['content-length']);
+  return Number.isFinite(declared) ? declared : 0;
+}
+
 /** Messages in one JSON-RPC batch (2025-03-26 and older sessions); each is charged as a request. */
 export const MAX_BATCH_MESSAGES = 1_000;
 
@@ -87,11 +98,24 @@ export async function handleMcpPost(
     ? outcome
     : { ctx: outcome.ctx, row: outcome.row, retryAfter: outcome.retryAfter };
 
+  // A rate-limited caller's large body is refused without reading or parsing it: a token
+  // flooding large requests past its limit costs the server next to nothing, whoever else it
+  // serves.
+  const limitedRefusal = (retryAfter: number) => {
+    deps.tokenLimiter.charge(auth.row.token_id, bytesCost(declaredLength(req)));
+    sendRaw(res, 429, rpcError(null, RPC_ERROR.serverError, rateLimitMessage(retryAfter)), {
+      'retry-after': String(retryAfter),
+    });
+  };
+  if (auth.retryAfter !== undefined && declaredLength(req) > LIMITED_BODY_BYTES) {
+    return limitedRefusal(auth.retryAfter);
+  }
   let body: Buffer;
   try {
-    body = await readBody(req);
+    body = await readBody(req, auth.retryAfter === undefined ? undefined : LIMITED_BODY_BYTES);
   } catch (err) {
     if (!(err instanceof BodyTooLarge)) throw err;
+    if (auth.retryAfter !== undefined) return limitedRefusal(auth.retryAfter);
     return sendRaw(
       res,
       413,
