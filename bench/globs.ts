@@ -27,7 +27,7 @@ const abPath = () => Array.from({ length: 512 }, () => (coin() ? 'a' : 'b')).joi
 let rpcId = 1;
 
 /** One tools/call over MCP; the outcome is `ok` or the error code, never a throw. */
-export async function call(
+async function call(
   raw: RawClient,
   s: McpSession,
   name: string,
