@@ -27,12 +27,7 @@ const abPath = () => Array.from({ length: 512 }, () => (coin() ? 'a' : 'b')).joi
 let rpcId = 1;
 
 /** One tools/call over MCP; the outcome is `ok` or the error code, never a throw. */
-async function call(
-  raw: RawClient,
-  s: McpSession,
-  name: string,
-  args: string,
-): Promise<string> {
+async function call(raw: RawClient, s: McpSession, name: string, args: string): Promise<string> {
   const res = await raw.post(
     '/mcp',
     `{"jsonrpc":"2.0","id":${rpcId++},"method":"tools/call","params":{"name":"${name}","arguments":${args}}}`,
