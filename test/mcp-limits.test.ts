@@ -29,9 +29,9 @@ const headers = (token: string, extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-/** A 2025-era session negotiated at `version`; later requests carry that version's header. */
-async function session(b: TestBaton, token: string, version: string) {
-  const res = await fetch(b.mcpUrl, {
+/** An initialize request of the 2025 era, at `version`. */
+const initialize = (b: TestBaton, token: string, version = '2025-11-25') =>
+  fetch(b.mcpUrl, {
     method: 'POST',
     headers: headers(token),
     body: JSON.stringify({
@@ -45,6 +45,10 @@ async function session(b: TestBaton, token: string, version: string) {
       },
     }),
   });
+
+/** A 2025-era session negotiated at `version`; later requests carry that version's header. */
+async function session(b: TestBaton, token: string, version: string) {
+  const res = await initialize(b, token, version);
   expect(res.status).toBe(200);
   expect(((await res.json()) as any).result.protocolVersion).toBe(version);
   const id = res.headers.get('mcp-session-id') as string;
@@ -185,20 +189,7 @@ describe('sessions per identity', () => {
       statuses.push(
         ...(await Promise.all(
           Array.from({ length: atOnce }, () =>
-            fetch(baton.mcpUrl, {
-              method: 'POST',
-              headers: headers(token),
-              body: JSON.stringify({
-                jsonrpc: '2.0',
-                id: 0,
-                method: 'initialize',
-                params: {
-                  protocolVersion: '2025-11-25',
-                  capabilities: {},
-                  clientInfo: { name: 'at-once', version: '1' },
-                },
-              }),
-            }).then(async (res) => {
+            initialize(baton, token).then(async (res) => {
               await res.text();
               return res.status;
             }),
@@ -225,20 +216,7 @@ describe('Retry-After', () => {
     const { token } = await baton.seed({ label: 'many-streams' });
     const readers = [];
     for (let i = 0; i < MAX_STREAMS_PER_PARTICIPATION; i++) {
-      const res = await fetch(baton.mcpUrl, {
-        method: 'POST',
-        headers: headers(token),
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 0,
-          method: 'initialize',
-          params: {
-            protocolVersion: '2025-11-25',
-            capabilities: {},
-            clientInfo: { name: 's', version: '1' },
-          },
-        }),
-      });
+      const res = await initialize(baton, token);
       await res.body?.cancel();
       const id = res.headers.get('mcp-session-id') as string;
       readers.push(
@@ -246,20 +224,7 @@ describe('Retry-After', () => {
       );
     }
     expect(readers.every((r) => r.status === 200)).toBe(true);
-    const res = await fetch(baton.mcpUrl, {
-      method: 'POST',
-      headers: headers(token),
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-11-25',
-          capabilities: {},
-          clientInfo: { name: 's', version: '1' },
-        },
-      }),
-    });
+    const res = await initialize(baton, token);
     await res.body?.cancel();
     const get = await fetch(baton.mcpUrl, {
       headers: {
