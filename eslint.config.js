@@ -91,6 +91,7 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-console': 'off',
+      'no-duplicate-case': 'error',
     },
   },
   ...FOLDERS.map((folder) => ({

@@ -2,11 +2,10 @@ import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import client from 'prom-client';
 import type { Config } from './config.js';
-import { bootstrapFirstRun } from './access/seed.js';
 import { openDatabase } from './db/open.js';
 import { startPruneJob } from './db/prune.js';
 import type { Logger } from './log.js';
-import { startBaton, type Baton } from './main.js';
+import { bootstrapIfWanted, startBaton, type Baton } from './main.js';
 import type { IdentityNote, IdentityPeers } from './http/identity-memory.js';
 import type { Exposition } from './metrics.js';
 
@@ -47,10 +46,7 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
   const database = await openDatabase(config, log, { schema: 'auto' });
   let bootstrap: Served['bootstrap'];
   try {
-    bootstrap =
-      database.embedded || config.bootstrap
-        ? await bootstrapFirstRun(database.storage.db)
-        : undefined;
+    bootstrap = await bootstrapIfWanted(database, config);
   } catch (err) {
     await database.close();
     throw err;
@@ -148,10 +144,7 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
     await database.close();
     throw err;
   }
-  const stopPruning =
-    config.pruneIntervalHours > 0
-      ? startPruneJob(database.storage.db, config.pruneIntervalHours, log)
-      : () => {};
+  const stopPruning = startPruneJob(database.storage.db, config.pruneIntervalHours, log);
   let closing: Promise<void> | undefined;
   return {
     address: { address: config.host, family: config.host.includes(':') ? 'IPv6' : 'IPv4', port },

@@ -15,9 +15,9 @@ export interface Ctx {
   isAdmin: boolean;
   requestId: string;
   /**
-   * Costly work this call did (lease matching units), set by the edge for one call and read after
-   * it to charge the token's rate limit: a bucket that counts requests alone would let one token
-   * take the CPU every tenant shares.
+   * Costly work this call did (lease matching units), set by the dispatcher for one call and
+   * returned with its outcome, which the edge charges to the token's rate limit: a bucket that
+   * counts requests alone would let one token take the CPU every tenant shares.
    */
   meter?: WorkMeter;
 }

@@ -41,6 +41,16 @@ export function metricsFor(storage: Storage, listener?: LedgerListener): Metrics
   });
 }
 
+/** The first-run owner and token: always on the embedded database, elsewhere when asked for. */
+export function bootstrapIfWanted(
+  database: { embedded: unknown; storage: Storage },
+  config: Readonly<Config>,
+) {
+  return database.embedded || config.bootstrap
+    ? bootstrapFirstRun(database.storage.db)
+    : Promise.resolve(undefined);
+}
+
 export async function startBaton(
   config: Readonly<Config>,
   log: Logger,
@@ -53,10 +63,7 @@ export async function startBaton(
     db: database.storage.db,
   });
   try {
-    const bootstrap =
-      database.embedded || config.bootstrap
-        ? await bootstrapFirstRun(database.storage.db)
-        : undefined;
+    const bootstrap = await bootstrapIfWanted(database, config);
     await listener.start();
     const metrics = metricsFor(database.storage, listener);
     const http = createHttpServer({
@@ -70,10 +77,7 @@ export async function startBaton(
       identityPeers: opts.identityPeers,
     });
     const address = await http.listen(config.port, config.host);
-    const stopPruning =
-      config.pruneIntervalHours > 0
-        ? startPruneJob(database.storage.db, config.pruneIntervalHours, log)
-        : () => {};
+    const stopPruning = startPruneJob(database.storage.db, config.pruneIntervalHours, log);
     let closing: Promise<void> | undefined;
     return {
       address,

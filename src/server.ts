@@ -20,7 +20,6 @@ import { StreamHub } from './http/streams.js';
 export interface AppDeps extends McpDeps {
   /** Per client address on /join: 10 a minute (spec §8). */
   joinLimiter: RateLimiter;
-  streams: StreamHub;
   /** The web admin and board (src/admin/). */
   admin: AdminHandler;
 }

@@ -5,6 +5,7 @@ import { startTestBaton, useTestBaton } from './helpers/baton.js';
 import { eventually } from './helpers/sse.js';
 import {
   callModern,
+  modernPost,
   closeModernClients,
   connectModern,
   resourceUpdates,
@@ -52,6 +53,17 @@ describe('subscriptions/listen', () => {
     ]);
     expect(me.subscription.honoredFilter).toEqual({ resourceSubscriptions: ['baton://inbox'] });
     expect(baton.streams.count('listen')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses an id longer than 200 characters, which every notification would repeat', async () => {
+    const { token } = await baton.seed({ projectSlug: 'listen-id', label: 'long-id' });
+    const res = await modernPost(baton.mcpUrl, token, {
+      id: 'x'.repeat(201),
+      method: 'subscriptions/listen',
+      params: { notifications: { resourceSubscriptions: ['baton://inbox'] } },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toMatch(/at most 200 characters; send a shorter one/);
   });
 
   it('announces the inbox when a post reaches the caller; reading it returns the post and delivers it', async () => {

@@ -175,6 +175,22 @@ describe('the owner in their inbox', () => {
     ]);
   });
 
+  it('lists on older pages the posts still waiting for an ack', async () => {
+    const { web, inbox, api } = await setUp('olga');
+    await web.get(inbox); // the self exists from here on
+    for (let i = 1; i <= 25; i++) {
+      await api('post', { to_actor: 'olga/olga', subject: `Note ${i}.`, body: `note ${i}` });
+    }
+    const first = await web.get(inbox);
+    expect(visibleText(first.text)).toContain('25 waiting for your acknowledgement');
+    const older = /href="([^"]*\?older=[^"]*)"/.exec(first.text)?.[1];
+    expect(older).toBeDefined();
+    const page = visibleText((await web.get((older as string).replace(/&amp;/g, '&'))).text);
+    // The 20 newest fill the first page; the five before them, unacked too, are here.
+    for (let i = 1; i <= 5; i++) expect(page).toContain(`Note ${i}.`);
+    expect(page).not.toContain('Note 6.');
+  });
+
   it("shows its own posts' receipts: not yet, delivered, acked", async () => {
     const { email, web, id, inbox, agent } = await setUp('mo');
     const second = await seedToken(baton.storage.db, { email, projectSlug: 'mo', label: 'second' });

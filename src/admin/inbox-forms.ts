@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { invalid } from '../errors.js';
+import { post } from '../tools/handoffs.js';
+import { ack } from '../tools/inbox.js';
+import { register } from '../tools/presence.js';
 import type { RosterEntry } from '../db/admin.js';
 import { fields, optional } from './forms.js';
 import { html, type SafeHtml } from './html.js';
@@ -57,7 +60,7 @@ async function postForm(c: OwnerCall): Promise<void> {
   const project = await requireProject(c);
   const f = fields(COMPOSE, c.form, LABELS);
   const ctx = await selfIn(c, project);
-  const result = await act(c, ctx, 'post', {
+  const result = await act(c, ctx, post, {
     ...address(f.to),
     subject: f.subject,
     body: f.body,
@@ -82,7 +85,7 @@ async function ackForm(c: OwnerCall): Promise<void> {
   const project = await requireProject(c);
   const f = fields(ACK, c.form, LABELS);
   const ctx = await selfIn(c, project);
-  await act(c, ctx, 'ack', { post_ids: f.post_ids });
+  await act(c, ctx, ack, { post_ids: f.post_ids });
   back(c, project.id, f.thread, 'acked');
 }
 
@@ -92,7 +95,7 @@ async function laneForm(c: OwnerCall): Promise<void> {
   const project = await requireProject(c);
   const f = fields(LANE_FORM, c.form, LABELS);
   const ctx = await selfIn(c, project);
-  await act(c, ctx, 'register', { lane: f.lane, status: f.status });
+  await act(c, ctx, register, { lane: f.lane, status: f.status });
   back(c, project.id, undefined, 'lane-set');
 }
 

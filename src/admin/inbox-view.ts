@@ -134,7 +134,9 @@ export function inboxList(
   o: ViewOpts,
   older: string | undefined,
 ): SafeHtml {
-  const rest = recent.posts.filter((p) => p.acked !== null);
+  // Each post once: those listed as waiting are left out of the rest (on older pages, none are).
+  const listed = new Set(waiting.map((p) => p.post_id));
+  const rest = recent.posts.filter((p) => !listed.has(p.post_id));
   if (waiting.length === 0 && rest.length === 0) {
     return html`<p class="empty">
       Nothing for you yet: posts to you, your lane and everyone land here.

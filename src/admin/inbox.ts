@@ -1,4 +1,5 @@
 import { AppError, toAppError } from '../errors.js';
+import { read_posts } from '../tools/inbox.js';
 import type { Ctx } from '../ctx.js';
 import { projectRoster, type OwnedProject } from '../db/admin.js';
 import { ledgerHeads } from '../db/ledger.js';
@@ -63,7 +64,7 @@ async function loadSections(
   project: OwnedProject,
   ctx: Ctx,
   view: View,
-): Promise<Sections & { latest?: PostView }> {
+): Promise<Sections & { latest?: PostView; unread: number | null }> {
   const heads = await ledgerHeads(c.deps.db, [project.id]);
   const o: ViewOpts = {
     base: base(project),
@@ -72,7 +73,7 @@ async function loadSections(
     now: Date.now(),
   };
   const read = async (args: Record<string, unknown>) =>
-    postPage(await act(c, ctx, 'read_posts', args));
+    postPage(await act(c, ctx, read_posts, args));
   const sections: Record<string, SafeHtml> = {};
   let latest: PostView | undefined;
   if (view.thread) {
@@ -86,11 +87,13 @@ async function loadSections(
     sections.posts = inboxList(view.older ? [] : waiting, recent, o, view.older);
     sections.sent = sentList(sent, o, view.sentOlder);
   }
-  sections.unread = html`${unreadBadge(await selfUnread(c.deps.db, c.session.ownerId, project.id))}`;
+  const unread = await selfUnread(c.deps.db, c.session.ownerId, project.id);
+  sections.unread = html`${unreadBadge(unread)}`;
   return {
     seq: heads.get(project.id) ?? '0',
     sections: Object.fromEntries(Object.entries(sections).map(([k, v]) => [k, v.text])),
     latest,
+    unread,
   };
 }
 
@@ -102,8 +105,9 @@ async function render(c: OwnerCall, flash?: Flash): Promise<{ doc: SafeHtml; sta
   let status = 200;
   let sections: Sections['sections'] = {};
   let latest: PostView | undefined;
+  let unread: number | null | undefined;
   try {
-    ({ sections, latest } = await loadSections(c, project, ctx, view));
+    ({ sections, latest, unread } = await loadSections(c, project, ctx, view));
   } catch (err) {
     // A stale cursor or a thread that does not exist: the page says so and still lets me act.
     const e = toAppError(err);
@@ -117,7 +121,7 @@ async function render(c: OwnerCall, flash?: Flash): Promise<{ doc: SafeHtml; sta
     searchSection(c, project, b),
   ]);
   if (search.status !== 200 && status === 200) status = search.status;
-  const unread = await selfUnread(c.deps.db, c.session.ownerId, project.id);
+  if (unread === undefined) unread = await selfUnread(c.deps.db, c.session.ownerId, project.id);
   const live = (name: string) => html`<div id="inbox-${name}">${raw(sections[name] ?? '')}</div>`;
   const draft = draftOf(c);
   // In a thread, the form answers its latest post unless a reply to another was asked for.
@@ -175,25 +179,27 @@ async function refusedPage(c: OwnerCall, flash: Flash): Promise<SafeHtml> {
 async function inboxEvents(c: OwnerCall): Promise<void> {
   const project = await requireProject(c);
   const view = viewOf(c.url);
-  await streamSections(
-    c,
-    project.id,
-    'inbox',
-    async () => {
-      if (!(await requireProject(c).catch(() => undefined))) return undefined;
-      const ctx = await selfIn(c, project);
-      try {
-        return await loadSections(c, project, ctx, view);
-      } catch (err) {
-        if (err instanceof AppError && err.code === 'invalid_argument') {
-          return { seq: '0', sections: {} };
-        }
+  await streamSections(c, project.id, 'inbox', async () => {
+    // A project deleted meanwhile ends the stream; any other failure is retried by the loop.
+    const gone = await requireProject(c).then(
+      () => false,
+      (err: unknown) => {
+        if (err instanceof AppError && err.code === 'not_found') return true;
         throw err;
+      },
+    );
+    if (gone) return undefined;
+    // An open inbox is a present person: each update keeps their self active.
+    const ctx = await selfIn(c, project);
+    try {
+      return await loadSections(c, project, ctx, view);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'invalid_argument') {
+        return { seq: '0', sections: {} };
       }
-    },
-    // An open inbox is a present person: their self stays active while the page is open.
-    async () => void (await selfIn(c, project)),
-  );
+      throw err;
+    }
+  });
 }
 
 export const INBOX_ROUTES: Route[] = [

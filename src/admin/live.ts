@@ -32,8 +32,6 @@ export async function streamSections(
   /** The SSE event name, and the prefix of the page's element ids. */
   event: 'board' | 'inbox',
   load: () => Promise<Sections | undefined>,
-  /** Runs on each tick while the page is open. */
-  onTick?: () => Promise<void>,
 ): Promise<void> {
   const { res } = c;
   const held = open.get(c.session.key) ?? 0;
@@ -88,7 +86,6 @@ export async function streamSections(
           end('signed out; sign in again to see live updates');
           break;
         }
-        await onTick?.();
       }
       const wait = sentAt + MIN_GAP_MS - Date.now();
       if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => undefined);

@@ -4,15 +4,12 @@ import { AppError } from '../errors.js';
 import type { OwnedProject } from '../db/admin.js';
 import { touchSelf } from '../db/self.js';
 import { callTool } from '../tools/dispatch.js';
-import { TOOLS } from '../tools/index.js';
 import type { ToolDef } from '../tools/types.js';
 import type { OwnerCall } from './types.js';
 
 // The owner acting from the pages: as their self (src/access/self.ts), through the one tool
 // dispatcher, so a post, a read, an ack or a lane from the browser is the very act an MCP client
 // makes, with the same validation, the same transaction and the same ledger event.
-
-const BY_NAME = new Map<string, ToolDef>(TOOLS.map((t) => [t.name, t]));
 
 const LIVENESS_DEBOUNCE_MS = 10_000;
 
@@ -34,11 +31,9 @@ export async function selfIn(c: OwnerCall, project: OwnedProject): Promise<Ctx> 
 export async function act(
   c: OwnerCall,
   ctx: Ctx,
-  name: string,
+  tool: ToolDef,
   args: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
-  const tool = BY_NAME.get(name);
-  if (!tool) throw new Error(`no tool named ${name}`);
   const outcome = await callTool(c.deps, ctx, tool, args);
   if (outcome.ok) return outcome.result;
   // A form that names something missing (a participant, a post) is a bad form, not a missing

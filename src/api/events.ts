@@ -3,14 +3,14 @@ import { AppError } from '../errors.js';
 import { feedAfter, ledgerHead, type FeedRow, type StreamGrant } from '../db/push.js';
 import type { McpDeps } from '../mcp/transport.js';
 import { eventView } from '../tools/ledger.js';
-import { authenticate, rateLimitMessage } from '../http/auth.js';
+import { authenticate, rateLimited } from '../http/auth.js';
 import { sendError } from '../http/request.js';
 import { lastEventIdOf, SseResponse } from '../http/sse.js';
 import {
-  MAX_STREAMS_PER_PARTICIPATION,
+  sendPages,
+  streamRefusal,
   type LiveStream,
   type Outgoing,
-  type StreamHub,
   type StreamIo,
 } from '../http/streams.js';
 
@@ -44,17 +44,9 @@ class LedgerStream implements LiveStream {
       return;
     }
     this.started = true;
-    for (;;) {
-      const page = await feedAfter(io.db, this.grant.projectId, this.from, {
-        watchers: [],
-        allTypes: true,
-        limit: PAGE,
-      });
-      await io.send(this, this.select(page.rows), false);
-      const full = page.rows.length === PAGE;
-      this.from = full ? Number(page.rows.at(-1)?.seq) : page.head;
-      if (!full) break;
-    }
+    await sendPages(io, this, PAGE, (from) =>
+      feedAfter(io.db, this.grant.projectId, from, { watchers: [], allTypes: true, limit: PAGE }),
+    );
     this.sse.mark(this.from);
   }
 
@@ -72,7 +64,7 @@ class LedgerStream implements LiveStream {
 export async function handleEvents(
   req: IncomingMessage,
   res: ServerResponse,
-  deps: McpDeps & { streams: StreamHub },
+  deps: McpDeps,
   requestId: string,
 ): Promise<void> {
   if (req.method !== 'GET') {
@@ -96,25 +88,12 @@ export async function handleEvents(
     );
   }
   const auth = await authenticate(req, res, deps, requestId);
-  if (!auth.ok) {
-    if (!auth.limited) return;
-    const error = new AppError('rate_limited', rateLimitMessage(auth.retryAfter), {
-      retry_after_seconds: auth.retryAfter,
-    });
-    return sendError(res, error, { 'retry-after': String(auth.retryAfter) });
-  }
+  if (!auth.ok) return auth.limited ? sendError(res, rateLimited(auth.retryAfter)) : undefined;
   const grant = { projectId: auth.ctx.projectId, tokenId: auth.row.token_id, sessionId: null };
   const admitted = deps.streams.admit(grant, auth.ctx.participationId);
   if (admitted !== 'ok') {
-    return sendError(
-      res,
-      admitted === 'full'
-        ? new AppError(
-            'rate_limited',
-            `this identity already has ${MAX_STREAMS_PER_PARTICIPATION} streams open here; close some`,
-          )
-        : new AppError('unavailable', 'this server is shutting down; reconnect to resume'),
-    );
+    const r = streamRefusal(admitted, { full: 'close some', closing: 'reconnect to resume' });
+    return sendError(res, new AppError(r.code, r.message, { retry_after_seconds: r.retryAfter }));
   }
   // Last-Event-ID wins over ?after: an EventSource reconnects to the same URL with it.
   const start = resume ?? (after === null ? undefined : Number(after));

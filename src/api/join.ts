@@ -46,11 +46,9 @@ export async function handleJoin(
     const error = new AppError(
       'rate_limited',
       `too many join attempts from this address; retry in ${limit.retryAfter} s`,
-      {
-        retry_after_seconds: limit.retryAfter,
-      },
+      { retry_after_seconds: limit.retryAfter },
     );
-    return sendError(res, error, { 'retry-after': String(limit.retryAfter) });
+    return sendError(res, error);
   }
   let parsed: z.infer<typeof JOIN_BODY>;
   try {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '../errors.js';
 import type { McpDeps } from '../mcp/transport.js';
 import { callTool } from '../tools/dispatch.js';
-import { authenticate, rateLimitMessage } from '../http/auth.js';
+import { authenticate, rateLimited } from '../http/auth.js';
 import { bytesCost, workCost } from '../http/ratelimit.js';
 import { abortOnDisconnect, BodyTooLarge, readBody, sendError, sendRaw } from '../http/request.js';
 
@@ -35,13 +35,7 @@ export async function handleToolApi(
     });
   }
   const auth = await authenticate(req, res, deps, requestId);
-  if (!auth.ok) {
-    if (!auth.limited) return;
-    const error = new AppError('rate_limited', rateLimitMessage(auth.retryAfter), {
-      retry_after_seconds: auth.retryAfter,
-    });
-    return sendError(res, error, { 'retry-after': String(auth.retryAfter) });
-  }
+  if (!auth.ok) return auth.limited ? sendError(res, rateLimited(auth.retryAfter)) : undefined;
   const tool = deps.catalogue.byName.get(name);
   if (!tool) {
     return sendError(
@@ -77,11 +71,9 @@ export async function handleToolApi(
       new AppError('invalid_argument', "the body must be a JSON object of the tool's arguments"),
     );
   }
-  const meter = { units: 0 };
-  const outcome = await callTool(deps, { ...auth.ctx, meter }, tool, args, abortOnDisconnect(res));
-  deps.tokenLimiter.charge(auth.row.token_id, workCost(meter.units));
+  const outcome = await callTool(deps, auth.ctx, tool, args, abortOnDisconnect(res));
+  const json = outcome.ok ? JSON.stringify(outcome.result) : '';
+  deps.tokenLimiter.charge(auth.row.token_id, workCost(outcome.units) + bytesCost(json.length));
   if (!outcome.ok) return sendError(res, outcome.error);
-  const json = JSON.stringify(outcome.result);
-  deps.tokenLimiter.charge(auth.row.token_id, bytesCost(json.length));
   sendRaw(res, 200, json);
 }

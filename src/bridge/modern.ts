@@ -2,6 +2,7 @@ import {
   CHANNEL_METHOD,
   encodeHeaderValue,
   HEADER,
+  MCP_NAME_PARAM,
   META,
   MODERN_METHOD,
   MODERN_PROTOCOL_VERSIONS,
@@ -25,13 +26,6 @@ import {
 // the version and the client in `_meta`, and its method and name in headers; there is no
 // session to open. Push is a subscriptions/listen stream of resource updates, which
 // ModernChannel (channel.ts) turns into the channel events the stdio client expects.
-
-/** Which param an Mcp-Name header mirrors, per method. */
-const NAME_PARAM: Readonly<Record<string, string>> = {
-  'tools/call': 'name',
-  'resources/read': 'uri',
-  'prompts/get': 'name',
-};
 
 export class ModernLink implements Link {
   readonly version: string = MODERN_PROTOCOL_VERSIONS[0];
@@ -176,7 +170,7 @@ export class ModernLink implements Link {
   }
 
   private headers(method: string, params: Record<string, unknown>): Record<string, string> {
-    const field = NAME_PARAM[method];
+    const field = MCP_NAME_PARAM[method];
     const name = field === undefined ? undefined : params[field];
     return {
       authorization: `Bearer ${this.opts.token}`,

@@ -77,12 +77,13 @@ export async function prune(
   }
 }
 
-/** The optional background job of `baton serve` (BATON_PRUNE_INTERVAL_HOURS). */
+/** The optional background job of `baton serve` (BATON_PRUNE_INTERVAL_HOURS; 0 runs none). */
 export function startPruneJob(
   db: Db,
   hours: number,
   log: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void },
 ): () => void {
+  if (hours <= 0) return () => {};
   const run = () =>
     prune(db, DEFAULT_RETENTION).then(
       (counts) => counts && log.info({ pruned: counts }, 'retention pass done'),

@@ -6,7 +6,7 @@ import { touchSession } from '../db/sessions.js';
 import type { Db, Storage } from '../db/pool.js';
 import type { Logger } from '../log.js';
 import type { Ctx } from '../ctx.js';
-import { toAppError } from '../errors.js';
+import { AppError, toAppError } from '../errors.js';
 import type { IdentityMemory } from './identity-memory.js';
 import type { RateLimiter } from './ratelimit.js';
 import { sendJson } from './request.js';
@@ -25,7 +25,7 @@ export interface AuthDeps {
    * Tokens this process resolved lately: resolved again from memory while the ledger listener
    * hears, and answered in MCP's terms while the database is away (identity-memory.ts).
    */
-  identities?: IdentityMemory;
+  identities: IdentityMemory;
 }
 
 export type AuthOutcome =
@@ -92,13 +92,13 @@ export async function authenticate(
   const hash = hashToken(token);
   const key = hash.toString('base64');
   const memory = deps.identities;
-  let row = memory?.trusted(key, sessionId);
+  let row = memory.trusted(key, sessionId);
   if (!row) {
-    const mark = memory?.mark();
+    const mark = memory.mark();
     try {
       row = await resolveToken(deps.db, hash, sessionId, deps.pool);
     } catch (err) {
-      const recalled = opts.whileAway ? memory?.recall(key, sessionId) : undefined;
+      const recalled = opts.whileAway ? memory.recall(key, sessionId) : undefined;
       if (!recalled || toAppError(err).code !== 'unavailable') throw err;
       const ctx = contextOf(recalled, requestId);
       const decision = deps.tokenLimiter.take(recalled.token_id);
@@ -107,7 +107,7 @@ export async function authenticate(
       }
       return { ok: true, ctx, row: recalled };
     }
-    memory?.record(key, row, sessionId, mark);
+    memory.record(key, row, sessionId, mark);
   }
   if (!row) {
     sendUnauthorized(res, deps.config, 'invalid');
@@ -136,7 +136,7 @@ export async function authenticate(
   const now = Date.now();
   const stale = (d: Date | null) => !d || now - d.getTime() > LIVENESS_DEBOUNCE_MS;
   if (stale(row.last_seen_at) || stale(row.token_last_used_at)) {
-    memory?.livenessWritten(key, new Date(now));
+    memory.livenessWritten(key, new Date(now));
     touchParticipation(deps.db, row.project_id, row.participation_id, row.token_id).catch(
       (err: unknown) => deps.log.warn({ err, reqId: requestId }, 'could not record liveness'),
     );
@@ -149,7 +149,7 @@ export async function authenticate(
     sessionUsed &&
     now - sessionUsed.getTime() > SESSION_DEBOUNCE_MS
   ) {
-    memory?.sessionUseWritten(key, sessionId, new Date(now));
+    memory.sessionUseWritten(key, sessionId, new Date(now));
     touchSession(deps.db, row.project_id, sessionId).catch((err: unknown) =>
       deps.log.warn({ err, reqId: requestId }, 'could not record session use'),
     );
@@ -175,4 +175,11 @@ function contextOf(row: AuthRow, requestId: string): Ctx {
 
 export function rateLimitMessage(retryAfter: number): string {
   return `too many requests for this token; retry in ${retryAfter} s`;
+}
+
+/** The REST edges' refusal for a token whose bucket is empty (sendError adds Retry-After). */
+export function rateLimited(retryAfter: number): AppError {
+  return new AppError('rate_limited', rateLimitMessage(retryAfter), {
+    retry_after_seconds: retryAfter,
+  });
 }

@@ -59,10 +59,7 @@ export class RateLimiter {
     if (this.ratePerSecond <= 0) return { granted: wanted, retryAfter: 0 };
     const now = this.now();
     this.sweep(now);
-    const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
-    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.ratePerSecond);
-    b.at = now;
-    this.buckets.set(key, b);
+    const b = this.refilled(key, now);
     const granted = Math.max(0, Math.min(wanted, Math.floor(b.tokens)));
     b.tokens -= granted;
     if (granted === wanted) return { granted, retryAfter: 0 };
@@ -78,12 +75,17 @@ export class RateLimiter {
    */
   charge(key: string, amount: number): void {
     if (this.ratePerSecond <= 0 || amount <= 0) return;
-    const now = this.now();
+    const b = this.refilled(key, this.now());
+    b.tokens = Math.max(-this.burst, b.tokens - amount);
+  }
+
+  /** The key's bucket, refilled for the time since it was last touched. */
+  private refilled(key: string, now: number): Bucket {
     const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
     b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.ratePerSecond);
     b.at = now;
-    b.tokens = Math.max(-this.burst, b.tokens - amount);
     this.buckets.set(key, b);
+    return b;
   }
 
   /** Forgets full buckets now and then, so idle keys cost no memory. */

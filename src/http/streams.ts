@@ -58,6 +58,55 @@ export interface LiveStream {
   farewell?(): void;
 }
 
+/**
+ * Sends what `read` finds after `stream.from`, a page of `limit` at a time, until a page is not
+ * full; `from` ends at the last row sent or at the head `read` saw. Assigned, not maxed: a
+ * position beyond the head (a stale or foreign Last-Event-ID) comes back to the head, so later
+ * events are not skipped.
+ */
+export async function sendPages(
+  io: StreamIo,
+  stream: LiveStream,
+  limit: number,
+  read: (from: number) => Promise<{ rows: readonly FeedRow[]; head: number }>,
+): Promise<void> {
+  for (;;) {
+    const page = await read(stream.from);
+    await io.send(stream, stream.select(page.rows), false);
+    const full = page.rows.length === limit;
+    stream.from = full ? Number(page.rows.at(-1)?.seq) : page.head;
+    if (!full) return;
+  }
+}
+
+/** Why a stream was not admitted, for each edge to answer in its own form. */
+export interface StreamRefusal {
+  status: 429 | 503;
+  code: 'rate_limited' | 'unavailable';
+  message: string;
+  retryAfter: number;
+}
+
+/** The refusal for a stream `admit` turned away; `advice` is the edge's next step for each case. */
+export function streamRefusal(
+  admitted: 'full' | 'closing',
+  advice: { full: string; closing: string },
+): StreamRefusal {
+  return admitted === 'full'
+    ? {
+        status: 429,
+        code: 'rate_limited',
+        message: `this identity already has ${MAX_STREAMS_PER_PARTICIPATION} streams open here; ${advice.full}`,
+        retryAfter: 10,
+      }
+    : {
+        status: 503,
+        code: 'unavailable',
+        message: `this server is shutting down; ${advice.closing}`,
+        retryAfter: 1,
+      };
+}
+
 export interface StreamIo {
   db: Db;
   send(stream: LiveStream, out: readonly Outgoing[], live: boolean): Promise<void>;

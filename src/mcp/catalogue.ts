@@ -48,8 +48,6 @@ function advertised(key: string, value: unknown): boolean {
       return value !== 0 && value !== 1;
     case 'properties':
       return typeof value !== 'object' || value === null || Object.keys(value).length > 0;
-    case 'propertyNames':
-      return JSON.stringify(value) !== '{"type":"string"}';
     case 'maxLength':
       return typeof value === 'number' && value >= 1000;
     case 'minimum':
@@ -79,8 +77,6 @@ function describe(tool: ToolDef) {
   const schema = compact(
     z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' }),
   ) as Record<string, unknown>;
-  // A tool without arguments is `{"type":"object"}`; MCP makes `properties` optional.
-  if (Object.keys(schema.properties ?? {}).length === 0) delete schema.properties;
   return {
     name: tool.name,
     // A title that only spells out the name tells a client nothing it would not show anyway

@@ -107,18 +107,11 @@ export async function toolsCall(
       },
     };
   }
-  const meter = { units: 0 };
-  const outcome = await callTool(
-    deps,
-    { ...auth.ctx, meter },
-    tool,
-    params.arguments,
-    disconnected,
-  );
+  const outcome = await callTool(deps, auth.ctx, tool, params.arguments, disconnected);
   const result = outcome.ok
     ? toolResultJson(outcome.result, false)
     : toolResultJson({ error: outcome.error.toJSON() }, true);
-  deps.tokenLimiter.charge(auth.row.token_id, bytesCost(result.length) + workCost(meter.units));
+  deps.tokenLimiter.charge(auth.row.token_id, bytesCost(result.length) + workCost(outcome.units));
   return { result };
 }
 

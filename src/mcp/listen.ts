@@ -9,7 +9,8 @@ import {
 import { sendRaw } from '../http/request.js';
 import { SseResponse } from '../http/sse.js';
 import {
-  MAX_STREAMS_PER_PARTICIPATION,
+  sendPages,
+  streamRefusal,
   type LiveStream,
   type Outgoing,
   type StreamIo,
@@ -33,6 +34,8 @@ import type { Authenticated, McpDeps } from './transport.js';
 
 /** URIs one listen request may name. */
 const MAX_SUBSCRIPTIONS = 16;
+/** A listen request's id, which names the subscription in every notification it carries. */
+const MAX_SUBSCRIPTION_ID_CHARS = 200;
 const PAGE = 200;
 
 const URI_OF = {
@@ -72,13 +75,7 @@ class ListenStream implements LiveStream {
       }
       return;
     }
-    for (;;) {
-      const page = await pushesAfter(io.db, projectId, this.me, this.from, PAGE);
-      await io.send(this, this.select(page.rows), false);
-      const full = page.rows.length === PAGE;
-      this.from = full ? Number(page.rows.at(-1)?.seq) : page.head;
-      if (!full) break;
-    }
+    await sendPages(io, this, PAGE, (from) => pushesAfter(io.db, projectId, this.me, from, PAGE));
   }
 
   /** One update per resource that these events changed for this caller, however many they are. */
@@ -134,6 +131,18 @@ export async function openListen(
   m: JsonRpcMessage,
 ): Promise<void> {
   const id = m.id as string | number;
+  if (typeof id === 'string' && id.length > MAX_SUBSCRIPTION_ID_CHARS) {
+    // The id is kept for the life of the stream and repeated in every notification.
+    return sendRaw(
+      res,
+      400,
+      rpcError(
+        null,
+        RPC_ERROR.invalidRequest,
+        `Invalid Request: a subscriptions/listen id is at most ${MAX_SUBSCRIPTION_ID_CHARS} characters; send a shorter one`,
+      ),
+    );
+  }
   const asked = requested(m);
   if (typeof asked === 'string') {
     return sendRaw(res, 400, rpcError(id, RPC_ERROR.invalidParams, `Invalid params: ${asked}`));
@@ -149,16 +158,12 @@ export async function openListen(
       ),
     );
   }
-  const streams = deps.streams;
   const grant = { projectId: auth.ctx.projectId, tokenId: auth.row.token_id, sessionId: null };
-  const admitted = streams ? streams.admit(grant, auth.ctx.participationId) : 'closing';
-  if (!streams || admitted !== 'ok') {
-    const full = admitted === 'full';
-    const message = full
-      ? `this identity already has ${MAX_STREAMS_PER_PARTICIPATION} streams open here; close some`
-      : 'this server is shutting down; listen again';
-    return sendRaw(res, full ? 429 : 503, rpcError(id, RPC_ERROR.serverError, message), {
-      'retry-after': full ? '10' : '1',
+  const admitted = deps.streams.admit(grant, auth.ctx.participationId);
+  if (admitted !== 'ok') {
+    const r = streamRefusal(admitted, { full: 'close some', closing: 'listen again' });
+    return sendRaw(res, r.status, rpcError(id, RPC_ERROR.serverError, r.message), {
+      'retry-after': String(r.retryAfter),
     });
   }
   // Only the resources that exist are honoured; list-change notifications are never sent (the
@@ -175,5 +180,5 @@ export async function openListen(
   };
   sse.send({ data: JSON.stringify(ack) });
   const me = { participationId: auth.ctx.participationId, actor: auth.ctx.actor };
-  await streams.open(new ListenStream(me, grant, sse, id, new Set(honoured)));
+  await deps.streams.open(new ListenStream(me, grant, sse, id, new Set(honoured)));
 }

@@ -9,6 +9,7 @@ import {
 import {
   decodeHeaderValue,
   HEADER,
+  MCP_NAME_PARAM,
   META,
   MODERN_PROTOCOL_VERSIONS,
   RPC_ERROR,
@@ -20,13 +21,6 @@ import {
 // and agreeing with `_meta`; `_meta` carrying the client's capabilities; and the Mcp-Method and
 // Mcp-Name headers agreeing with the body, so that whatever routes or limits on the headers saw
 // what the server executes. Each refusal is a 400 with the spec's error code.
-
-/** Which body field Mcp-Name mirrors, per method. */
-const NAME_SOURCE: Readonly<Record<string, string>> = {
-  'tools/call': 'name',
-  'resources/read': 'uri',
-  'prompts/get': 'name',
-};
 
 export type Checked =
   { ok: true; message: JsonRpcMessage } | { ok: false; status: number; json: string };
@@ -116,7 +110,7 @@ export function checkModernRequest(
       `Mcp-Method header ${shown(method)} does not match body method ${shown(parsed.method)}`,
     );
   }
-  const field = NAME_SOURCE[parsed.method];
+  const field = MCP_NAME_PARAM[parsed.method];
   if (field !== undefined) {
     const raw = headerOf(req, HEADER.name);
     if (raw === undefined) return mismatch(id, `the Mcp-Name header is required for ${method}`);

@@ -158,6 +158,13 @@ export const META = {
 } as const;
 
 /** Methods of the modern revision that Baton serves or sends. */
+/** Which param of the body an Mcp-Name header mirrors, per method (2026-07-28). */
+export const MCP_NAME_PARAM: Readonly<Record<string, string>> = {
+  'tools/call': 'name',
+  'resources/read': 'uri',
+  'prompts/get': 'name',
+};
+
 export const MODERN_METHOD = {
   discover: 'server/discover',
   listen: 'subscriptions/listen',

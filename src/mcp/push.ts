@@ -10,10 +10,10 @@ import { authenticate, rateLimitMessage } from '../http/auth.js';
 import { sendRaw } from '../http/request.js';
 import { lastEventIdOf, SseResponse } from '../http/sse.js';
 import {
-  MAX_STREAMS_PER_PARTICIPATION,
+  sendPages,
+  streamRefusal,
   type LiveStream,
   type Outgoing,
-  type StreamHub,
   type StreamIo,
 } from '../http/streams.js';
 import {
@@ -79,15 +79,7 @@ class McpPushStream implements LiveStream {
       this.from = this.resumeAfter;
       this.started = true;
     }
-    for (;;) {
-      const page = await pushesAfter(io.db, projectId, this.me, this.from, PAGE);
-      await io.send(this, this.select(page.rows), false);
-      const full = page.rows.length === PAGE;
-      // Assigned, not maxed: a Last-Event-ID beyond the head (a stale or foreign id) comes back
-      // to the head here, so later events are not skipped.
-      this.from = full ? Number(page.rows.at(-1)?.seq) : page.head;
-      if (!full) break;
-    }
+    await sendPages(io, this, PAGE, (from) => pushesAfter(io.db, projectId, this.me, from, PAGE));
     this.sse.mark(this.from);
   }
 
@@ -174,7 +166,7 @@ export function channelNotice(row: FeedRow, me: Reader): Notice | undefined {
 export async function handleMcpGet(
   req: IncomingMessage,
   res: ServerResponse,
-  deps: McpDeps & { streams: StreamHub },
+  deps: McpDeps,
   requestId: string,
 ) {
   if (refuseModern(req, res)) return;
@@ -231,16 +223,13 @@ export async function handleMcpGet(
   const grant = { projectId: auth.ctx.projectId, tokenId: auth.row.token_id, sessionId };
   const admitted = deps.streams.admit(grant, auth.ctx.participationId);
   if (admitted !== 'ok') {
-    const message =
-      admitted === 'full'
-        ? `this identity already has ${MAX_STREAMS_PER_PARTICIPATION} streams open here; end sessions you no longer use`
-        : 'this server is shutting down; reconnect with Last-Event-ID to resume';
-    return sendRaw(
-      res,
-      admitted === 'full' ? 429 : 503,
-      rpcError(null, RPC_ERROR.serverError, message),
-      { 'retry-after': admitted === 'full' ? '10' : '1' },
-    );
+    const r = streamRefusal(admitted, {
+      full: 'end sessions you no longer use',
+      closing: 'reconnect with Last-Event-ID to resume',
+    });
+    return sendRaw(res, r.status, rpcError(null, RPC_ERROR.serverError, r.message), {
+      'retry-after': String(r.retryAfter),
+    });
   }
   const sse = new SseResponse(req, res, { 'mcp-session-id': sessionId });
   const me = { participationId: auth.ctx.participationId, actor: auth.ctx.actor };

@@ -2,6 +2,7 @@ import type { Ctx } from '../ctx.js';
 import { callTool } from '../tools/dispatch.js';
 import type { Params } from './jsonrpc.js';
 import type { Disconnected } from '../http/request.js';
+import { bytesCost, workCost } from '../http/ratelimit.js';
 import { RESOURCE_URI, RPC_ERROR } from './protocol.js';
 import type { Authenticated, McpDeps } from './transport.js';
 
@@ -87,11 +88,15 @@ export async function readResource(
   }
   const outcome = await callTool(deps, auth.ctx, tool, def.args(auth.ctx), disconnected);
   if (!outcome.ok) {
+    deps.tokenLimiter.charge(auth.row.token_id, workCost(outcome.units));
     const error = outcome.error;
     return {
       error: { code: RPC_ERROR.internalError, message: error.message, data: error.toJSON() },
     };
   }
   const contents = [{ uri: def.uri, mimeType: MIME, text: JSON.stringify(outcome.result) }];
-  return { result: JSON.stringify({ contents }) };
+  const result = JSON.stringify({ contents });
+  // Charged as a tools/call is: by the answer's size and the matching work it took.
+  deps.tokenLimiter.charge(auth.row.token_id, bytesCost(result.length) + workCost(outcome.units));
+  return { result };
 }

@@ -67,9 +67,9 @@ export async function initialize(
     protocolVersion,
     clientName,
   });
-  for (const id of ended) deps.streams?.endSession(projectId, id);
+  for (const id of ended) deps.streams.endSession(projectId, id);
   // Other processes forget them when the statement's notice reaches them; this one at once.
-  if (ended.length > 0) deps.identities?.forgetProject(projectId);
+  if (ended.length > 0) deps.identities.forgetProject(projectId);
   headers[HEADER.sessionId] = id;
   deps.metrics?.sessionsInitialized.inc();
   return JSON.stringify({
@@ -102,8 +102,8 @@ export async function handleMcpDelete(
   const refusal = checkSession(auth);
   if (refusal) return refuse(res, refusal.status, refusal.code, refusal.message);
   if (await closeSession(deps.db, auth.ctx.projectId, auth.ctx.participationId, sessionId)) {
-    deps.identities?.forgetProject(auth.ctx.projectId);
+    deps.identities.forgetProject(auth.ctx.projectId);
   }
-  deps.streams?.endSession(auth.ctx.projectId, sessionId);
+  deps.streams.endSession(auth.ctx.projectId, sessionId);
   res.writeHead(204).end();
 }

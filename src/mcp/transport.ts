@@ -49,7 +49,7 @@ import {
 export interface McpDeps extends DispatchDeps, AuthDeps {
   catalogue: Catalogue;
   /** The live streams of this process (push, ledger subscriptions); set by the HTTP server. */
-  streams?: StreamHub;
+  streams: StreamHub;
 }
 
 export interface Authenticated {

@@ -28,8 +28,10 @@ export interface DispatchDeps {
   claims: ClaimQueue;
 }
 
-export type CallOutcome =
-  { ok: true; result: Record<string, unknown> } | { ok: false; error: AppError };
+type Outcome = { ok: true; result: Record<string, unknown> } | { ok: false; error: AppError };
+
+/** What a call came to, and the lease-matching work it did (leases/work.ts) for the edge to charge. */
+export type CallOutcome = Outcome & { units: number };
 
 export async function callTool(
   deps: DispatchDeps,
@@ -40,10 +42,11 @@ export async function callTool(
   disconnected?: () => AbortSignal,
 ): Promise<CallOutcome> {
   const started = process.hrtime.bigint();
-  const outcome = await runTool(deps, ctx, tool, rawArgs, disconnected);
+  const meter = { units: 0 };
+  const outcome = await runTool(deps, { ...ctx, meter }, tool, rawArgs, disconnected);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   deps.metrics?.observeTool(tool.name, seconds, outcome.ok ? undefined : outcome.error.code);
-  return outcome;
+  return Object.assign(outcome, { units: meter.units });
 }
 
 async function runTool(
@@ -52,7 +55,7 @@ async function runTool(
   tool: ToolDef,
   rawArgs: unknown,
   disconnected: (() => AbortSignal) | undefined,
-): Promise<CallOutcome> {
+): Promise<Outcome> {
   const parsed = tool.input.safeParse(rawArgs ?? {});
   if (!parsed.success) return { ok: false, error: validationError(tool, parsed.error) };
   if (tool.admin && !ctx.isAdmin) {
