@@ -1085,6 +1085,12 @@ CREATE INDEX events_type_idx ON public.events USING btree (project_id, type, seq
 CREATE INDEX leases_expiry_idx ON public.leases USING btree (project_id, expires_at);
 
 --
+-- Name: mcp_sessions_open_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_sessions_open_idx ON public.mcp_sessions USING btree (project_id, participation_id, last_seen_at DESC) WHERE (closed_at IS NULL);
+
+--
 -- Name: oidc_identities_owner_idx; Type: INDEX; Schema: public; Owner: -
 --
 

@@ -176,6 +176,13 @@ describe('search answers', () => {
     const since = await search(ana, { query: 'prepared', since: '2000-01-01T00:00:00Z' });
     expect(since.hits).toHaveLength(2);
     expect((await search(ana, { query: 'signing', kind: 'post' })).hits).toEqual([]);
+    // A bare label would match no actor: it is refused with the form to use, not answered empty.
+    const bare = await callErr(ana, 'search', {
+      query: 'prepared',
+      actor: bobActor.split('/')[1] as string,
+    });
+    expect(bare.code).toBe('invalid_argument');
+    expect(bare.message).toMatch(/handle\/label/);
   });
 
   it('best first: a match in the subject ranks above one in the body alone', async () => {

@@ -93,21 +93,28 @@ describe('lone surrogates and control characters in every string field', () => {
     '%s answers them without internal, over REST and MCP',
     { timeout: 120_000 },
     async (name, schema) => {
-      const seeded = await baton.seed({
-        projectSlug: `poison-${name.replace(/_/g, '-')}`,
-        label: 'poisoner',
-        admin: true,
-      });
-      const client = await baton.connect(seeded.token, { push: false });
+      const poisoner = (i: number) =>
+        baton.seed({
+          projectSlug: `poison-${name.replace(/_/g, '-')}`,
+          label: `poisoner-${i}`,
+          admin: true,
+        });
+      let seeded = await poisoner(0);
+      let client = await baton.connect(seeded.token, { push: false });
       const calls = poisonedCalls(name, schema, seeded.actor);
-      for (const args of calls) {
+      for (const [i, args] of calls.entries()) {
         const res = await fetch(`${baton.baseUrl}/api/v1/tools/${name}`, {
           method: 'POST',
           headers: { authorization: `Bearer ${seeded.token}`, 'content-type': 'application/json' },
           body: JSON.stringify(args),
         });
         const text = await res.text();
-        if (res.status === 401) break; // it rotated or revoked its own token
+        if (res.status === 401) {
+          // It rotated or revoked its own token: the remaining cases run as a new poisoner.
+          seeded = await poisoner(i + 1);
+          client = await baton.connect(seeded.token, { push: false });
+          continue;
+        }
         expect(res.status, `${JSON.stringify(args)} → ${text}`).toBeLessThan(500);
         expect(text).not.toMatch(/"internal"/);
         const viaMcp = await call(client, name, args).catch((err: Error) => ({

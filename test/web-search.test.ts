@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { seedToken } from '../src/access/seed.js';
 import { callApi } from './helpers/agents.js';
 import { useTestBaton } from './helpers/baton.js';
-import { signIn, visibleText } from './helpers/web.js';
+import { signIn, visibleText, type WebClient } from './helpers/web.js';
 
 // Search on the board page: a GET form answered by the same search as the tool, escaped like
 // everything else, paged by the tool's cursor, and only ever over the owner's own project.
@@ -17,14 +17,18 @@ async function projectId(slug: string): Promise<string> {
 }
 
 describe('search on the board', () => {
-  it('finds what the tool finds, escaped, marked and paged', async () => {
-    const web = await signIn(baton, 'finder@example.test');
+  // One owner's project with what the searches find, for every test here.
+  let web: WebClient;
+  let id: string;
+  beforeAll(async () => {
+    web = await signIn(baton, 'finder@example.test');
     const agent = await seedToken(baton.storage.db, {
       email: 'finder@example.test',
       projectSlug: 'findings',
       label: 'writer',
     });
-    const id = await projectId('findings');
+    id = await projectId('findings');
+    expect(id).toMatch(/^\d+$/);
     await callApi(baton, agent.token, 'post', {
       broadcast: true,
       subject: '<img src=x onerror=alert(1)>',
@@ -33,7 +37,9 @@ describe('search on the board', () => {
     await callApi(baton, agent.token, 'task_create', { title: 'Tune PgBouncer pool' });
     for (let i = 0; i < 22; i++)
       await callApi(baton, agent.token, 'post', { broadcast: true, body: `narwhal number ${i}` });
+  });
 
+  it('finds what the tool finds, escaped, marked and paged', async () => {
     const empty = await web.get(`/admin/projects/${id}/board`);
     expect(empty.status).toBe(200);
     expect(empty.text).toMatch(
@@ -68,8 +74,6 @@ describe('search on the board', () => {
   });
 
   it('says what is wrong with a search it refuses', async () => {
-    const web = await signIn(baton, 'finder@example.test');
-    const id = await projectId('findings');
     const short = await web.get(`/admin/projects/${id}/board?query=pg*`);
     expect(short.status).toBe(400);
     expect(visibleText(short.text)).toContain('a prefix needs at least 3 characters');
@@ -83,8 +87,9 @@ describe('search on the board', () => {
 
   it("answers 404 for another owner's project, with nothing of it", async () => {
     const other = await signIn(baton, 'stranger@example.test');
-    const id = await projectId('findings');
-    const res = await other.get(`/admin/projects/${id}/board?query=pgbouncer`);
+    const url = `/admin/projects/${id}/board?query=pgbouncer`;
+    expect((await web.get(url)).text).toContain('PgBouncer'); // there is something to leak
+    const res = await other.get(url);
     expect(res.status).toBe(404);
     expect(res.text).not.toContain('PgBouncer');
   });

@@ -61,6 +61,7 @@ describe('globs', () => {
     expect(() => config.compileGlob('../docs/*.md')).toThrow(/"\." or "\.\."/);
     expect(() => config.compileGlob('docs/[ab.md')).toThrow(/without its "\]"/);
     expect(() => config.compileGlob('docs/[z-a].md')).toThrow(/backwards range "z-a"/);
+    expect(() => config.compileGlob('docs/[[:digit:]]*.md')).toThrow(/POSIX class.*write \[0-9\]/);
   });
 
   it('read ranges, a leading "]" and a trailing "-" inside classes', () => {

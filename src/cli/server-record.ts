@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
+import { isAlive } from '../db/embedded.js';
 
 // `serve` on the embedded database writes where it listens into its data directory, so the other
 // verbs run beside it (seed-token, admin-link) print URLs that reach it, whatever PORT it was
@@ -42,15 +43,6 @@ async function readRecord(file: string): Promise<ServerRecord | undefined> {
 async function runningServer(dataDir: string): Promise<ServerRecord | undefined> {
   const r = await readRecord(path.join(dataDir, FILE));
   return r && isAlive(r.pid) ? r : undefined;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

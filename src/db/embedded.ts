@@ -205,7 +205,8 @@ async function runningPostmaster(
   return { pid, port };
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this id runs (one of another user's counts). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

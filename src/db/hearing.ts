@@ -80,10 +80,6 @@ export class LedgerPoller {
 
   constructor(private readonly opts: PollerOptions) {}
 
-  get running(): boolean {
-    return this.timer !== undefined;
-  }
-
   /**
    * Starts polling, at once. Heads are forgotten first, so the first poll wakes every project:
    * whatever was committed while the listener was not known to be deaf is read then.

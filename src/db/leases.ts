@@ -25,12 +25,12 @@ export interface LeaseRow {
   expires_in: number;
 }
 
-const COLUMNS = sql`id, participation_id, actor, surface, mode, fencing_token, note, expires_at,
-  ttl_seconds, expires_at > now() as live, ceil(extract(epoch from expires_at - now()))::integer as expires_in`;
 /** What a write returns, for COLUMNS to be computed over in a select: the clock is read there,
  * since a distributed database refuses non-immutable functions in a write's RETURNING. */
 const WRITTEN = sql`id, participation_id, actor, surface, mode, fencing_token, note, expires_at,
   ttl_seconds`;
+const COLUMNS = sql`${WRITTEN}, expires_at > now() as live,
+  ceil(extract(epoch from expires_at - now()))::integer as expires_in`;
 
 /**
  * Grants in one project run one at a time, from this lock to commit. Take it before reading the

@@ -130,12 +130,11 @@ export async function pendingActions(
     select p.id as post_id, p.sender_actor, p.action, p.subject, left(p.body, 120) as excerpt,
            p.tag, p.created_at, w.waiting_on
     from (
-      select id from posts
+      select project_id, id, sender_actor, action, subject, body, tag, created_at from posts
       where project_id = ${projectId} and action is not null
       order by id desc
       limit ${ACTION_SCAN}
-    ) f
-    join posts p on p.project_id = ${projectId} and p.id = f.id
+    ) p
     cross join lateral (
       select array_agg(o.handle || '/' || pt.label order by o.handle, pt.label) as waiting_on
       from post_recipients r

@@ -6,6 +6,8 @@
 // `a/**/b`, where `**/` may also match no directory); `**` inside a segment is a plain `*`.
 // Classes take ranges, `!` or `^` negation, a leading `]` as a member, and `[:alpha:]`-style
 // POSIX names (ASCII). There are no escapes: surfaces refuse backslashes before they get here.
+// (The kit matches its config globs with a smaller engine of its own, kit/hooks/lib/config.mjs,
+// which says where the two differ.)
 //
 // Consecutive whole-segment `**` are collapsed (`**/**/x` is `**/x`, `a/**/**` is `a/**`): they
 // match the same paths, and a run of them would otherwise make an automaton whose every state

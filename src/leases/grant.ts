@@ -75,15 +75,6 @@ export async function grantLease(trx: Trx, ctx: Ctx, req: GrantRequest) {
     if (r.live && (await contests(req.surface, r, budget)).overlap) holders.push(r);
   }
   if (holders.length > 0) throw leaseHeld(req.surface.text, holders, budget.assumptions > 0);
-  // An expired lease is taken over only when the overlap was decided, not assumed: taking it
-  // over deletes it and tells its holder.
-  const contested: LeaseRow[] = [];
-  for (const r of others) {
-    if (r.live) continue;
-    const { overlap, decided } = await contests(req.surface, r, budget);
-    if (overlap && decided) contested.push(r);
-  }
-
   if (own?.live) {
     const renewed = await renewLease(trx, ctx.projectId, own.id, {
       mode,
@@ -102,6 +93,15 @@ export async function grantLease(trx: Trx, ctx: Ctx, req: GrantRequest) {
     }
   }
 
+  // An expired lease is taken over only when the overlap was decided, not assumed: taking it
+  // over deletes it and tells its holder. (A renewal, above, takes nothing over, so it is
+  // weighed only here.)
+  const contested: LeaseRow[] = [];
+  for (const r of others) {
+    if (r.live) continue;
+    const { overlap, decided } = await contests(req.surface, r, budget);
+    if (overlap && decided) contested.push(r);
+  }
   // Expired leases never block: the ones this grant would have conflicted with (and my own
   // expired lease on this very surface) end here, and their holders learn it from the ledger.
   const expired = [...contested, ...(own && !own.live ? [own] : [])];

@@ -46,11 +46,20 @@ export const list_participants = defineTool({
   },
 });
 
+/** Members a public JWK may carry: an Ed25519 key needs three, and a few optional ones. */
+const JWK_MEMBERS = 16;
+
 export const set_signing_key = defineTool({
   name: 'set_signing_key',
   title: 'Set signing key',
   description: 'Register your Ed25519 public JWK, to sign your posts.',
-  input: z.strictObject({ public_jwk: z.record(bounded(20), bounded(200)) }),
+  input: z.strictObject({
+    public_jwk: z
+      .record(bounded(20), bounded(200))
+      .refine((o) => Object.keys(o).length <= JWK_MEMBERS, {
+        message: `a public JWK has at most ${JWK_MEMBERS} members (an Ed25519 key needs kty, crv and x)`,
+      }),
+  }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
   handler: async ({ trx, ctx }, a) => {
     const key = await signingKeyFrom(a.public_jwk);

@@ -17,7 +17,7 @@ import {
   type Surface,
 } from '../leases/overlap.js';
 import { releaseLeases } from '../leases/release.js';
-import { ACTOR_OR_HANDLE, bounded, ID, text } from '../names.js';
+import { ACTOR_OR_HANDLE, bounded, ID, LANE, text } from '../names.js';
 import { requireActorFilter } from './presence.js';
 import { defineTool } from './types.js';
 
@@ -99,7 +99,7 @@ export const lease = defineTool({
 /** A path surface that reads like a lane name (`feeds-refactor`): likely meant as `lane:…`. */
 function laneLike(surface: Surface): string | undefined {
   if (surface.lane !== undefined) return undefined;
-  return /^[a-z0-9._-]{1,64}$/.test(surface.text) ? surface.text : undefined;
+  return LANE.safeParse(surface.text).success ? surface.text : undefined;
 }
 
 /**
@@ -116,7 +116,9 @@ async function heldSurface(trx: Trx, ctx: Ctx, id: number): Promise<Surface> {
   }
   if (row.participation_id !== ctx.participationId) {
     if (row.live) throw leaseHeldBy(row);
-    throw notFound(`lease #${id} is not yours (it was ${row.actor}'s, and has expired)`);
+    throw notFound(
+      `lease #${id} is not yours (it was ${row.actor}'s, and has expired); lease \`${row.surface}\` for a lease of your own`,
+    );
   }
   if (!row.live) {
     throw notFound(

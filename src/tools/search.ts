@@ -10,7 +10,7 @@ import {
   type SearchRow,
   type SearchTerms,
 } from '../db/search.js';
-import { line } from '../names.js';
+import { ACTOR, bounded, line } from '../names.js';
 import { TIME } from './ledger.js';
 import { defineTool } from './types.js';
 
@@ -78,9 +78,9 @@ export function parseQuery(text: string): SearchTerms {
 export const SEARCH_INPUT = z.strictObject({
   query: line(QUERY_MAX_CHARS),
   kind: z.enum(SEARCH_KINDS).optional(),
-  actor: line(100).optional(),
+  actor: ACTOR.optional(),
   since: TIME.optional(),
-  cursor: z.string().max(200, 'a cursor is at most 200 characters').optional(),
+  cursor: bounded(200, 'a cursor is at most 200 characters').optional(),
   limit: z.number().int().min(1).max(SEARCH_PAGE_MAX).optional(),
 });
 

@@ -11,6 +11,11 @@ import { Unavailable } from './hook.mjs';
 // "/" significant: `*` and `?` stay within a directory, `**` as a whole segment spans any number
 // of them, `[...]` and `[!...]` are character classes, `\` escapes. The first matching entry
 // wins. A file's number is the first run of digits in its name (not its directory).
+//
+// The server matches lease globs with its own engine (src/leases/glob.ts); the kit cannot
+// import it (hooks use Node's built-ins only) and needs less: a path against a glob, never a
+// glob against a glob. The two differ on purpose: here `\` escapes, and POSIX classes such as
+// `[:digit:]` are refused (write `[0-9]`) rather than read as a set of characters.
 
 export const CONFIG_FILE = 'baton.config.json';
 export const CONFIG_VERSION = 1;
@@ -94,6 +99,9 @@ function parseSegment(seg) {
     } else if (c === '[') {
       const end = classEnd(seg, i);
       if (end < 0) throw new Error('has a "[" without its "]"');
+      if (seg.slice(i + 1, end).includes('[:')) {
+        throw new Error('has a POSIX class such as [:digit:], which is not supported; write [0-9]');
+      }
       tokens.push({ cls: parseClass(seg.slice(i + 1, end)) });
       i = end;
     } else {
