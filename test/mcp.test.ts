@@ -93,6 +93,7 @@ describe('MCP over Streamable HTTP', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(McpError);
     expect((err as McpError).code).toBe(-32602);
+    expect((err as McpError).message).toMatch(/no_such_tool; tools\/list names the tools/);
   });
 
   it('the core profile lists only core tools and refuses others as unknown', async () => {
@@ -105,5 +106,8 @@ describe('MCP over Streamable HTTP', () => {
       .callTool({ name: 'list_participants', arguments: {} })
       .catch((e: unknown) => e);
     expect((err as McpError).code).toBe(-32602);
+    expect((err as McpError).message).toMatch(
+      /not in the core profile; connect without \?tools=core/,
+    );
   });
 });

@@ -3,11 +3,11 @@ import { mintToken } from '../auth/tokens.js';
 import { conflict, notFound } from '../errors.js';
 import {
   closeSessionsOf,
-  findParticipationById,
-  findParticipationByLabel,
   insertToken,
+  lockParticipation,
   projectOwner,
   revokeTokensOf,
+  updateParticipation,
 } from '../db/identity.js';
 import { appendEvent } from '../db/ledger.js';
 import type { Trx } from '../db/pool.js';
@@ -83,10 +83,7 @@ export async function provision(
 
 /** The targeted participation, row-locked: rotations and revocations of one participant queue. */
 async function lockedTarget(trx: Trx, projectId: string, target: Target) {
-  const p =
-    'label' in target
-      ? await findParticipationByLabel(trx, projectId, target.label, { lock: true })
-      : await findParticipationById(trx, projectId, target.participationId, { lock: true });
+  const p = await lockParticipation(trx, projectId, target);
   if (!p) {
     const named = 'label' in target ? ` "${target.label}"` : '';
     throw notFound(`no participant${named} in this project; see list_participants`);
@@ -123,6 +120,25 @@ export async function rotate(
     data: { participant: p.actor, revoked, expires_at: expiresAt, via: by.via },
   });
   return { actor: p.actor, token, revoked, expiresAt };
+}
+
+/** Grants or withdraws a participant's admin rights; nothing is recorded when they stand. */
+export async function setAdminRights(
+  trx: Trx,
+  projectId: string,
+  by: Acting,
+  input: { target: Target; isAdmin: boolean },
+): Promise<{ actor: string; changed: boolean }> {
+  const p = await lockedTarget(trx, projectId, input.target);
+  if (p.is_admin === input.isAdmin) return { actor: p.actor, changed: false };
+  await updateParticipation(trx, projectId, p.id, { isAdmin: input.isAdmin });
+  await appendEvent(trx, projectId, {
+    type: 'participant_updated',
+    actor: by.actor,
+    participationId: by.participationId,
+    data: { participant: p.actor, is_admin: input.isAdmin, via: by.via },
+  });
+  return { actor: p.actor, changed: true };
 }
 
 /** Revokes every token of a participant and ends its MCP sessions. */

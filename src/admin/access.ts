@@ -8,11 +8,7 @@ import {
   TOKEN_TTL_DAYS,
 } from '../access/limits.js';
 import { setLivenessWindow } from '../access/settings.js';
-import { provision, revoke, rotate } from '../access/tokens.js';
-import { notFound } from '../errors.js';
-import { ownedParticipation } from '../db/admin.js';
-import { updateParticipation } from '../db/identity.js';
-import { appendEvent } from '../db/ledger.js';
+import { provision, revoke, rotate, setAdminRights } from '../access/tokens.js';
 import { transact } from '../db/pool.js';
 import { LABEL, LANE } from '../names.js';
 import { checkbox, fields, KIND, optional, whole } from './forms.js';
@@ -94,20 +90,7 @@ async function setAdmin(c: OwnerCall): Promise<void> {
   const isAdmin = f.is_admin === 'true';
   const project = await transact(c.deps.db, async (trx) => {
     const project = await requireProject(c, trx, { lock: true });
-    const p = await ownedParticipation(
-      trx,
-      c.session.ownerId,
-      project.id,
-      c.params.participation ?? '',
-    );
-    if (!p) throw notFound('no such participant in this project');
-    if (p.is_admin === isAdmin) return project;
-    await updateParticipation(trx, project.id, p.id, { isAdmin });
-    await appendEvent(trx, project.id, {
-      type: 'participant_updated',
-      actor: c.session.handle,
-      data: { participant: `${p.handle}/${p.label}`, is_admin: isAdmin, via: 'web' },
-    });
+    await setAdminRights(trx, project.id, acting(c), { target: target(c), isAdmin });
     return project;
   });
   redirect(c.res, `${projectPath(project)}?done=admin-set#participants`);

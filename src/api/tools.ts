@@ -55,7 +55,7 @@ export async function handleToolApi(
     if (err instanceof BodyTooLarge) {
       return sendError(
         res,
-        new AppError('invalid_argument', 'request body exceeds 1 MiB'),
+        new AppError('invalid_argument', 'request body exceeds 1 MiB; send shorter arguments'),
         { connection: 'close' },
         413,
       );

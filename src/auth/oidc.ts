@@ -209,22 +209,22 @@ const unreachable = () =>
 
 function discoveryFailure(err: unknown): Error {
   const code = err instanceof oidc.ClientError ? err.code : undefined;
-  if (
-    code === CODE.attribute ||
-    code === CODE.invalid ||
-    code === CODE.parse ||
-    code === CODE.notJson
-  ) {
+  if (code === CODE.attribute) {
     return new AppError(
       'unavailable',
-      'the sign-in provider published an unusable configuration (its issuer must equal OIDC_ISSUER)',
+      'the sign-in provider names another issuer in its configuration; set OIDC_ISSUER to exactly the issuer it names',
+    );
+  }
+  if (code === CODE.invalid || code === CODE.parse || code === CODE.notJson) {
+    return new AppError(
+      'unavailable',
+      'the sign-in provider published no usable configuration at /.well-known/openid-configuration; check OIDC_ISSUER',
     );
   }
   return unreachable();
 }
 
 function exchangeFailure(err: unknown): Error {
-  if (err instanceof OidcRefused || err instanceof AppError) return err;
   // The provider's own OAuth error (a used or unknown code, a refused client) or a reply that is
   // not one: either way it did not exchange this code.
   if (err instanceof oidc.ResponseBodyError || err instanceof oidc.AuthorizationResponseError) {

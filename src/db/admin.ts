@@ -148,32 +148,6 @@ export async function projectRoster(
   return rows;
 }
 
-export interface OwnedParticipation {
-  id: string;
-  participant_id: string;
-  handle: string;
-  label: string;
-  is_admin: boolean;
-}
-
-/** A participation of the owner's project, row-locked like admin_rotate's. */
-export async function ownedParticipation(
-  trx: Trx,
-  ownerId: string,
-  projectId: string,
-  participationId: string,
-): Promise<OwnedParticipation | undefined> {
-  const { rows } = await sql<OwnedParticipation>`
-    select pa.id, pa.participant_id, o.handle, p.label, pa.is_admin
-    from participations pa
-    join projects pr on pr.id = pa.project_id and pr.owner_id = ${ownerId}
-    join participants p on p.id = pa.participant_id
-    join owners o on o.id = p.owner_id
-    where pa.project_id = ${projectId} and pa.id = ${participationId}
-    for update of pa`.execute(trx);
-  return rows[0];
-}
-
 export interface InviteEntry {
   id: string;
   label: string | null;

@@ -1,4 +1,4 @@
-import { CompiledQuery, sql, type RawBuilder } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type pg from 'pg';
 import { transact, type Db, type Executor, type Trx } from './pool.js';
 import { hasLiveToken } from './presence.js';
@@ -285,41 +285,29 @@ export async function projectOwner(db: Executor, projectId: string) {
 }
 
 /**
- * The participation of `label` in this project, row-locked when `lock` is set so that rotation,
- * revocation and provisioning of one participant are serialised.
+ * The participation an administrative act targets, by its label (tools) or its id (a web admin
+ * path), row-locked so that rotation, revocation, rights and provisioning of one participant are
+ * serialised.
  */
-export function findParticipationByLabel(
+export async function lockParticipation(
   trx: Trx,
   projectId: string,
-  label: string,
-  opts: { lock?: boolean } = {},
+  by: { label: string } | { participationId: string },
 ) {
-  return participationWhere(trx, projectId, sql`p.label = ${label}`, opts.lock);
-}
-
-/** The same, by the participation's id (a web admin path). */
-export function findParticipationById(
-  trx: Trx,
-  projectId: string,
-  participationId: string,
-  opts: { lock?: boolean } = {},
-) {
-  return participationWhere(trx, projectId, sql`pa.id = ${participationId}`, opts.lock);
-}
-
-async function participationWhere(
-  trx: Trx,
-  projectId: string,
-  condition: RawBuilder<unknown>,
-  lock = false,
-) {
-  const { rows } = await sql<{ id: string; participant_id: string; handle: string; label: string }>`
-    select pa.id, pa.participant_id, o.handle, p.label
+  const condition = 'label' in by ? sql`p.label = ${by.label}` : sql`pa.id = ${by.participationId}`;
+  const { rows } = await sql<{
+    id: string;
+    participant_id: string;
+    handle: string;
+    label: string;
+    is_admin: boolean;
+  }>`
+    select pa.id, pa.participant_id, o.handle, p.label, pa.is_admin
     from participations pa
     join participants p on p.id = pa.participant_id
     join owners o on o.id = p.owner_id
     where pa.project_id = ${projectId} and ${condition}
-    ${lock ? sql`for update of pa` : sql``}`.execute(trx);
+    for update of pa`.execute(trx);
   return rows[0];
 }
 

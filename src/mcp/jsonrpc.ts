@@ -100,10 +100,14 @@ export async function toolsCall(
 ): Promise<{ result: string } | { error: { code: number; message: string } }> {
   const tool = findTool(deps.catalogue, profile, params.name);
   if (!tool) {
+    const named = String(params.name).slice(0, 100);
+    const elsewhere = typeof params.name === 'string' && deps.catalogue.byName.has(params.name);
     return {
       error: {
         code: RPC_ERROR.invalidParams,
-        message: `Unknown tool: ${String(params.name).slice(0, 100)}`,
+        message: elsewhere
+          ? `Unknown tool: ${named} is not in the core profile; connect without ?tools=core to use it`
+          : `Unknown tool: ${named}; tools/list names the tools`,
       },
     };
   }

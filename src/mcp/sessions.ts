@@ -34,7 +34,8 @@ export function checkSession(
     return {
       status: 403,
       code: RPC_ERROR.sessionNotFound,
-      message: 'Forbidden: this session belongs to another identity',
+      message:
+        'Forbidden: this session belongs to another identity; initialize a session of your own',
     };
   }
   return undefined;

@@ -119,7 +119,11 @@ export async function handleMcpPost(
     return sendRaw(
       res,
       413,
-      rpcError(null, RPC_ERROR.invalidRequest, 'Request body exceeds 1 MiB'),
+      rpcError(
+        null,
+        RPC_ERROR.invalidRequest,
+        'Request body exceeds 1 MiB; send shorter arguments or split the batch',
+      ),
       {
         connection: 'close',
       },
