@@ -16,7 +16,7 @@ import {
   type StreamIo,
 } from '../http/streams.js';
 import { paramsOf, rpcError, rpcResult, type JsonRpcMessage } from './jsonrpc.js';
-import { channelNotice } from './push.js';
+import { noticeKind } from './push.js';
 import { isResourceUri } from './resources.js';
 import { META, MODERN_METHOD, RESOURCE_URI, RPC_ERROR } from './protocol.js';
 import type { Authenticated, McpDeps } from './transport.js';
@@ -82,9 +82,9 @@ class ListenStream implements LiveStream {
   select(rows: readonly FeedRow[]): Outgoing[] {
     const changed = new Map<string, Date>();
     for (const row of rows) {
-      const notice = channelNotice(row, this.me);
-      if (!notice) continue;
-      const uri = URI_OF[notice.kind];
+      const kind = noticeKind(row, this.me);
+      if (!kind) continue;
+      const uri = URI_OF[kind];
       if (this.uris.has(uri) && !changed.has(uri)) changed.set(uri, row.at);
     }
     return [...changed].map(([uri, at]) => this.updated(uri, at));

@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendRaw } from '../http/request.js';
 import {
   isMessage,
   paramsOf,
@@ -9,8 +10,10 @@ import {
 import {
   decodeHeaderValue,
   HEADER,
+  isModernVersion,
   MCP_NAME_PARAM,
   META,
+  MODERN_METHOD,
   MODERN_PROTOCOL_VERSIONS,
   RPC_ERROR,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -127,4 +130,21 @@ export function checkModernRequest(
     }
   }
   return { ok: true, message: parsed };
+}
+
+/** GET and DELETE belong to the 2025 era; with the modern version header they are 405. */
+export function refuseModern(req: IncomingMessage, res: ServerResponse): boolean {
+  const version = req.headers[HEADER.protocolVersion];
+  if (typeof version !== 'string' || !isModernVersion(version)) return false;
+  sendRaw(
+    res,
+    405,
+    rpcError(
+      null,
+      RPC_ERROR.invalidRequest,
+      `Method Not Allowed: protocol ${version.slice(0, 40)} has no sessions or GET stream; POST ${MODERN_METHOD.listen} for notifications`,
+    ),
+    { allow: 'POST' },
+  );
+  return true;
 }

@@ -14,14 +14,7 @@ import {
 } from './jsonrpc.js';
 import { openListen } from './listen.js';
 import { checkModernRequest } from './modern-request.js';
-import {
-  HEADER,
-  isModernVersion,
-  META,
-  MODERN_METHOD,
-  RPC_ERROR,
-  SUPPORTED_PROTOCOL_VERSIONS,
-} from './protocol.js';
+import { META, MODERN_METHOD, RPC_ERROR, SUPPORTED_PROTOCOL_VERSIONS } from './protocol.js';
 import { readResource, RESOURCES_LIST_JSON } from './resources.js';
 import type { Authenticated, McpDeps } from './transport.js';
 
@@ -61,23 +54,6 @@ export function claimsModern(parsed: unknown): boolean {
   if (typeof params !== 'object' || params === null) return false;
   const meta = (params as { _meta?: unknown })._meta;
   return typeof meta === 'object' && meta !== null && META.protocolVersion in meta;
-}
-
-/** GET and DELETE belong to the 2025 era; with the modern version header they are 405. */
-export function refuseModern(req: IncomingMessage, res: ServerResponse): boolean {
-  const version = req.headers[HEADER.protocolVersion];
-  if (typeof version !== 'string' || !isModernVersion(version)) return false;
-  sendRaw(
-    res,
-    405,
-    rpcError(
-      null,
-      RPC_ERROR.invalidRequest,
-      `Method Not Allowed: protocol ${version.slice(0, 40)} has no sessions or GET stream; POST ${MODERN_METHOD.listen} for notifications`,
-    ),
-    { allow: 'POST' },
-  );
-  return true;
 }
 
 export async function handleModernPost(

@@ -23,8 +23,9 @@ import {
   postChannel,
   RPC_ERROR,
   taskAssignedChannel,
+  type ChannelParams,
 } from './protocol.js';
-import { refuseModern } from './modern.js';
+import { refuseModern } from './modern-request.js';
 import { checkSession, SESSION_ID, sessionHeader } from './sessions.js';
 import { rpcError } from './jsonrpc.js';
 import type { McpDeps } from './transport.js';
@@ -100,23 +101,54 @@ class McpPushStream implements LiveStream {
   }
 }
 
+type NoticeKind = 'post' | 'lease_lost' | 'task_assigned';
+
 interface Notice {
-  kind: 'post' | 'lease_lost' | 'task_assigned';
-  params: { content: string; meta: Record<string, string> };
+  kind: NoticeKind;
+  params: ChannelParams;
   delivers?: { participationId: string; postId: string };
+}
+
+/**
+ * Whether an event concerns one participation, and as which notice: a post to it, its lease
+ * taken over after expiry, a task given to it by someone else. Cheap, so that streams that need
+ * only the kind (subscriptions/listen) never build the notice's text.
+ */
+export function noticeKind(row: FeedRow, me: Reader): NoticeKind | undefined {
+  // Typed, so that a case naming a type the ledger does not have fails the type check.
+  const type = row.type as EventType;
+  switch (type) {
+    case 'post':
+      return row.post_id !== null && row.recipients?.includes(me.participationId)
+        ? 'post'
+        : undefined;
+    case 'lease_expired':
+      return row.lease_id !== null && row.participation_id === me.participationId
+        ? 'lease_lost'
+        : undefined;
+    case 'task_assigned':
+    case 'task_created': {
+      const owner = (row.data as Partial<EventData['task_assigned']>).owner;
+      return row.task_id !== null &&
+        owner === me.actor &&
+        row.participation_id !== me.participationId
+        ? 'task_assigned'
+        : undefined;
+    }
+    default:
+      return undefined;
+  }
 }
 
 /** The push an event makes for one participation, if it concerns it. */
 export function channelNotice(row: FeedRow, me: Reader): Notice | undefined {
-  // Typed, so that a case naming a type the ledger does not have fails the type check.
-  const type = row.type as EventType;
-  switch (type) {
+  switch (noticeKind(row, me)) {
     case 'post': {
-      if (!row.recipients?.includes(me.participationId) || row.post_id === null) return undefined;
+      const postId = row.post_id as string;
       return {
         kind: 'post',
         params: postChannel({
-          post_id: row.post_id,
+          post_id: postId,
           from: row.actor,
           to: row.to_lane ? { lane: row.to_lane } : row.broadcast ? 'everyone' : 'you',
           subject: row.subject,
@@ -127,37 +159,31 @@ export function channelNotice(row: FeedRow, me: Reader): Notice | undefined {
           action: row.action,
           data: row.post_data ? JSON.stringify(row.post_data) : null,
         }),
-        delivers: { participationId: me.participationId, postId: row.post_id },
+        delivers: { participationId: me.participationId, postId },
       };
     }
-    case 'lease_expired': {
-      if (row.participation_id !== me.participationId || row.lease_id === null) return undefined;
+    case 'lease_lost': {
       const d = row.data as EventData['lease_expired'];
       return {
         kind: 'lease_lost',
         params: leaseLostChannel({
-          lease_id: row.lease_id,
+          lease_id: row.lease_id as string,
           surface: d.surface,
           taken_over_by: d.taken_over_by,
         }),
       };
     }
     case 'task_assigned':
-    case 'task_created': {
-      const owner = (row.data as Partial<EventData['task_assigned']>).owner;
-      if (owner !== me.actor || row.participation_id === me.participationId) return undefined;
-      if (row.task_id === null) return undefined;
       return {
         kind: 'task_assigned',
         params: taskAssignedChannel({
-          task_id: row.task_id,
+          task_id: row.task_id as string,
           from: row.actor,
           title: row.task_title,
           ref: row.ref,
         }),
       };
-    }
-    default:
+    case undefined:
       return undefined;
   }
 }

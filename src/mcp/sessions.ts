@@ -4,7 +4,7 @@ import { closeSession, openSessionWithinLimit } from '../db/sessions.js';
 import { authenticate } from '../http/auth.js';
 import { INSTRUCTIONS, SERVER_INFO } from './instructions.js';
 import { refuse, type Params } from './jsonrpc.js';
-import { refuseModern } from './modern.js';
+import { refuseModern } from './modern-request.js';
 import { HEADER, LEGACY_PROTOCOL_VERSIONS, RPC_ERROR } from './protocol.js';
 import type { Authenticated, McpDeps } from './transport.js';
 

@@ -82,8 +82,8 @@ export async function handleMcpPost(
   const header = req.headers[HEADER.protocolVersion];
   const version = typeof header === 'string' ? header : undefined;
   // The modern era has no sessions: an Mcp-Session-Id sent with it is ignored.
-  const sessionId =
-    version !== undefined && isModernVersion(version) ? undefined : sessionHeader(req);
+  const modern = version !== undefined && isModernVersion(version);
+  const sessionId = modern ? undefined : sessionHeader(req);
   if (sessionId !== undefined && !SESSION_ID.test(sessionId)) {
     return refuse(
       res,
@@ -136,7 +136,7 @@ export async function handleMcpPost(
   } catch (err) {
     return refuse(res, 400, RPC_ERROR.parseError, `Parse error: ${(err as Error).message}`);
   }
-  if ((version !== undefined && isModernVersion(version)) || claimsModern(parsed)) {
+  if (modern || claimsModern(parsed)) {
     return handleModernPost(req, res, deps, auth, parsed, version);
   }
   return handleLegacyPost(req, res, deps, auth, parsed, { sessionId, version });
