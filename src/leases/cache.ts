@@ -12,13 +12,6 @@ export class LruCache<V> {
     private readonly weigh: (value: V) => number,
   ) {}
 
-  get size(): number {
-    return this.entries.size;
-  }
-  get weight(): number {
-    return this.total;
-  }
-
   get(key: string): V | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;

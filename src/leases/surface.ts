@@ -1,3 +1,4 @@
+import { LANE } from '../names.js';
 import { LruCache } from './cache.js';
 import { GlobSyntaxError, parsePattern, slashesIn, type Pattern } from './glob.js';
 import {
@@ -40,7 +41,6 @@ export type GlobSurface = Surface & { pattern: Pattern };
 export const isGlob = (s: Surface): s is GlobSurface => s.pattern !== undefined;
 
 export const LANE_PREFIX = 'lane:';
-const LANE_NAME = /^[a-z0-9._-]{1,64}$/;
 const GLOB_CHARS = /[*?[]/;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 // Half a UTF-16 pair cannot be stored as UTF-8; it would come back as U+FFFD, another surface.
@@ -101,6 +101,8 @@ export function readSurface(text: string): Surface {
 }
 
 const ANY_DEPTH = [0, Infinity] as const;
+/** What a stored surface no longer readable by today's rules is taken to cover: every path. */
+const ANY_PATH = parsePattern('**');
 
 function literal(text: string, body: string, directory: boolean): Surface {
   const segments = slashesIn(body) + 1;
@@ -173,7 +175,7 @@ export function storedSurface(text: string, budget: Budget): Surface | undefined
       text,
       body: text,
       directory: false,
-      pattern: parsePattern('**'),
+      pattern: ANY_PATH,
       prefix: '',
       suffix: '',
       depth: ANY_DEPTH,
@@ -203,7 +205,7 @@ export function automatonOf(s: GlobSurface, budget: Budget): Automaton | undefin
 function parseLane(text: string): Surface | undefined {
   if (!text.startsWith(LANE_PREFIX)) return undefined;
   const lane = text.slice(LANE_PREFIX.length);
-  if (!LANE_NAME.test(lane)) {
+  if (!LANE.safeParse(lane).success) {
     throw new SurfaceError(
       'a lane surface is "lane:" and 1–64 characters of a-z, 0-9, ".", "_" and "-"',
     );

@@ -1,12 +1,11 @@
 import { z } from 'zod';
-import type { Acting } from '../access/acting.js';
 import { createInvite, revokeInvite } from '../access/invites.js';
 import { INVITE_TTL_HOURS, INVITE_USES, TOKEN_TTL_DAYS } from '../access/limits.js';
 import { provision, revoke, rotate } from '../access/tokens.js';
 import { setupBlock } from '../auth/setup.js';
 import { INVITE_PATTERN } from '../auth/tokens.js';
 import { ID, LABEL, LANE } from '../names.js';
-import { defineTool, type Ctx } from './types.js';
+import { acting, defineTool } from './types.js';
 
 // Project administration as tools: each parses its input and shapes its answer around one act
 // of src/access, the same act the web admin's forms perform. Every tool here is admin-only (the
@@ -15,12 +14,6 @@ import { defineTool, type Ctx } from './types.js';
 
 const KIND = z.enum(['agent', 'human']);
 const TTL_DAYS = z.number().int().min(TOKEN_TTL_DAYS.min).max(TOKEN_TTL_DAYS.max);
-
-const acting = (ctx: Ctx): Acting => ({
-  actor: ctx.actor,
-  participationId: ctx.participationId,
-  via: 'mcp',
-});
 
 export const admin_provision = defineTool({
   name: 'admin_provision',

@@ -14,7 +14,7 @@ import {
   setLaneAndStatus,
 } from '../db/presence.js';
 import { LANE, line } from '../names.js';
-import { defineTool } from './types.js';
+import { acting, defineTool } from './types.js';
 
 // Presence: which lane I work in and what I am doing, and who else is around. Liveness itself is
 // refreshed by authentication on every call (debounced to one write per 10 s).
@@ -125,8 +125,7 @@ export const set_liveness_window = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
   admin: true,
   handler: async ({ trx, ctx }, { seconds }) => {
-    const by = { actor: ctx.actor, participationId: ctx.participationId, via: 'mcp' } as const;
-    const set = await setLivenessWindow(trx, ctx.projectId, by, seconds);
+    const set = await setLivenessWindow(trx, ctx.projectId, acting(ctx), seconds);
     return { window_seconds: set.seconds, previous: set.previous };
   },
 });

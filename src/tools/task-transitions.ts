@@ -46,7 +46,7 @@ export async function lockedTask(
 ): Promise<TaskRow> {
   const task = await lockTask(trx, ctx.projectId, String(taskId));
   if (!task) throw notFound(`no task ${taskId} in this project; see list_tasks`);
-  const allowed = ALLOWED[tool] ?? [];
+  const allowed = ALLOWED[tool];
   if (!allowed.includes(task.status)) {
     const hint = HINTS[task.status];
     throw conflict(

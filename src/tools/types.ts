@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { Config } from '../config.js';
 import type { ClaimQueue } from '../db/claim-queue.js';
 import type { Db, Trx } from '../db/pool.js';
+import type { Acting } from '../access/acting.js';
 import type { Ctx } from '../ctx.js';
 
 export type { Ctx };
@@ -67,3 +68,10 @@ export interface ToolDef<S extends z.ZodObject = z.ZodObject> {
 export function defineTool<S extends z.ZodObject>(def: ToolDef<S>): ToolDef {
   return def as unknown as ToolDef;
 }
+
+/** The caller of an administrative tool, as src/access records who acted. */
+export const acting = (ctx: Ctx): Acting => ({
+  actor: ctx.actor,
+  participationId: ctx.participationId,
+  via: 'mcp',
+});

@@ -31,10 +31,10 @@ const clip = (s, n = 80) => (s.length > n ? `${s.slice(0, n)}…` : s);
 export class ConfigError extends Error {}
 
 /** Limits on a glob, so that matching one stays cheap whatever the config says. */
-export const MAX_GLOB_CHARS = 256;
-export const MAX_GLOB_SEGMENTS = 40;
+const MAX_GLOB_CHARS = 256;
+const MAX_GLOB_SEGMENTS = 40;
 /** Entries of `sequences`. */
-export const MAX_ENTRIES = 64;
+const MAX_ENTRIES = 64;
 /**
  * Units of matching work (see below) one hook run may spend on globs in all, whatever the number
  * of paths and entries: about 0.1 s of a slow machine's time, a fraction of the hook's budget, and
