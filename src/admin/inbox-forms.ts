@@ -8,7 +8,7 @@ import type { RosterEntry } from '../db/admin.js';
 import { fields, optional } from './forms.js';
 import { html, type SafeHtml } from './html.js';
 import { csrfInput, redirect } from './layout.js';
-import { projectPath, requireProject } from './project-page.js';
+import { inboxPath, requireProject } from './project-page.js';
 import { act, selfIn } from './self.js';
 import type { OwnerCall } from './types.js';
 
@@ -28,7 +28,8 @@ const LABELS = {
   status: 'Status',
 };
 
-const ID_TEXT = z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be a post number');
+/** A post number as a form or a URL carries it. */
+export const ID_TEXT = z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be a post number');
 const POST_NUMBER = ID_TEXT.transform(Number);
 
 const COMPOSE = z.object({
@@ -53,7 +54,7 @@ function address(to: string): Record<string, unknown> {
 /** Back to the page the form was on (a thread, or the inbox), with a fixed confirmation. */
 function back(c: OwnerCall, projectId: string, thread: number | undefined, done: string) {
   const query = thread ? `?thread=${thread}&done=${done}` : `?done=${done}`;
-  redirect(c.res, `${projectPath({ id: projectId })}/inbox${query}`);
+  redirect(c.res, `${inboxPath({ id: projectId })}${query}`);
 }
 
 async function postForm(c: OwnerCall): Promise<void> {

@@ -6,7 +6,7 @@ import { ledgerHeads } from '../db/ledger.js';
 import { knownLanes } from '../db/presence.js';
 import { selfUnread } from '../db/self.js';
 import { html, raw, type SafeHtml } from './html.js';
-import { composeForm, draftOf, INBOX_FORMS, selfCard } from './inbox-forms.js';
+import { composeForm, draftOf, ID_TEXT, INBOX_FORMS, selfCard } from './inbox-forms.js';
 import {
   inboxList,
   postPage,
@@ -18,7 +18,7 @@ import {
 } from './inbox-view.js';
 import { csrfInput, flashFromQuery, page, sendHtml, type Flash } from './layout.js';
 import { liveBadge, liveScript, streamSections, type Sections } from './live.js';
-import { projectHeader, projectPath, requireProject, unreadBadge } from './project-page.js';
+import { inboxPath, projectHeader, requireProject, unreadBadge } from './project-page.js';
 import { searchSection } from './search.js';
 import { act, selfIn } from './self.js';
 import { ownerGet, ownerPost, type OwnerCall, type Route } from './types.js';
@@ -40,7 +40,7 @@ interface View {
 function viewOf(url: URL, form = new URLSearchParams()): View {
   const thread = form.get('thread') ?? url.searchParams.get('thread');
   return {
-    thread: thread && /^[1-9][0-9]{0,17}$/.test(thread) ? Number(thread) : undefined,
+    thread: thread && ID_TEXT.safeParse(thread).success ? Number(thread) : undefined,
     older: url.searchParams.get('older') ?? undefined,
     sentOlder: url.searchParams.get('sent_older') ?? undefined,
   };
@@ -56,8 +56,6 @@ function streamOf(b: string, view: View): string {
   return `${b}/events${query ? `?${query}` : ''}`;
 }
 
-const base = (p: { id: string }) => `${projectPath(p)}/inbox`;
-
 /** The live sections of the page, read through read_posts as the owner's self. */
 async function loadSections(
   c: OwnerCall,
@@ -67,7 +65,7 @@ async function loadSections(
 ): Promise<Sections & { latest?: PostView; unread: number | null }> {
   const heads = await ledgerHeads(c.deps.db, [project.id]);
   const o: ViewOpts = {
-    base: base(project),
+    base: inboxPath(project),
     me: ctx.actor,
     csrf: csrfInput(c.session),
     now: Date.now(),
@@ -101,7 +99,7 @@ async function render(c: OwnerCall, flash?: Flash): Promise<{ doc: SafeHtml; sta
   const project = await requireProject(c);
   const ctx = await selfIn(c, project);
   const view = viewOf(c.url, c.form);
-  const b = base(project);
+  const b = inboxPath(project);
   let status = 200;
   let sections: Sections['sections'] = {};
   let latest: PostView | undefined;

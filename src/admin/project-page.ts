@@ -29,6 +29,7 @@ export async function requireProject(
 }
 
 export const projectPath = (p: { id: string }) => `/admin/projects/${p.id}`;
+export const inboxPath = (p: { id: string }) => `${projectPath(p)}/inbox`;
 
 type Here = 'project' | 'board' | 'inbox' | 'ledger';
 
@@ -51,7 +52,7 @@ export function projectHeader(p: OwnedProject, here: Here, unread: number | null
       ${link('project', projectPath(p), 'Project')}
       ${link('board', `${projectPath(p)}/board`, 'Board')}
       <span class="nav-inbox"
-        >${link('inbox', `${projectPath(p)}/inbox`, 'Inbox')}<span id="inbox-unread"
+        >${link('inbox', inboxPath(p), 'Inbox')}<span id="inbox-unread"
           >${unreadBadge(unread)}</span
         ></span
       >

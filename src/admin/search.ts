@@ -1,5 +1,5 @@
-import { AppError, notFound } from '../errors.js';
-import { ownedProject, type OwnedProject } from '../db/admin.js';
+import { AppError } from '../errors.js';
+import type { OwnedProject } from '../db/admin.js';
 import { SEARCH_KINDS } from '../db/search.js';
 import {
   QUERY_MAX_CHARS,
@@ -11,14 +11,15 @@ import {
 import { fields } from './forms.js';
 import { html, type SafeHtml } from './html.js';
 import { when } from './layout.js';
-import { projectPath } from './project-page.js';
+import { inboxPath, projectPath } from './project-page.js';
 import type { OwnerCall } from './types.js';
 
 // The search box of a project's pages: a GET form, so a search is a link, answered by the same
 // runSearch as the search tool. A page embeds searchSection() with its own path as the form's
 // target; the section reads only its own parameters from the URL.
 
-const PARAMS = ['query', 'kind', 'actor', 'since', 'cursor'] as const;
+const FILTERS = ['query', 'kind', 'actor', 'since'] as const;
+const PARAMS = [...FILTERS, 'cursor'] as const;
 const LABELS = { query: 'Search', kind: 'Kind', actor: 'Actor', since: 'Since' };
 
 export interface SearchSection {
@@ -45,12 +46,8 @@ export async function searchSection(
     const result = await c.deps.db
       .transaction()
       .setAccessMode('read only')
-      .execute(async (trx) => {
-        if (!(await ownedProject(trx, c.session.ownerId, project.id))) {
-          throw notFound('no such project');
-        }
-        return runSearch(trx, project.id, args);
-      });
+      // `project` is the owner's: the caller found it by the signed-in owner.
+      .execute((trx) => runSearch(trx, project.id, args));
     return { html: card(base, args, hits(project, base, args, result)), status: 200 };
   } catch (err) {
     if (!(err instanceof AppError) || err.code !== 'invalid_argument') throw err;
@@ -106,7 +103,7 @@ function hits(
 ): SafeHtml {
   if (result.hits.length === 0) return html`<p class="empty">Nothing matches.</p>`;
   const more = new URLSearchParams();
-  for (const name of ['query', 'kind', 'actor', 'since'] as const) {
+  for (const name of FILTERS) {
     const value = args[name];
     if (value) more.set(name, value);
   }
@@ -134,7 +131,7 @@ function about(project: OwnedProject, h: SearchHit): SafeHtml {
   const ledger = `${projectPath(project)}/ledger`;
   switch (h.kind) {
     case 'post':
-      return html`<a href="${projectPath(project)}/inbox?thread=${h.post_id}"
+      return html`<a href="${inboxPath(project)}?thread=${h.post_id}"
           ><strong>${h.subject ?? 'post'}</strong></a
         >
         <span class="muted">post #${h.post_id}</span>`;
