@@ -50,6 +50,12 @@ export function unsupportedVersion(id: JsonRpcMessage['id'], requested: string):
 export const withMembers = (objectJson: string, members: string) =>
   objectJson === '{}' ? `{${members}}` : `${objectJson.slice(0, -1)},${members}}`;
 
+/** A request header as one string; absent (or sent twice) is undefined. */
+export function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
 export function isMessage(m: unknown): m is JsonRpcMessage {
   if (typeof m !== 'object' || m === null || Array.isArray(m)) return false;
   const o = m as Record<string, unknown>;

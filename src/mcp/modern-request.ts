@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendRaw } from '../http/request.js';
 import {
+  headerOf,
   isMessage,
   paramsOf,
   rpcError,
@@ -37,11 +38,6 @@ const refused = (id: JsonRpcMessage['id'], code: number, message: string): Check
 const mismatch = (id: JsonRpcMessage['id'], message: string) =>
   refused(id, RPC_ERROR.headerMismatch, `Header mismatch: ${message}`);
 
-function headerOf(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
 /** A short, printable rendering of a client's value for an error message. */
 const shown = (v: unknown) => JSON.stringify(v)?.slice(0, 80) ?? 'nothing';
 
@@ -68,6 +64,11 @@ export function checkModernRequest(
   const meta = paramsOf(parsed)._meta;
   const claimed =
     typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>) : undefined;
+  const versionMismatch = () =>
+    mismatch(
+      id,
+      `MCP-Protocol-Version header ${shown(version)} does not match _meta ${META.protocolVersion} ${shown(claimed?.[META.protocolVersion])}`,
+    );
   if (version === undefined) {
     return mismatch(id, 'the MCP-Protocol-Version header is required');
   }
@@ -75,10 +76,7 @@ export function checkModernRequest(
     return { ok: false, status: 400, json: unsupportedVersion(id, version) };
   }
   if (!MODERN_PROTOCOL_VERSIONS.some((v) => v === version)) {
-    return mismatch(
-      id,
-      `MCP-Protocol-Version header ${shown(version)} does not match _meta ${META.protocolVersion} ${shown(claimed?.[META.protocolVersion])}`,
-    );
+    return versionMismatch();
   }
   // Notifications (a client ending its listen stream sends notifications/cancelled) carry no
   // header rules in this revision; they are accepted and change nothing.
@@ -92,10 +90,7 @@ export function checkModernRequest(
     );
   }
   if (claimed[META.protocolVersion] !== version) {
-    return mismatch(
-      id,
-      `MCP-Protocol-Version header ${shown(version)} does not match _meta ${META.protocolVersion} ${shown(claimed[META.protocolVersion])}`,
-    );
+    return versionMismatch();
   }
   const capabilities = claimed[META.clientCapabilities];
   if (typeof capabilities !== 'object' || capabilities === null || Array.isArray(capabilities)) {
@@ -134,8 +129,8 @@ export function checkModernRequest(
 
 /** GET and DELETE belong to the 2025 era; with the modern version header they are 405. */
 export function refuseModern(req: IncomingMessage, res: ServerResponse): boolean {
-  const version = req.headers[HEADER.protocolVersion];
-  if (typeof version !== 'string' || !isModernVersion(version)) return false;
+  const version = headerOf(req, HEADER.protocolVersion);
+  if (version === undefined || !isModernVersion(version)) return false;
   sendRaw(
     res,
     405,

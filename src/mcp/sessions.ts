@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { closeSession, openSessionWithinLimit } from '../db/sessions.js';
 import { authenticate } from '../http/auth.js';
 import { INSTRUCTIONS, SERVER_INFO } from './instructions.js';
-import { refuse, type Params } from './jsonrpc.js';
+import { headerOf, refuse, type Params } from './jsonrpc.js';
 import { refuseModern } from './modern-request.js';
 import { HEADER, LEGACY_PROTOCOL_VERSIONS, RPC_ERROR } from './protocol.js';
 import type { Authenticated, McpDeps } from './transport.js';
@@ -14,10 +14,7 @@ import type { Authenticated, McpDeps } from './transport.js';
 
 export const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
 
-export function sessionHeader(req: IncomingMessage): string | undefined {
-  const v = req.headers[HEADER.sessionId];
-  return typeof v === 'string' ? v : undefined;
-}
+export const sessionHeader = (req: IncomingMessage) => headerOf(req, HEADER.sessionId);
 
 export function checkSession(
   auth: Authenticated,

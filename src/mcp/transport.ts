@@ -15,6 +15,7 @@ import type { Ctx } from '../ctx.js';
 import type { Catalogue } from './catalogue.js';
 import {
   isMessage,
+  headerOf,
   isRequest,
   paramsOf,
   profileOf,
@@ -79,8 +80,7 @@ export async function handleMcpPost(
   deps: McpDeps,
   requestId: string,
 ) {
-  const header = req.headers[HEADER.protocolVersion];
-  const version = typeof header === 'string' ? header : undefined;
+  const version = headerOf(req, HEADER.protocolVersion);
   // The modern era has no sessions: an Mcp-Session-Id sent with it is ignored.
   const modern = version !== undefined && isModernVersion(version);
   const sessionId = modern ? undefined : sessionHeader(req);
