@@ -24,8 +24,11 @@ export type Served = Pick<Baton, 'address' | 'database' | 'bootstrap' | 'close'>
 
 type Message =
   | { baton: 'ready'; port: number }
-  | { baton: 'metrics'; id: number }
-  | { baton: 'metrics'; id: number; exposition?: Exposition; error?: string }
+  /** A worker asks the primary for every worker's metrics… */
+  | { baton: 'gather'; id: number }
+  /** …and gets them, or why not. */
+  | { baton: 'metrics'; id: number; exposition: Exposition }
+  | { baton: 'metrics'; id: number; error: string }
   /** What the database said of a token, from one worker to the others (identity-memory.ts). */
   | { baton: 'identity'; note: IdentityNote };
 
@@ -87,7 +90,7 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
         ready = true;
         failures = 0;
         onReady?.(m.port);
-      } else if (m.baton === 'metrics' && !('exposition' in m) && !('error' in m)) {
+      } else if (m.baton === 'gather') {
         answerMetrics(worker, m.id);
       } else if (m.baton === 'identity') {
         for (const other of workers) if (other !== worker) send(other, m);
@@ -193,7 +196,7 @@ function shareMetrics(baton: Baton): void {
   client.AggregatorRegistry.setRegistries([baton.metrics.registry]);
   new client.AggregatorRegistry(); // answers the primary's requests for this worker's metrics
   let next = 0;
-  const waiting = new Map<number, (m: Message) => void>();
+  const waiting = new Map<number, (m: Extract<Message, { baton: 'metrics' }>) => void>();
   process.on('message', (m: unknown) => {
     if (isBatonMessage(m) && m.baton === 'metrics') waiting.get(m.id)?.(m);
   });
@@ -208,10 +211,10 @@ function shareMetrics(baton: Baton): void {
         waiting.set(id, (m) => {
           clearTimeout(timer);
           waiting.delete(id);
-          if ('exposition' in m && m.exposition) resolve(m.exposition);
-          else reject(new Error('error' in m && m.error ? m.error : 'no metrics'));
+          if ('exposition' in m) resolve(m.exposition);
+          else reject(new Error(m.error));
         });
-        send('primary', { baton: 'metrics', id });
+        send('primary', { baton: 'gather', id });
       }),
   );
 }
