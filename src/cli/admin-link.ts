@@ -1,7 +1,7 @@
 import { issueSignInLink, LINK_TTL_SECONDS } from '../auth/links.js';
 import { loadKeys } from '../auth/secret.js';
-import { cliConfig, parse, type Verb } from './common.js';
-import { openServerDatabase } from './database.js';
+import { parse, type Verb } from './common.js';
+import { withServerDatabase } from './database.js';
 import { publicUrlOf } from './server-record.js';
 
 // `baton admin-link <email>`: a one-time sign-in URL for the web admin. The URL alone goes to
@@ -17,10 +17,7 @@ export const adminLink: Verb = {
   async run(argv) {
     const a = parse(adminLink, argv, {}, { min: 1, max: 1 });
     const email = a.positionals[0] as string;
-    const config = cliConfig();
-    const database = await openServerDatabase(config);
-    try {
-      const db = database.storage.db;
+    return withServerDatabase(async (db, config) => {
       const link = await issueSignInLink(
         db,
         await loadKeys(db, config),
@@ -32,8 +29,6 @@ export const adminLink: Verb = {
         `sign-in link for ${link.owner.handle} (${link.owner.email}); it works once, until ${link.expiresAt.toISOString()}\n`,
       );
       return 0;
-    } finally {
-      await database.close();
-    }
+    });
   },
 };
