@@ -9,7 +9,6 @@ import { publicUrlOf } from './server-record.js';
 
 export const adminLink: Verb = {
   name: 'admin-link',
-  summary: 'print a one-time web-admin sign-in link (valid 15 minutes)',
   usage:
     'baton admin-link <email>\n\n' +
     `Prints a URL that signs the owner with this email in to $PUBLIC_URL/admin once, within ${LINK_TTL_SECONDS / 60} minutes.\n` +

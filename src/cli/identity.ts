@@ -7,7 +7,6 @@ import { publicUrlOf } from './server-record.js';
 
 export const bootstrapOwner: Verb = {
   name: 'bootstrap-owner',
-  summary: 'create an owner (a human account)',
   usage:
     'baton bootstrap-owner <email> [--handle h]\n\nCreates the owner unless it exists. The handle defaults to one derived from the email.',
   async run(argv) {
@@ -26,7 +25,6 @@ export const bootstrapOwner: Verb = {
 
 export const seedTokenVerb: Verb = {
   name: 'seed-token',
-  summary: 'mint a token for a participant, creating what is missing',
   usage:
     'baton seed-token <email> <project-slug> <participant> [--kind agent|human] [--admin] [--json]\n\n' +
     'Creates the owner, project, participant and participation when missing, mints a token and prints it once.\n' +

@@ -38,7 +38,6 @@ async function pickProject(db: Db, slug: string, owner: string | undefined) {
 
 export const exportVerb: Verb = {
   name: 'export',
-  summary: "write a project's ledger as JSON lines",
   usage:
     'baton export --project <slug> [--owner <handle|email>] [--out <file> [--trim]]\n\n' +
     'One event per line, oldest first, to stdout or --out (a new file). --trim then removes the\n' +
@@ -136,7 +135,6 @@ async function readEvents(file: string | undefined): Promise<PortableEvent[]> {
 
 export const importVerb: Verb = {
   name: 'import',
-  summary: 'load a ledger written by export into a project with no ledger',
   usage:
     'baton import --project <slug> --owner <email> [--in <file>]\n\n' +
     'Creates the owner and project when missing; refuses a project that already has events.',

@@ -11,7 +11,6 @@ const FLAGS: Record<string, { key: keyof RetentionPolicy; max: number }> = {
 
 export const pruneVerb: Verb = {
   name: 'prune',
-  summary: 'remove expired leases, old presence, finished invites and idle sessions',
   usage:
     'baton prune [--dry-run] [--lease-hours N] [--presence-days N] [--invite-days N] [--session-days N]\n\n' +
     `Defaults: leases expired ${DEFAULT_RETENTION.expiredLeaseHours} h ago, presence unseen ${DEFAULT_RETENTION.presenceDays} days, ` +

@@ -10,7 +10,6 @@ const SHUTDOWN_DEADLINE_MS = 4_500;
 
 export const serve: Verb = {
   name: 'serve',
-  summary: 'run the Baton server (npm start)',
   usage:
     'baton serve\n\nServes MCP at $PUBLIC_URL/mcp. Without DATABASE_URL it runs an embedded PostgreSQL in $BATON_DATA_DIR.',
   async run(argv) {
