@@ -2,6 +2,7 @@ import net from 'node:net';
 import { createLogger } from '../log.js';
 import { setupBlock } from '../auth/setup.js';
 import { isWorker, runWorker, startWorkers, type Served } from '../cluster.js';
+import { urlOf } from '../config.js';
 import { startBaton } from '../main.js';
 import { cliConfig, parse, type Verb } from './common.js';
 import { recordServer } from './server-record.js';
@@ -22,10 +23,9 @@ export const serve: Verb = {
     await assertPortFree(config.host, config.port);
     const baton: Served =
       config.workers > 1 ? await startWorkers(config, log) : await startBaton(config, log);
-    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const publicUrl = config.publicUrlSet
       ? config.publicUrl
-      : `http://${host}:${baton.address.port}`;
+      : urlOf(config.host, baton.address.port);
     // Best effort: a server that cannot write the record still serves; the verbs then print
     // the URL HOST and PORT make.
     const forget = baton.database.embedded
