@@ -185,6 +185,11 @@ export class ConfigError extends Error {
   }
 }
 
+/** The base URL of a server listening on this host and port (an IPv6 address in brackets). */
+export function urlOf(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 /** Parses the environment once; every problem is reported together. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const parsed = envSchema.safeParse(env);
@@ -203,8 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     const c = parseCidr(cidr);
     if (c) trustProxy.addSubnet(c.address, c.prefix, c.family);
   }
-  const hostForUrl = e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
-  const publicUrl = (e.PUBLIC_URL ?? `http://${hostForUrl}:${e.PORT}`).replace(/\/+$/, '');
+  const publicUrl = (e.PUBLIC_URL ?? urlOf(e.HOST, e.PORT)).replace(/\/+$/, '');
   return Object.freeze({
     databaseUrl: e.DATABASE_URL,
     databaseDirectUrl: e.DATABASE_DIRECT_URL ?? e.DATABASE_URL,

@@ -214,13 +214,10 @@ describe('what the built command loads as it runs', () => {
 });
 
 describe('the verb table', () => {
-  it("lists each verb's name and summary as its module has them", async () => {
+  it('lists each verb under the name its module has', async () => {
     for (const entry of VERBS) {
       const verb = await entry.load();
-      expect({ name: verb.name, summary: verb.summary }).toEqual({
-        name: entry.name,
-        summary: entry.summary,
-      });
+      expect(verb.name).toBe(entry.name);
     }
   });
 });

@@ -1,14 +1,14 @@
 import { HEADER, LEGACY_PROTOCOL_VERSIONS } from '../mcp/protocol.js';
 import type { Link, LinkOptions } from './link.js';
 import {
-  describe,
   failureOf,
   LinkFailed,
   LinkGone,
+  openEventStream,
   post,
-  readStream,
   refusalOf,
   rpcResult,
+  type StreamSlot,
 } from './wire.js';
 
 // The 2025 era of MCP over Streamable HTTP: `initialize` opens a session, its GET stream
@@ -21,7 +21,7 @@ export class LegacyLink implements Link {
   private session: string | undefined;
   private protocolVersion: string = LEGACY_PROTOCOL_VERSIONS[0];
   private lastEventId: string | undefined;
-  private stream: AbortController | undefined;
+  private readonly stream: StreamSlot = {};
   private nextId = 1;
 
   constructor(private readonly opts: LinkOptions) {}
@@ -55,8 +55,8 @@ export class LegacyLink implements Link {
   }
 
   drop(): void {
-    this.stream?.abort();
-    this.stream = undefined;
+    this.stream.current?.abort();
+    this.stream.current = undefined;
   }
 
   async close(): Promise<void> {
@@ -96,59 +96,31 @@ export class LegacyLink implements Link {
   }
 
   private async openStream(): Promise<void> {
-    const controller = new AbortController();
-    let res: Response;
-    try {
-      res = await fetch(this.opts.url, {
+    const refused = await openEventStream(
+      this.stream,
+      this.opts.url,
+      {
         method: 'GET',
         headers: this.headers({
           accept: 'text/event-stream',
           ...(this.lastEventId !== undefined ? { [HEADER.lastEventId]: this.lastEventId } : {}),
         }),
-        signal: controller.signal,
-      });
-    } catch (err) {
-      throw new LinkFailed(describe(err));
-    }
-    const type = res.headers.get('content-type') ?? '';
-    if (res.status === 200 && type.startsWith('text/event-stream') && res.body) {
-      this.stream?.abort();
-      this.stream = controller;
-      void this.read(res.body as unknown as AsyncIterable<Uint8Array>, controller);
-      return;
-    }
-    const text = await res.text().catch(() => '');
-    if (res.status === 404) throw new LinkGone('the session ended');
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON: the status says enough
-    }
-    throw (
-      refusalOf({ status: res.status, body }) ??
-      new LinkFailed(`the stream was refused (HTTP ${res.status})`)
-    );
-  }
-
-  private async read(body: AsyncIterable<Uint8Array>, controller: AbortController): Promise<void> {
-    await readStream(
-      body,
-      controller,
-      this.opts.idleMs,
+      },
       {
+        idleMs: this.opts.idleMs,
         onId: (id) => (this.lastEventId = id),
         onMessage: (m) => {
           if (typeof m.method === 'string' && m.id === undefined) {
             this.opts.onNotification(m.method, m.params);
           }
         },
+        onBadMessage: () => this.opts.log.warn('ignored a stream message that is not JSON'),
+        onEnd: () => this.opts.onStreamEnd(new LinkFailed('the event stream ended')),
       },
-      () => this.opts.log.warn('ignored a stream message that is not JSON'),
     );
-    if (this.stream !== controller) return; // replaced, or closed on purpose
-    this.stream = undefined;
-    this.opts.onStreamEnd(new LinkFailed('the event stream ended'));
+    if (!refused) return;
+    if (refused.status === 404) throw new LinkGone('the session ended');
+    throw refusalOf(refused) ?? new LinkFailed(`the stream was refused (HTTP ${refused.status})`);
   }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {

@@ -11,15 +11,15 @@ import {
 import { ModernChannel } from './channel.js';
 import type { Link, LinkOptions } from './link.js';
 import {
-  describe,
   failureOf,
   LinkFailed,
   LinkGone,
+  openEventStream,
   post,
-  readStream,
   refusalOf,
   rpcErrorOf,
   rpcResult,
+  type StreamSlot,
 } from './wire.js';
 
 // The modern era of MCP (2026-07-28) over Streamable HTTP: stateless. Every request carries
@@ -33,7 +33,7 @@ export class ModernLink implements Link {
   private readonly channel: ModernChannel;
   /** The bridge's own requests go here: the URL without a ?tools= profile. */
   private readonly ownUrl: URL;
-  private stream: AbortController | undefined;
+  private readonly stream: StreamSlot = {};
   private nextId = 1;
 
   constructor(private readonly opts: LinkOptions) {
@@ -71,10 +71,10 @@ export class ModernLink implements Link {
     await this.channel.prepare();
     const method = MODERN_METHOD.listen;
     const params = { notifications: { resourceSubscriptions: this.channel.uris } };
-    const controller = new AbortController();
-    let res: Response;
-    try {
-      res = await fetch(this.opts.url, {
+    const refused = await openEventStream(
+      this.stream,
+      this.opts.url,
+      {
         method: 'POST',
         headers: {
           ...this.headers(method, params),
@@ -82,32 +82,28 @@ export class ModernLink implements Link {
           accept: 'text/event-stream',
         },
         body: JSON.stringify(this.message(method, params)),
-        signal: controller.signal,
-      });
-    } catch (err) {
-      throw new LinkFailed(describe(err));
-    }
-    const type = res.headers.get('content-type') ?? '';
-    if (res.status === 200 && type.startsWith('text/event-stream') && res.body) {
-      this.stream?.abort();
-      this.stream = controller;
-      void this.read(res.body as unknown as AsyncIterable<Uint8Array>, controller);
-      // Whatever happened while no stream was open (or before this one acknowledged).
-      this.channel.catchUp();
-      return;
-    }
-    const text = await res.text().catch(() => '');
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON: the status says enough
-    }
-    const reply = { status: res.status, headers: res.headers, body };
-    if (unsupported(reply)) throw new LinkGone(`the server no longer speaks MCP ${this.version}`);
-    const error = rpcErrorOf(body);
-    const why = error ? `HTTP ${res.status}: ${error.message}` : `HTTP ${res.status}`;
-    throw refusalOf(reply) ?? new LinkFailed(`${method} was refused (${why})`);
+      },
+      {
+        idleMs: this.opts.idleMs,
+        onMessage: (m) => {
+          const update = (m.params ?? {}) as { uri?: unknown };
+          if (m.method === MODERN_METHOD.resourceUpdated && typeof update.uri === 'string') {
+            this.channel.updated(update.uri);
+          } else if (m.method === MODERN_METHOD.acknowledged) {
+            this.opts.log.debug({ params: m.params }, 'listening to Baton');
+          }
+        },
+        onBadMessage: () => this.opts.log.warn('ignored a stream message that is not JSON'),
+        // Whatever happened while no stream was open (or before this one acknowledged).
+        onOpen: () => this.channel.catchUp(),
+        onEnd: () => this.opts.onStreamEnd(new LinkFailed('the listen stream ended')),
+      },
+    );
+    if (!refused) return;
+    if (unsupported(refused)) throw new LinkGone(`the server no longer speaks MCP ${this.version}`);
+    const error = rpcErrorOf(refused.body);
+    const why = error ? `HTTP ${refused.status}: ${error.message}` : `HTTP ${refused.status}`;
+    throw refusalOf(refused) ?? new LinkFailed(`${method} was refused (${why})`);
   }
 
   /** A request of the stdio client: answered without the modern envelope, which it does not know. */
@@ -120,8 +116,8 @@ export class ModernLink implements Link {
 
   drop(): void {
     this.channel.pause();
-    this.stream?.abort();
-    this.stream = undefined;
+    this.stream.current?.abort();
+    this.stream.current = undefined;
   }
 
   async close(): Promise<void> {
@@ -144,29 +140,6 @@ export class ModernLink implements Link {
     // Refused before it ran: the server was replaced by one that speaks only the 2025 era.
     if (unsupported(reply)) throw new LinkGone(`the server no longer speaks MCP ${this.version}`);
     throw failureOf(reply);
-  }
-
-  private read(body: AsyncIterable<Uint8Array>, controller: AbortController): Promise<void> {
-    return readStream(
-      body,
-      controller,
-      this.opts.idleMs,
-      {
-        onMessage: (m) => {
-          const params = (m.params ?? {}) as { uri?: unknown };
-          if (m.method === MODERN_METHOD.resourceUpdated && typeof params.uri === 'string') {
-            this.channel.updated(params.uri);
-          } else if (m.method === MODERN_METHOD.acknowledged) {
-            this.opts.log.debug({ params: m.params }, 'listening to Baton');
-          }
-        },
-      },
-      () => this.opts.log.warn('ignored a stream message that is not JSON'),
-    ).then(() => {
-      if (this.stream !== controller) return; // replaced, or closed on purpose
-      this.stream = undefined;
-      this.opts.onStreamEnd(new LinkFailed('the listen stream ended'));
-    });
   }
 
   private headers(method: string, params: Record<string, unknown>): Record<string, string> {

@@ -153,33 +153,92 @@ export function describe(err: unknown): string {
   return err.message.split('\n')[0] ?? 'failed';
 }
 
+/** Where a link keeps its push stream: one at a time, and a newly opened one replaces it. */
+export interface StreamSlot {
+  current?: AbortController;
+}
+
+/** What a link does with its push stream. */
+export interface StreamReader {
+  /** A stream silent this long is presumed dead and aborted: servers write a comment every 20 s. */
+  idleMs: number;
+  onMessage(message: Record<string, unknown>): void;
+  onId?(id: string): void;
+  /** A message whose data is not a JSON object; it is skipped. */
+  onBadMessage(): void;
+  /** The stream is in the slot and being read; called before any of it arrives. */
+  onOpen?(): void;
+  /** The stream ended or broke while still in the slot (neither replaced nor dropped). */
+  onEnd(): void;
+}
+
+/**
+ * Opens a push stream, the same in both eras but for the request. When the server answers 200
+ * with an event stream, the stream replaces the slot's and is read until it ends; resolves
+ * undefined. Otherwise resolves with the refusal (its body parsed when it is JSON), for the
+ * link to sort. Throws LinkFailed when there was no answer.
+ */
+export async function openEventStream(
+  slot: StreamSlot,
+  url: URL,
+  request: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
+  reader: StreamReader,
+): Promise<Reply | undefined> {
+  const controller = new AbortController();
+  let res: Response;
+  try {
+    res = await fetch(url, { ...request, signal: controller.signal });
+  } catch (err) {
+    throw new LinkFailed(describe(err));
+  }
+  const type = res.headers.get('content-type') ?? '';
+  if (res.status === 200 && type.startsWith('text/event-stream') && res.body) {
+    slot.current?.abort();
+    slot.current = controller;
+    void follow(slot, controller, res.body as unknown as AsyncIterable<Uint8Array>, reader);
+    reader.onOpen?.();
+    return undefined;
+  }
+  const text = await res.text().catch(() => '');
+  return { status: res.status, headers: res.headers, body: safeJson(text) };
+}
+
+async function follow(
+  slot: StreamSlot,
+  controller: AbortController,
+  body: AsyncIterable<Uint8Array>,
+  reader: StreamReader,
+): Promise<void> {
+  await readStream(body, controller, reader);
+  if (slot.current !== controller) return; // replaced, or dropped on purpose
+  slot.current = undefined;
+  reader.onEnd();
+}
+
 /**
  * Reads a push stream until it ends, handing each JSON message to `onMessage` (and each id to
- * `onId`). A stream silent for `idleMs` is presumed dead and aborted: servers write a comment
- * every 20 s.
+ * `onId`). A stream silent for `idleMs` is aborted.
  */
-export async function readStream(
+async function readStream(
   body: AsyncIterable<Uint8Array>,
   controller: AbortController,
-  idleMs: number,
-  handlers: { onMessage(message: Record<string, unknown>): void; onId?(id: string): void },
-  onBadMessage: () => void,
+  reader: StreamReader,
 ): Promise<void> {
   let idle: NodeJS.Timeout | undefined;
   const arm = () => {
     clearTimeout(idle);
-    idle = setTimeout(() => controller.abort(), idleMs);
+    idle = setTimeout(() => controller.abort(), reader.idleMs);
     idle.unref();
   };
   arm();
   try {
     for await (const m of sseMessages(body, arm)) {
-      if (m.id !== undefined) handlers.onId?.(m.id);
+      if (m.id !== undefined) reader.onId?.(m.id);
       if (m.data === undefined || (m.event !== undefined && m.event !== 'message')) continue;
       const message = safeJson(m.data);
       if (typeof message === 'object' && message !== null) {
-        handlers.onMessage(message as Record<string, unknown>);
-      } else onBadMessage();
+        reader.onMessage(message as Record<string, unknown>);
+      } else reader.onBadMessage();
     }
   } catch {
     // aborted, or the connection broke: either way the stream is over

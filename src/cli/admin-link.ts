@@ -1,7 +1,7 @@
 import { issueSignInLink, LINK_TTL_SECONDS } from '../auth/links.js';
 import { loadKeys } from '../auth/secret.js';
-import { cliConfig, parse, type Verb } from './common.js';
-import { openServerDatabase } from './database.js';
+import { parse, type Verb } from './common.js';
+import { withServerDatabase } from './database.js';
 import { publicUrlOf } from './server-record.js';
 
 // `baton admin-link <email>`: a one-time sign-in URL for the web admin. The URL alone goes to
@@ -9,7 +9,6 @@ import { publicUrlOf } from './server-record.js';
 
 export const adminLink: Verb = {
   name: 'admin-link',
-  summary: 'print a one-time web-admin sign-in link (valid 15 minutes)',
   usage:
     'baton admin-link <email>\n\n' +
     `Prints a URL that signs the owner with this email in to $PUBLIC_URL/admin once, within ${LINK_TTL_SECONDS / 60} minutes.\n` +
@@ -17,10 +16,7 @@ export const adminLink: Verb = {
   async run(argv) {
     const a = parse(adminLink, argv, {}, { min: 1, max: 1 });
     const email = a.positionals[0] as string;
-    const config = cliConfig();
-    const database = await openServerDatabase(config);
-    try {
-      const db = database.storage.db;
+    return withServerDatabase(async (db, config) => {
       const link = await issueSignInLink(
         db,
         await loadKeys(db, config),
@@ -32,8 +28,6 @@ export const adminLink: Verb = {
         `sign-in link for ${link.owner.handle} (${link.owner.email}); it works once, until ${link.expiresAt.toISOString()}\n`,
       );
       return 0;
-    } finally {
-      await database.close();
-    }
+    });
   },
 };

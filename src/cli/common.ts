@@ -15,7 +15,6 @@ class HelpRequested extends Error {}
 
 export interface Verb {
   name: string;
-  summary: string;
   usage: string;
   run(argv: string[]): Promise<number>;
 }

@@ -8,7 +8,6 @@ import { parse, type Verb } from './common.js';
 
 export const connectVerb: Verb = {
   name: 'connect',
-  summary: 'a stdio MCP server that forwards to a remote Baton, pushes included',
   usage: [
     'baton connect [--url <mcp-url>] [--token <token>] [--verbose]',
     '',

@@ -1,31 +1,19 @@
 import { ensureOwner } from '../auth/provision.js';
 import { seedToken } from '../access/seed.js';
 import { setupBlock } from '../auth/setup.js';
-import type { Db } from '../db/pool.js';
-import { cliConfig, parse, UsageError, type Verb } from './common.js';
-import { openServerDatabase } from './database.js';
+import { parse, UsageError, type Verb } from './common.js';
+import { withServerDatabase } from './database.js';
 import { publicUrlOf } from './server-record.js';
-
-async function withDatabase<T>(fn: (db: Db, publicUrl: string) => Promise<T>): Promise<T> {
-  const config = cliConfig();
-  const database = await openServerDatabase(config);
-  try {
-    return await fn(database.storage.db, await publicUrlOf(config));
-  } finally {
-    await database.close();
-  }
-}
 
 export const bootstrapOwner: Verb = {
   name: 'bootstrap-owner',
-  summary: 'create an owner (a human account)',
   usage:
     'baton bootstrap-owner <email> [--handle h]\n\nCreates the owner unless it exists. The handle defaults to one derived from the email.',
   async run(argv) {
     const a = parse(bootstrapOwner, argv, { handle: { type: 'string' } }, { min: 1, max: 1 });
     const email = a.positionals[0] as string;
     const handle = a.values.handle as string | undefined;
-    return withDatabase(async (db) => {
+    return withServerDatabase(async (db) => {
       const { owner, created } = await ensureOwner(db, email, handle);
       process.stdout.write(
         `${created ? 'created' : 'exists'}: owner ${owner.email} with handle ${owner.handle}\n`,
@@ -37,7 +25,6 @@ export const bootstrapOwner: Verb = {
 
 export const seedTokenVerb: Verb = {
   name: 'seed-token',
-  summary: 'mint a token for a participant, creating what is missing',
   usage:
     'baton seed-token <email> <project-slug> <participant> [--kind agent|human] [--admin] [--json]\n\n' +
     'Creates the owner, project, participant and participation when missing, mints a token and prints it once.\n' +
@@ -52,7 +39,8 @@ export const seedTokenVerb: Verb = {
     const kind = a.values.kind ?? 'agent';
     if (kind !== 'agent' && kind !== 'human') throw new UsageError('--kind must be agent or human');
     const [email, projectSlug, label] = a.positionals as [string, string, string];
-    return withDatabase(async (db, publicUrl) => {
+    return withServerDatabase(async (db, config) => {
+      const publicUrl = await publicUrlOf(config);
       const r = await seedToken(db, {
         email,
         projectSlug,

@@ -357,7 +357,6 @@ async function installKit(
 
 export const kitVerb: Verb = {
   name: 'kit',
-  summary: 'install the adherence kit (hooks) into a repository',
   usage:
     'baton kit install [--dir <repository>] [--url <mcp url>] [--token <token>]\n\n' +
     'Installs the Claude Code hooks (claim reconcile before writes, the whats_new digest at session\n' +

@@ -3,7 +3,6 @@ import { cliConfig, cliLogger, parse, type Verb } from './common.js';
 
 export const migrate: Verb = {
   name: 'migrate',
-  summary: 'apply pending database migrations (npm run migrate)',
   usage:
     'baton migrate\n\nApplies every pending migration in one transaction under an advisory lock.',
   async run(argv) {

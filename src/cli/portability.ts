@@ -14,20 +14,11 @@ import { findProject, insertProject } from '../db/identity.js';
 import { advisoryXactLock } from '../db/locks.js';
 import { transact, type Db } from '../db/pool.js';
 import { SLUG } from '../names.js';
-import { cliConfig, parse, UsageError, type Verb } from './common.js';
-import { openServerDatabase } from './database.js';
+import { parse, UsageError, type Verb } from './common.js';
+import { withServerDatabase } from './database.js';
 
 // `baton export` writes a project's ledger as JSON lines; `baton import` loads such a file into
 // a project that has no ledger yet, and refuses to overwrite one that has.
-
-async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-  const database = await openServerDatabase(cliConfig());
-  try {
-    return await fn(database.storage.db);
-  } finally {
-    await database.close();
-  }
-}
 
 async function pickProject(db: Db, slug: string, owner: string | undefined) {
   if (!SLUG.safeParse(slug).success)
@@ -47,7 +38,6 @@ async function pickProject(db: Db, slug: string, owner: string | undefined) {
 
 export const exportVerb: Verb = {
   name: 'export',
-  summary: "write a project's ledger as JSON lines",
   usage:
     'baton export --project <slug> [--owner <handle|email>] [--out <file> [--trim]]\n\n' +
     'One event per line, oldest first, to stdout or --out (a new file). --trim then removes the\n' +
@@ -68,7 +58,7 @@ export const exportVerb: Verb = {
     if (a.values.trim && typeof a.values.out !== 'string') {
       throw new UsageError('--trim needs --out <file>, so the trimmed events are kept somewhere');
     }
-    return withDb(async (db) => {
+    return withServerDatabase(async (db) => {
       const project = await pickProject(
         db,
         a.values.project as string,
@@ -145,7 +135,6 @@ async function readEvents(file: string | undefined): Promise<PortableEvent[]> {
 
 export const importVerb: Verb = {
   name: 'import',
-  summary: 'load a ledger written by export into a project with no ledger',
   usage:
     'baton import --project <slug> --owner <email> [--in <file>]\n\n' +
     'Creates the owner and project when missing; refuses a project that already has events.',
@@ -162,7 +151,7 @@ export const importVerb: Verb = {
       throw new UsageError('--project <slug> is required (a-z, 0-9 and -)');
     if (typeof email !== 'string') throw new UsageError('--owner <email> is required');
     const events = await readEvents(a.values.in as string | undefined);
-    return withDb(async (db) => {
+    return withServerDatabase(async (db) => {
       const { owner } = await ensureOwner(db, email);
       await transact(db, async (trx) => {
         await advisoryXactLock(trx, 'owner-projects', owner.id);

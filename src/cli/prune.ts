@@ -1,6 +1,6 @@
 import { DEFAULT_RETENTION, prune, type RetentionPolicy } from '../db/prune.js';
-import { cliConfig, parse, UsageError, type Verb } from './common.js';
-import { openServerDatabase } from './database.js';
+import { parse, UsageError, type Verb } from './common.js';
+import { withServerDatabase } from './database.js';
 
 const FLAGS: Record<string, { key: keyof RetentionPolicy; max: number }> = {
   'lease-hours': { key: 'expiredLeaseHours', max: 87_600 },
@@ -11,7 +11,6 @@ const FLAGS: Record<string, { key: keyof RetentionPolicy; max: number }> = {
 
 export const pruneVerb: Verb = {
   name: 'prune',
-  summary: 'remove expired leases, old presence, finished invites and idle sessions',
   usage:
     'baton prune [--dry-run] [--lease-hours N] [--presence-days N] [--invite-days N] [--session-days N]\n\n' +
     `Defaults: leases expired ${DEFAULT_RETENTION.expiredLeaseHours} h ago, presence unseen ${DEFAULT_RETENTION.presenceDays} days, ` +
@@ -36,10 +35,8 @@ export const pruneVerb: Verb = {
       }
       policy[key] = Number(v);
     }
-    const config = cliConfig();
-    const database = await openServerDatabase(config);
-    try {
-      const counts = await prune(database.storage.db, policy, {
+    return withServerDatabase(async (db) => {
+      const counts = await prune(db, policy, {
         dryRun: Boolean(a.values['dry-run']),
       });
       if (!counts) {
@@ -52,8 +49,6 @@ export const pruneVerb: Verb = {
           `${counts.invites} finished invite(s), ${counts.sessions} idle session(s)\n`,
       );
       return 0;
-    } finally {
-      await database.close();
-    }
+    });
   },
 };

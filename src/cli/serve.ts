@@ -2,6 +2,7 @@ import net from 'node:net';
 import { createLogger } from '../log.js';
 import { setupBlock } from '../auth/setup.js';
 import { isWorker, runWorker, startWorkers, type Served } from '../cluster.js';
+import { urlOf } from '../config.js';
 import { startBaton } from '../main.js';
 import { cliConfig, parse, type Verb } from './common.js';
 import { recordServer } from './server-record.js';
@@ -10,7 +11,6 @@ const SHUTDOWN_DEADLINE_MS = 4_500;
 
 export const serve: Verb = {
   name: 'serve',
-  summary: 'run the Baton server (npm start)',
   usage:
     'baton serve\n\nServes MCP at $PUBLIC_URL/mcp. Without DATABASE_URL it runs an embedded PostgreSQL in $BATON_DATA_DIR.',
   async run(argv) {
@@ -23,10 +23,9 @@ export const serve: Verb = {
     await assertPortFree(config.host, config.port);
     const baton: Served =
       config.workers > 1 ? await startWorkers(config, log) : await startBaton(config, log);
-    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const publicUrl = config.publicUrlSet
       ? config.publicUrl
-      : `http://${host}:${baton.address.port}`;
+      : urlOf(config.host, baton.address.port);
     // Best effort: a server that cannot write the record still serves; the verbs then print
     // the URL HOST and PORT make.
     const forget = baton.database.embedded

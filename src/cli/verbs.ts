@@ -2,8 +2,8 @@ import type { Verb } from './common.js';
 
 // The one list of `baton` verbs. A verb's module is loaded only when it runs (or prints its
 // help), so `baton connect` on a user's machine does not load the server, its database driver
-// and every tool; the summaries `baton --help` lists are therefore here, and a test keeps each
-// equal to its module's.
+// and every tool; the summaries `baton --help` lists are therefore here (and only here), and a
+// test keeps each name equal to its module's.
 
 export interface VerbEntry {
   name: string;
