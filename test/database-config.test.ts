@@ -119,3 +119,11 @@ describe('the pooler-safe mode, on PostgreSQL itself', () => {
     }
   });
 });
+
+describe('the public URL by default', () => {
+  it('is the listening address, with an IPv6 host in brackets', () => {
+    const url = (HOST: string) => loadConfig({ HOST, PORT: '8787' }).publicUrl;
+    expect(url('127.0.0.1')).toBe('http://127.0.0.1:8787');
+    expect(url('::1')).toBe('http://[::1]:8787');
+  });
+});
