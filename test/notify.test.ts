@@ -1,4 +1,6 @@
 import { sql } from 'kysely';
+import pg from 'pg';
+import { PROBE_CHANNEL } from '../src/db/hearing.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { seedToken } from '../src/access/seed.js';
 import { appendEvent, appendEvents } from '../src/db/ledger.js';
@@ -182,6 +184,21 @@ describe('watchProject', () => {
 
 describe('whether the listener hears', () => {
   /** A logger whose lines the test reads. */
+  /** Counts the probes sent to a database (PROBE_CHANNEL), as a separate connection hears them. */
+  const probesOn = async (url: string) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    let n = 0;
+    client.on('notification', (m) => void (m.channel === PROBE_CHANNEL && n++));
+    await client.query(`listen ${PROBE_CHANNEL}`);
+    probeCounters.push(client);
+    return () => n;
+  };
+  const probeCounters: pg.Client[] = [];
+  afterAll(async () => {
+    await Promise.all(probeCounters.map((c) => c.end()));
+  });
+
   const capture = () => {
     const lines: { level: number; msg: string }[] = [];
     const logger = pino(
@@ -202,11 +219,12 @@ describe('whether the listener hears', () => {
     listeners.push(listener);
     expect(listener.hearing).toBe(false);
     expect(listener.problem).toMatch(/not started/);
+    const probes = await probesOn(db.url);
     await listener.start();
     expect(listener.hearing).toBe(true);
     expect(listener.problem).toBeUndefined();
     // Probe after probe comes back (every 20 ms here).
-    await new Promise((r) => setTimeout(r, 200));
+    await vi.waitFor(() => expect(probes()).toBeGreaterThanOrEqual(5));
     expect(listener.hearing).toBe(true);
     expect(lines.filter((l) => l.level >= 50)).toEqual([]);
   });
@@ -236,6 +254,7 @@ describe('whether the listener hears', () => {
       listeners.push(listener);
       const changes: boolean[] = [];
       listener.onHearingChange((h) => changes.push(h));
+      const probes = await probesOn(db.url);
       await listener.start();
       expect(listener.connected).toBe(true);
       expect(listener.hearing).toBe(false);
@@ -256,7 +275,8 @@ describe('whether the listener hears', () => {
       watch.close();
 
       // Many probes later, one error line; no change was reported, it never heard.
-      await new Promise((r) => setTimeout(r, 200));
+      const sent = probes();
+      await vi.waitFor(() => expect(probes()).toBeGreaterThanOrEqual(sent + 5));
       const errors = lines.filter((l) => l.level >= 50);
       expect(errors).toHaveLength(1);
       expect(errors[0]?.msg).toMatch(/hears no notifications.*DATABASE_DIRECT_URL/);
