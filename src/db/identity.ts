@@ -1,6 +1,6 @@
 import { CompiledQuery, sql } from 'kysely';
 import type pg from 'pg';
-import { transact, type Db, type Executor, type Trx } from './pool.js';
+import type { Db, Executor, Trx } from './pool.js';
 import { hasLiveToken } from './presence.js';
 
 // Owners, projects, participants, participations and tokens.
@@ -75,27 +75,28 @@ export async function resolveToken(
 
 /**
  * Liveness and token use, written at most once per 10 s per participation (spec §7 Presence).
+ * Without a token (the owner's self, acting from the pages through a session) only liveness.
  * They are approximate by nature, so the write does not wait for its WAL flush: a crash can lose
- * the last few seconds of "last seen", nothing else.
+ * the last few seconds of "last seen", nothing else. One statement, no BEGIN: the setting is
+ * transaction-local, so it concerns this statement's own commit.
  */
 export async function touchParticipation(
-  db: Db,
+  db: Executor,
   projectId: string,
   participationId: string,
-  tokenId: string,
+  tokenId: string | null,
 ) {
-  await transact(db, async (trx) => {
-    await sql`set local synchronous_commit = off`.execute(trx);
-    await sql`
-      with pa as (
-        update participations set last_seen_at = now()
-        where project_id = ${projectId} and id = ${participationId}
-          and (last_seen_at is null or last_seen_at < now() - interval '10 seconds')
-      )
+  await sql`
+    with pa as (
+      update participations set last_seen_at = now()
+      where project_id = ${projectId} and id = ${participationId}
+        and (last_seen_at is null or last_seen_at < now() - interval '10 seconds')
+    ), tk as (
       update tokens set last_used_at = now()
-      where project_id = ${projectId} and id = ${tokenId}
-        and (last_used_at is null or last_used_at < now() - interval '10 seconds')`.execute(trx);
-  });
+      where ${tokenId}::bigint is not null and project_id = ${projectId} and id = ${tokenId}
+        and (last_used_at is null or last_used_at < now() - interval '10 seconds')
+    )
+    select set_config('synchronous_commit', 'off', true)`.execute(db);
 }
 
 export async function findOwnerByEmail(db: Executor, email: string) {

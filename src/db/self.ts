@@ -81,11 +81,3 @@ export async function selfUnread(
     where pr.id = ${projectId} and pr.owner_id = ${ownerId}`.execute(db);
   return rows[0]?.unread ?? null;
 }
-
-/** Liveness of the owner's self, as an agent's calls refresh theirs: at most a write per 10 s. */
-export async function touchSelf(db: Executor, projectId: string, participationId: string) {
-  await sql`
-    update participations set last_seen_at = now()
-    where project_id = ${projectId} and id = ${participationId}
-      and (last_seen_at is null or last_seen_at < now() - interval '10 seconds')`.execute(db);
-}
