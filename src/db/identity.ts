@@ -1,7 +1,7 @@
 import { CompiledQuery, sql } from 'kysely';
 import type pg from 'pg';
 import type { Db, Executor, Trx } from './pool.js';
-import { hasLiveToken } from './presence.js';
+import { hasLiveToken, RECORD_LANES } from './presence.js';
 
 // Owners, projects, participants, participations and tokens.
 
@@ -177,11 +177,7 @@ export async function findParticipation(db: Executor, projectId: string, partici
     .executeTakeFirst();
 }
 
-/**
- * The statements that set a lane also record it in `lanes` (a project's lanes ever used), in the
- * same statement: a trigger would do it for every path, but a table distributed by project
- * cannot have one (migrations/0010_lanes_without_trigger.sql).
- */
+/** Records the lane it is given among the project's lanes (RECORD_LANES). */
 export async function insertParticipation(
   trx: Trx,
   projectId: string,
@@ -193,18 +189,17 @@ export async function insertParticipation(
       insert into participations (project_id, participant_id, lane, is_admin)
       values (${projectId}, ${participantId}, ${opts.lane ?? null}, ${opts.isAdmin})
       returning project_id, id, lane, is_admin
-    ), remembered as (
-      insert into lanes (project_id, name)
-      select project_id, lane from pa where lane is not null
-      on conflict do nothing
-    )
+    ), remembered as (${RECORD_LANES})
     select id, lane, is_admin from pa`.execute(trx);
   const row = rows[0];
   if (!row) throw new Error('participation insert returned no row');
   return row;
 }
 
-/** Sets lane and admin flag where given; undefined leaves a field as it is. */
+/**
+ * Sets lane and admin flag where given; undefined leaves a field as it is. A lane is recorded
+ * among the project's lanes (RECORD_LANES).
+ */
 export async function updateParticipation(
   trx: Trx,
   projectId: string,
@@ -222,9 +217,7 @@ export async function updateParticipation(
       where project_id = ${projectId} and id = ${participationId}
       returning project_id, lane
     )
-    insert into lanes (project_id, name)
-    select project_id, lane from pa where lane is not null
-    on conflict do nothing`.execute(trx);
+    ${RECORD_LANES}`.execute(trx);
 }
 
 export async function insertToken(
