@@ -255,15 +255,18 @@ export interface RosterRow {
 
 /** The project's roster; `active` uses the project's liveness window and needs a live token. */
 export async function listParticipants(db: Db | Trx, projectId: string): Promise<RosterRow[]> {
+  // The token check is evaluated once per row for both columns; `offset 0` keeps the planner
+  // from folding the lateral back into them, which would evaluate it twice again.
   const { rows } = await sql<RosterRow>`
     select o.handle, p.label, p.kind, pa.lane, pa.is_admin, pa.last_seen_at, pa.signing_jwk, pa.signing_kid,
-           not ${hasLiveToken('pa')} as revoked,
-           ${hasLiveToken('pa')} and coalesce(
+           not tk.live as revoked,
+           tk.live and coalesce(
              pa.last_seen_at > now() - make_interval(secs => pr.liveness_window_seconds), false) as active
     from participations pa
     join projects pr on pr.id = pa.project_id
     join participants p on p.id = pa.participant_id
     join owners o on o.id = p.owner_id
+    cross join lateral (select ${hasLiveToken} as live offset 0) tk
     where pa.project_id = ${projectId}
     order by o.handle, p.label`.execute(db);
   return rows;

@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql } from 'kysely';
 import type { Executor, Trx } from './pool.js';
 
 // Presence (lanes, statuses, who has been seen lately) and finding participants by the names
@@ -6,17 +6,14 @@ import type { Executor, Trx } from './pool.js';
 // (touchParticipation in identity.ts), at most once per 10 s per participation.
 
 /**
- * Whether the participation row under `alias` has a live token (not revoked, not expired). A
- * participant without one cannot call: it receives no posts, and never counts as active or as
- * someone a post waits on (spec §7). The alias is a fixed name in our own SQL, never input.
+ * Whether the participation row `pa` has a live token (not revoked, not expired). A participant
+ * without one cannot call: it receives no posts, and never counts as active or as someone a post
+ * waits on (spec §7).
  */
-export function hasLiveToken(alias: 'pa'): RawBuilder<boolean> {
-  return sql<boolean>`exists (
-    select 1 from tokens t
-    where t.project_id = ${sql.ref(`${alias}.project_id`)}
-      and t.participation_id = ${sql.ref(`${alias}.id`)}
-      and t.revoked_at is null and (t.expires_at is null or t.expires_at > now()))`;
-}
+export const hasLiveToken = sql<boolean>`exists (
+  select 1 from tokens t
+  where t.project_id = pa.project_id and t.participation_id = pa.id
+    and t.revoked_at is null and (t.expires_at is null or t.expires_at > now()))`;
 
 /**
  * Records the lanes a statement sets among the project's lanes (`lanes`, the lanes ever used), in
@@ -175,7 +172,7 @@ export async function activeParticipants(
     join owners o on o.id = p.owner_id
     where pa.project_id = ${projectId}
       and (pa.id = ${me} or (pa.last_seen_at > now() - make_interval(secs => ${opts.withinSeconds})
-                             and ${hasLiveToken('pa')}))
+                             and ${hasLiveToken}))
       ${opts.lane === undefined ? sql`` : sql`and pa.lane = ${opts.lane}`}
     order by last_seen_at desc, actor`.execute(db);
   return rows;
