@@ -2,7 +2,6 @@ import { grantAndMint } from '../auth/provision.js';
 import { mintToken } from '../auth/tokens.js';
 import { conflict, notFound } from '../errors.js';
 import {
-  closeSessionsOf,
   insertToken,
   lockParticipation,
   projectOwner,
@@ -11,6 +10,7 @@ import {
 } from '../db/identity.js';
 import { appendEvent } from '../db/ledger.js';
 import type { Trx } from '../db/pool.js';
+import { closeSessionsOf } from '../db/sessions.js';
 import { expiryAfterDays, type Acting, type Target } from './acting.js';
 
 // Granting, rotating and revoking tokens: one implementation each, whichever edge (tool, web

@@ -326,16 +326,6 @@ export async function revokeTokensOf(
   return Number(r.numUpdatedRows);
 }
 
-export async function closeSessionsOf(trx: Trx, projectId: string, participationId: string) {
-  await trx
-    .updateTable('mcp_sessions')
-    .set({ closed_at: sql`now()` })
-    .where('project_id', '=', projectId)
-    .where('participation_id', '=', participationId)
-    .where('closed_at', 'is', null)
-    .execute();
-}
-
 export async function signingKeyOf(db: Executor, projectId: string, participationId: string) {
   const row = await db
     .selectFrom('participations')
