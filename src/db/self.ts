@@ -18,20 +18,15 @@ export async function findOwnerSelf(
     .executeTakeFirst();
 }
 
-/** Marks a human participant of the owner as their self; false when it is not one. */
-export async function markOwnerSelf(
-  trx: Trx,
-  ownerId: string,
-  participantId: string,
-): Promise<boolean> {
-  const r = await trx
+/** Marks a human participant of the owner as their self (nothing when it is not one). */
+export async function markOwnerSelf(trx: Trx, ownerId: string, participantId: string) {
+  await trx
     .updateTable('participants')
     .set({ owner_self: true })
     .where('id', '=', participantId)
     .where('owner_id', '=', ownerId)
     .where('kind', '=', 'human')
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+    .execute();
 }
 
 export interface SelfParticipation {
