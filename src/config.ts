@@ -40,23 +40,18 @@ const list = z
       .filter(Boolean),
   );
 
+const postgresUrl = (name: string) =>
+  optionalText.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, `${name} must start with postgres:// or postgresql://`)
+      .optional(),
+  );
+
 const envSchema = z
   .object({
-    DATABASE_URL: optionalText.pipe(
-      z
-        .string()
-        .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://')
-        .optional(),
-    ),
-    DATABASE_DIRECT_URL: optionalText.pipe(
-      z
-        .string()
-        .regex(
-          /^postgres(ql)?:\/\//,
-          'DATABASE_DIRECT_URL must start with postgres:// or postgresql://',
-        )
-        .optional(),
-    ),
+    DATABASE_URL: postgresUrl('DATABASE_URL'),
+    DATABASE_DIRECT_URL: postgresUrl('DATABASE_DIRECT_URL'),
     DB_PREPARED_STATEMENTS: z
       .enum(['', 'true', 'false'], 'DB_PREPARED_STATEMENTS must be true or false')
       .optional()

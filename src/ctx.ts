@@ -25,3 +25,35 @@ export interface Ctx {
 export interface WorkMeter {
   units: number;
 }
+
+/**
+ * The columns an identity is read from: a resolved token's row, or the owner's self acting from
+ * the pages. Named by shape so this module imports nothing.
+ */
+export interface IdentityColumns {
+  project_id: string;
+  project_slug: string;
+  participation_id: string;
+  participant_id: string;
+  handle: string;
+  label: string;
+  kind: 'agent' | 'human';
+  lane: string | null;
+  is_admin: boolean;
+}
+
+export function ctxOf(row: IdentityColumns, requestId: string): Ctx {
+  return {
+    projectId: row.project_id,
+    projectSlug: row.project_slug,
+    participationId: row.participation_id,
+    participantId: row.participant_id,
+    handle: row.handle,
+    label: row.label,
+    actor: `${row.handle}/${row.label}`,
+    kind: row.kind,
+    lane: row.lane,
+    isAdmin: row.is_admin,
+    requestId,
+  };
+}

@@ -73,7 +73,11 @@ describe('the owner in their inbox', () => {
       }),
     ]);
     const roster = (await api('list_participants')).body.participants as Body[];
-    expect(roster.find((p) => p.actor === 'ines/ines')).toMatchObject({ kind: 'human' });
+    // Opening the inbox is being present: the self is seen (its liveness, no token in use).
+    expect(roster.find((p) => p.actor === 'ines/ines')).toMatchObject({
+      kind: 'human',
+      active: true,
+    });
     // Its token is never shown: the page acts through the session.
     expect(pages[0]?.text).not.toMatch(/baton_[\w-]{43}/);
 

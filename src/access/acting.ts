@@ -12,6 +12,3 @@ export interface Acting {
 
 /** A participation an act targets: by its label (tools) or its id (a web admin path). */
 export type Target = { label: string } | { participationId: string };
-
-export const expiryAfterDays = (days: number | undefined): Date | null =>
-  days === undefined ? null : new Date(Date.now() + days * 86_400_000);

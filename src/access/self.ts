@@ -1,4 +1,4 @@
-import type { Ctx } from '../ctx.js';
+import { ctxOf, type Ctx } from '../ctx.js';
 import { conflict, notFound } from '../errors.js';
 import { ownedProject } from '../db/admin.js';
 import { findParticipant, insertParticipant } from '../db/identity.js';
@@ -80,17 +80,5 @@ async function createSelf(trx: Trx, owner: OwnerRef): Promise<{ id: string; labe
 
 /** The identity the pages act with, as bearer authentication would resolve it for a token. */
 export function selfCtx(self: SelfParticipation, projectId: string, requestId: string): Ctx {
-  return {
-    projectId,
-    projectSlug: self.project_slug,
-    participationId: self.participation_id,
-    participantId: self.participant_id,
-    handle: self.handle,
-    label: self.label,
-    actor: `${self.handle}/${self.label}`,
-    kind: 'human',
-    lane: self.lane,
-    isAdmin: self.is_admin,
-    requestId,
-  };
+  return ctxOf({ ...self, project_id: projectId, kind: 'human' }, requestId);
 }

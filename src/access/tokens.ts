@@ -2,7 +2,6 @@ import { grantAndMint } from '../auth/provision.js';
 import { mintToken } from '../auth/tokens.js';
 import { conflict, notFound } from '../errors.js';
 import {
-  closeSessionsOf,
   insertToken,
   lockParticipation,
   projectOwner,
@@ -11,11 +10,15 @@ import {
 } from '../db/identity.js';
 import { appendEvent } from '../db/ledger.js';
 import type { Trx } from '../db/pool.js';
-import { expiryAfterDays, type Acting, type Target } from './acting.js';
+import { closeSessionsOf } from '../db/sessions.js';
+import type { Acting, Target } from './acting.js';
 
 // Granting, rotating and revoking tokens: one implementation each, whichever edge (tool, web
 // form, command line) asks. Each appends exactly one event, without the token, as its last
 // statement; the edges only parse input and shape output.
+
+const expiryAfterDays = (days: number | undefined): Date | null =>
+  days === undefined ? null : new Date(Date.now() + days * 86_400_000);
 
 export interface ProvisionInput {
   participant: string;

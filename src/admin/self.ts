@@ -2,7 +2,7 @@ import { ensureSelf, selfCtx } from '../access/self.js';
 import type { Ctx } from '../ctx.js';
 import { AppError } from '../errors.js';
 import type { OwnedProject } from '../db/admin.js';
-import { touchSelf } from '../db/self.js';
+import { touchParticipation } from '../db/identity.js';
 import { callTool } from '../tools/dispatch.js';
 import type { ToolDef } from '../tools/types.js';
 import type { OwnerCall } from './types.js';
@@ -22,7 +22,7 @@ export async function selfIn(c: OwnerCall, project: OwnedProject): Promise<Ctx> 
   );
   const seen = self.last_seen_at?.getTime() ?? 0;
   if (Date.now() - seen > LIVENESS_DEBOUNCE_MS) {
-    await touchSelf(c.deps.db, project.id, self.participation_id);
+    await touchParticipation(c.deps.db, project.id, self.participation_id, null);
   }
   return selfCtx(self, project.id, c.requestId);
 }

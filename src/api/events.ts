@@ -5,7 +5,7 @@ import type { McpDeps } from '../mcp/transport.js';
 import { eventView } from '../tools/ledger.js';
 import { authenticate, rateLimited } from '../http/auth.js';
 import { sendError } from '../http/request.js';
-import { lastEventIdOf, SseResponse } from '../http/sse.js';
+import { lastEventIdOf, seqParam, SseResponse } from '../http/sse.js';
 import {
   sendPages,
   streamRefusal,
@@ -20,7 +20,6 @@ import {
 // reconnecting with Last-Event-ID resumes right after the last event it received.
 
 const PAGE = 500;
-const AFTER = /^\d{1,15}$/;
 
 class LedgerStream implements LiveStream {
   readonly kind = 'events';
@@ -74,7 +73,8 @@ export async function handleEvents(
   }
   const q = req.url?.indexOf('?') ?? -1;
   const after = q < 0 ? null : new URLSearchParams(req.url?.slice(q + 1)).get('after');
-  if (after !== null && !AFTER.test(after)) {
+  const afterSeq = after === null ? undefined : seqParam(after);
+  if (after !== null && afterSeq === undefined) {
     return sendError(
       res,
       new AppError('invalid_argument', 'after must be a ledger seq (a whole number, 0 for all)'),
@@ -96,7 +96,7 @@ export async function handleEvents(
     return sendError(res, new AppError(r.code, r.message, { retry_after_seconds: r.retryAfter }));
   }
   // Last-Event-ID wins over ?after: an EventSource reconnects to the same URL with it.
-  const start = resume ?? (after === null ? undefined : Number(after));
+  const start = resume ?? afterSeq;
   const sse = new SseResponse(req, res);
   await deps.streams.open(
     new LedgerStream(auth.ctx.participationId, grant, sse, start ?? 0, start === undefined),

@@ -47,7 +47,7 @@ export async function listProjects(db: Executor, ownerId: string): Promise<Proje
     select pr.id, pr.slug, pr.name, pr.liveness_window_seconds, pr.created_at,
            count(pa.id)::int as participants,
            count(pa.id) filter (where pa.last_seen_at > now()
-             - make_interval(secs => pr.liveness_window_seconds) and ${hasLiveToken('pa')})::int as active,
+             - make_interval(secs => pr.liveness_window_seconds) and ${hasLiveToken})::int as active,
            coalesce(max(h.last_seq), 0)::text as events
     from projects pr
     left join participations pa on pa.project_id = pr.id

@@ -1,7 +1,7 @@
 import { CompiledQuery, sql } from 'kysely';
 import type pg from 'pg';
-import { transact, type Db, type Executor, type Trx } from './pool.js';
-import { hasLiveToken } from './presence.js';
+import type { Db, Executor, Trx } from './pool.js';
+import { hasLiveToken, RECORD_LANES } from './presence.js';
 
 // Owners, projects, participants, participations and tokens.
 
@@ -75,27 +75,28 @@ export async function resolveToken(
 
 /**
  * Liveness and token use, written at most once per 10 s per participation (spec §7 Presence).
+ * Without a token (the owner's self, acting from the pages through a session) only liveness.
  * They are approximate by nature, so the write does not wait for its WAL flush: a crash can lose
- * the last few seconds of "last seen", nothing else.
+ * the last few seconds of "last seen", nothing else. One statement, no BEGIN: the setting is
+ * transaction-local, so it concerns this statement's own commit.
  */
 export async function touchParticipation(
-  db: Db,
+  db: Executor,
   projectId: string,
   participationId: string,
-  tokenId: string,
+  tokenId: string | null,
 ) {
-  await transact(db, async (trx) => {
-    await sql`set local synchronous_commit = off`.execute(trx);
-    await sql`
-      with pa as (
-        update participations set last_seen_at = now()
-        where project_id = ${projectId} and id = ${participationId}
-          and (last_seen_at is null or last_seen_at < now() - interval '10 seconds')
-      )
+  await sql`
+    with pa as (
+      update participations set last_seen_at = now()
+      where project_id = ${projectId} and id = ${participationId}
+        and (last_seen_at is null or last_seen_at < now() - interval '10 seconds')
+    ), tk as (
       update tokens set last_used_at = now()
-      where project_id = ${projectId} and id = ${tokenId}
-        and (last_used_at is null or last_used_at < now() - interval '10 seconds')`.execute(trx);
-  });
+      where ${tokenId}::bigint is not null and project_id = ${projectId} and id = ${tokenId}
+        and (last_used_at is null or last_used_at < now() - interval '10 seconds')
+    )
+    select set_config('synchronous_commit', 'off', true)`.execute(db);
 }
 
 export async function findOwnerByEmail(db: Executor, email: string) {
@@ -176,11 +177,7 @@ export async function findParticipation(db: Executor, projectId: string, partici
     .executeTakeFirst();
 }
 
-/**
- * The statements that set a lane also record it in `lanes` (a project's lanes ever used), in the
- * same statement: a trigger would do it for every path, but a table distributed by project
- * cannot have one (migrations/0010_lanes_without_trigger.sql).
- */
+/** Records the lane it is given among the project's lanes (RECORD_LANES). */
 export async function insertParticipation(
   trx: Trx,
   projectId: string,
@@ -192,18 +189,17 @@ export async function insertParticipation(
       insert into participations (project_id, participant_id, lane, is_admin)
       values (${projectId}, ${participantId}, ${opts.lane ?? null}, ${opts.isAdmin})
       returning project_id, id, lane, is_admin
-    ), remembered as (
-      insert into lanes (project_id, name)
-      select project_id, lane from pa where lane is not null
-      on conflict do nothing
-    )
+    ), remembered as (${RECORD_LANES})
     select id, lane, is_admin from pa`.execute(trx);
   const row = rows[0];
   if (!row) throw new Error('participation insert returned no row');
   return row;
 }
 
-/** Sets lane and admin flag where given; undefined leaves a field as it is. */
+/**
+ * Sets lane and admin flag where given; undefined leaves a field as it is. A lane is recorded
+ * among the project's lanes (RECORD_LANES).
+ */
 export async function updateParticipation(
   trx: Trx,
   projectId: string,
@@ -221,9 +217,7 @@ export async function updateParticipation(
       where project_id = ${projectId} and id = ${participationId}
       returning project_id, lane
     )
-    insert into lanes (project_id, name)
-    select project_id, lane from pa where lane is not null
-    on conflict do nothing`.execute(trx);
+    ${RECORD_LANES}`.execute(trx);
 }
 
 export async function insertToken(
@@ -261,15 +255,18 @@ export interface RosterRow {
 
 /** The project's roster; `active` uses the project's liveness window and needs a live token. */
 export async function listParticipants(db: Db | Trx, projectId: string): Promise<RosterRow[]> {
+  // The token check is evaluated once per row for both columns; `offset 0` keeps the planner
+  // from folding the lateral back into them, which would evaluate it twice again.
   const { rows } = await sql<RosterRow>`
     select o.handle, p.label, p.kind, pa.lane, pa.is_admin, pa.last_seen_at, pa.signing_jwk, pa.signing_kid,
-           not ${hasLiveToken('pa')} as revoked,
-           ${hasLiveToken('pa')} and coalesce(
+           not tk.live as revoked,
+           tk.live and coalesce(
              pa.last_seen_at > now() - make_interval(secs => pr.liveness_window_seconds), false) as active
     from participations pa
     join projects pr on pr.id = pa.project_id
     join participants p on p.id = pa.participant_id
     join owners o on o.id = p.owner_id
+    cross join lateral (select ${hasLiveToken} as live offset 0) tk
     where pa.project_id = ${projectId}
     order by o.handle, p.label`.execute(db);
   return rows;
@@ -327,16 +324,6 @@ export async function revokeTokensOf(
   if (keep !== undefined) q = q.where('id', '!=', keep);
   const r = await q.executeTakeFirst();
   return Number(r.numUpdatedRows);
-}
-
-export async function closeSessionsOf(trx: Trx, projectId: string, participationId: string) {
-  await trx
-    .updateTable('mcp_sessions')
-    .set({ closed_at: sql`now()` })
-    .where('project_id', '=', projectId)
-    .where('participation_id', '=', participationId)
-    .where('closed_at', 'is', null)
-    .execute();
 }
 
 export async function signingKeyOf(db: Executor, projectId: string, participationId: string) {

@@ -76,7 +76,7 @@ export async function insertRecipients(
     with ins as (
       insert into post_recipients (project_id, post_id, participation_id)
       select pa.project_id, ${postId}, pa.id from participations pa
-      where pa.project_id = ${projectId} and ${who} and ${hasLiveToken('pa')}
+      where pa.project_id = ${projectId} and ${who} and ${hasLiveToken}
       returning participation_id
     )
     select o.handle || '/' || p.label as actor
@@ -243,7 +243,7 @@ export async function receipts(
   if (postIds.length === 0) return [];
   const { rows } = await sql<ReceiptRow>`
     select r.post_id, o.handle || '/' || p.label as actor, r.delivered_at, r.acked_at,
-           not ${hasLiveToken('pa')} as revoked
+           not ${hasLiveToken} as revoked
     from post_recipients r
     join participations pa on pa.project_id = r.project_id and pa.id = r.participation_id
     join participants p on p.id = pa.participant_id

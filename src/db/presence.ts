@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql } from 'kysely';
 import type { Executor, Trx } from './pool.js';
 
 // Presence (lanes, statuses, who has been seen lately) and finding participants by the names
@@ -6,17 +6,25 @@ import type { Executor, Trx } from './pool.js';
 // (touchParticipation in identity.ts), at most once per 10 s per participation.
 
 /**
- * Whether the participation row under `alias` has a live token (not revoked, not expired). A
- * participant without one cannot call: it receives no posts, and never counts as active or as
- * someone a post waits on (spec §7). The alias is a fixed name in our own SQL, never input.
+ * Whether the participation row `pa` has a live token (not revoked, not expired). A participant
+ * without one cannot call: it receives no posts, and never counts as active or as someone a post
+ * waits on (spec §7).
  */
-export function hasLiveToken(alias: 'pa'): RawBuilder<boolean> {
-  return sql<boolean>`exists (
-    select 1 from tokens t
-    where t.project_id = ${sql.ref(`${alias}.project_id`)}
-      and t.participation_id = ${sql.ref(`${alias}.id`)}
-      and t.revoked_at is null and (t.expires_at is null or t.expires_at > now()))`;
-}
+export const hasLiveToken = sql<boolean>`exists (
+  select 1 from tokens t
+  where t.project_id = pa.project_id and t.participation_id = pa.id
+    and t.revoked_at is null and (t.expires_at is null or t.expires_at > now()))`;
+
+/**
+ * Records the lanes a statement sets among the project's lanes (`lanes`, the lanes ever used), in
+ * that statement: it names the participations it inserted or updated `pa`, returning their
+ * project_id and lane. A trigger would do it for every path, but a table distributed by project
+ * cannot have one (migrations/0010_lanes_without_trigger.sql).
+ */
+export const RECORD_LANES = sql`
+  insert into lanes (project_id, name)
+  select project_id, lane from pa where lane is not null
+  on conflict do nothing`;
 
 /** Sets my lane and status; returns the lane I was in before. */
 export async function setLaneAndStatus(
@@ -27,23 +35,19 @@ export async function setLaneAndStatus(
   status: string | null,
 ): Promise<{ previous_lane: string | null }> {
   // The CTE reads the old lane under the same row lock the update takes. The lane is recorded
-  // among the project's lanes in the same statement (see insertParticipation).
+  // among the project's lanes in the same statement (RECORD_LANES).
   const { rows } = await sql<{ previous_lane: string | null }>`
     with old as (
       select lane from participations
       where project_id = ${projectId} and id = ${participationId}
       for no key update
-    ), moved as (
-      update participations pa set lane = ${lane}, status = ${status}
+    ), pa as (
+      update participations moved set lane = ${lane}, status = ${status}
       from old
-      where pa.project_id = ${projectId} and pa.id = ${participationId}
-      returning old.lane as previous_lane
-    ), remembered as (
-      insert into lanes (project_id, name)
-      select ${projectId}::bigint, ${lane}::text from moved
-      on conflict do nothing
-    )
-    select previous_lane from moved`.execute(trx);
+      where moved.project_id = ${projectId} and moved.id = ${participationId}
+      returning moved.project_id, moved.lane, old.lane as previous_lane
+    ), remembered as (${RECORD_LANES})
+    select previous_lane from pa`.execute(trx);
   return rows[0] ?? { previous_lane: null };
 }
 
@@ -168,7 +172,7 @@ export async function activeParticipants(
     join owners o on o.id = p.owner_id
     where pa.project_id = ${projectId}
       and (pa.id = ${me} or (pa.last_seen_at > now() - make_interval(secs => ${opts.withinSeconds})
-                             and ${hasLiveToken('pa')}))
+                             and ${hasLiveToken}))
       ${opts.lane === undefined ? sql`` : sql`and pa.lane = ${opts.lane}`}
     order by last_seen_at desc, actor`.execute(db);
   return rows;

@@ -18,20 +18,15 @@ export async function findOwnerSelf(
     .executeTakeFirst();
 }
 
-/** Marks a human participant of the owner as their self; false when it is not one. */
-export async function markOwnerSelf(
-  trx: Trx,
-  ownerId: string,
-  participantId: string,
-): Promise<boolean> {
-  const r = await trx
+/** Marks a human participant of the owner as their self (nothing when it is not one). */
+export async function markOwnerSelf(trx: Trx, ownerId: string, participantId: string) {
+  await trx
     .updateTable('participants')
     .set({ owner_self: true })
     .where('id', '=', participantId)
     .where('owner_id', '=', ownerId)
     .where('kind', '=', 'human')
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+    .execute();
 }
 
 export interface SelfParticipation {
@@ -80,12 +75,4 @@ export async function selfUnread(
     join participations pa on pa.project_id = pr.id and pa.participant_id = p.id
     where pr.id = ${projectId} and pr.owner_id = ${ownerId}`.execute(db);
   return rows[0]?.unread ?? null;
-}
-
-/** Liveness of the owner's self, as an agent's calls refresh theirs: at most a write per 10 s. */
-export async function touchSelf(db: Executor, projectId: string, participationId: string) {
-  await sql`
-    update participations set last_seen_at = now()
-    where project_id = ${projectId} and id = ${participationId}
-      and (last_seen_at is null or last_seen_at < now() - interval '10 seconds')`.execute(db);
 }

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { ACCESS_CHANNEL } from './ledger.js';
 import { advisoryXactLock } from './locks.js';
-import { transact, type Db, type Executor } from './pool.js';
+import { transact, type Db, type Executor, type Trx } from './pool.js';
 
 // MCP sessions: one small row each, bound to the participation that opened it. Processes keep
 // the sessions they saw open with the identity (src/http/identity-memory.ts), so a statement that
@@ -89,6 +89,20 @@ export async function closeSession(
     )
     select id, pg_notify(${ACCESS_CHANNEL}, ${projectId}::text) from ended`.execute(db);
   return rows.length > 0;
+}
+
+/**
+ * Ends a participation's open sessions as part of its revocation. The one statement here that
+ * does not notify: the revocation appends `tokens_revoked`, which notifies at the same commit.
+ */
+export async function closeSessionsOf(trx: Trx, projectId: string, participationId: string) {
+  await trx
+    .updateTable('mcp_sessions')
+    .set({ closed_at: sql`now()` })
+    .where('project_id', '=', projectId)
+    .where('participation_id', '=', participationId)
+    .where('closed_at', 'is', null)
+    .execute();
 }
 
 /** Marks a session as used; callers debounce (sessions idle for days are pruned). */

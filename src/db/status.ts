@@ -24,7 +24,7 @@ export async function liveLeasesWithHolders(
   const { rows } = await sql<HeldLease>`
     select l.id as lease_id, l.actor, l.surface, l.mode, l.expires_at,
            coalesce(pa.last_seen_at < now() - make_interval(secs => ${windowSeconds}), true)
-             or not ${hasLiveToken('pa')} as orphaned
+             or not ${hasLiveToken} as orphaned
     from leases l
     left join participations pa on pa.project_id = l.project_id and pa.id = l.participation_id
     where l.project_id = ${projectId} and l.expires_at > now()
@@ -68,7 +68,7 @@ export async function staleTasks(
     left join owners o on o.id = p.owner_id
     where t.project_id = ${projectId} and t.status in ('in_progress', 'blocked')
       and (pa.last_seen_at is null or pa.last_seen_at < now() - make_interval(secs => ${windowSeconds})
-           or not ${hasLiveToken('pa')})
+           or not ${hasLiveToken})
     order by t.id
     limit ${limit}`.execute(db);
   return rows;
@@ -142,7 +142,7 @@ export async function pendingActions(
       join participants pt on pt.id = pa.participant_id
       join owners o on o.id = pt.owner_id
       where r.project_id = p.project_id and r.post_id = p.id and r.acked_at is null
-        and ${hasLiveToken('pa')}
+        and ${hasLiveToken}
     ) w
     where w.waiting_on is not null
     order by p.id desc

@@ -5,7 +5,7 @@ import { resolveToken, touchParticipation, type AuthRow } from '../db/identity.j
 import { touchSession } from '../db/sessions.js';
 import type { Db, Storage } from '../db/pool.js';
 import type { Logger } from '../log.js';
-import type { Ctx } from '../ctx.js';
+import { ctxOf, type Ctx } from '../ctx.js';
 import { AppError, toAppError } from '../errors.js';
 import type { IdentityMemory } from './identity-memory.js';
 import type { RateLimiter } from './ratelimit.js';
@@ -100,12 +100,7 @@ export async function authenticate(
     } catch (err) {
       const recalled = opts.whileAway ? memory.recall(key, sessionId) : undefined;
       if (!recalled || toAppError(err).code !== 'unavailable') throw err;
-      const ctx = contextOf(recalled, requestId);
-      const decision = deps.tokenLimiter.take(recalled.token_id);
-      if (!decision.ok) {
-        return { ok: false, limited: true, retryAfter: decision.retryAfter, ctx, row: recalled };
-      }
-      return { ok: true, ctx, row: recalled };
+      return admit(deps, recalled, requestId);
     }
     memory.record(key, row, sessionId, mark);
   }
@@ -127,9 +122,8 @@ export async function authenticate(
     );
     return { ok: false, limited: false };
   }
-  const ctx = contextOf(row, requestId);
-  const decision = deps.tokenLimiter.take(row.token_id);
-  if (!decision.ok) return { ok: false, limited: true, retryAfter: decision.retryAfter, ctx, row };
+  const admitted = admit(deps, row, requestId);
+  if (!admitted.ok) return admitted;
 
   // Liveness is refreshed by any authenticated call, written at most once per 10 s; the write
   // is not awaited so it never slows the request it rides on.
@@ -154,23 +148,15 @@ export async function authenticate(
       deps.log.warn({ err, reqId: requestId }, 'could not record session use'),
     );
   }
-  return { ok: true, ctx, row };
+  return admitted;
 }
 
-function contextOf(row: AuthRow, requestId: string): Ctx {
-  return {
-    projectId: row.project_id,
-    projectSlug: row.project_slug,
-    participationId: row.participation_id,
-    participantId: row.participant_id,
-    handle: row.handle,
-    label: row.label,
-    actor: `${row.handle}/${row.label}`,
-    kind: row.kind,
-    lane: row.lane,
-    isAdmin: row.is_admin,
-    requestId,
-  };
+/** A resolved identity takes one request from its token's rate-limit bucket. */
+function admit(deps: AuthDeps, row: AuthRow, requestId: string): AuthOutcome {
+  const ctx = ctxOf(row, requestId);
+  const decision = deps.tokenLimiter.take(row.token_id);
+  if (!decision.ok) return { ok: false, limited: true, retryAfter: decision.retryAfter, ctx, row };
+  return { ok: true, ctx, row };
 }
 
 export function rateLimitMessage(retryAfter: number): string {

@@ -68,11 +68,10 @@ export function sendRaw(
   headers: Record<string, string> = {},
 ): void {
   if (res.headersSent) return;
-  // Every "not now" says when: clients and proxies back off by Retry-After.
+  // Every "not now" says when: clients and proxies back off by Retry-After (a caller's own
+  // comes after it, so it wins).
   const retry: Record<string, string> =
-    (status === 429 || status === 503) && !('retry-after' in headers)
-      ? { 'retry-after': String(DEFAULT_RETRY_AFTER_SECONDS) }
-      : {};
+    status === 429 || status === 503 ? { 'retry-after': String(DEFAULT_RETRY_AFTER_SECONDS) } : {};
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(json),

@@ -84,12 +84,18 @@ export class SseResponse {
   }
 }
 
-const LAST_EVENT_ID = /^\d{1,15}$/;
+/** A decimal integer that a JavaScript number holds exactly. */
+const SEQ = /^\d{1,15}$/;
 
-/** The Last-Event-ID a client resumes from: absent, or a seq (a decimal integer). */
+/** A ledger seq a client sends (an SSE id, a query parameter); undefined when it is not one. */
+export function seqParam(text: string): number | undefined {
+  return SEQ.test(text) ? Number(text) : undefined;
+}
+
+/** The Last-Event-ID a client resumes from: absent, or a seq. */
 export function lastEventIdOf(req: IncomingMessage): number | undefined | 'invalid' {
   const v = req.headers['last-event-id'];
   if (v === undefined || v === '') return undefined;
-  if (typeof v !== 'string' || !LAST_EVENT_ID.test(v)) return 'invalid';
-  return Number(v);
+  const seq = typeof v === 'string' ? seqParam(v) : undefined;
+  return seq ?? 'invalid';
 }
