@@ -141,7 +141,7 @@ export function noticeKind(row: FeedRow, me: Reader): NoticeKind | undefined {
 }
 
 /** The push an event makes for one participation, if it concerns it. */
-export function channelNotice(row: FeedRow, me: Reader): Notice | undefined {
+function channelNotice(row: FeedRow, me: Reader): Notice | undefined {
   switch (noticeKind(row, me)) {
     case 'post': {
       const postId = row.post_id as string;
