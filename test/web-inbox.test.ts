@@ -6,7 +6,7 @@ import { html } from '../src/admin/html.js';
 import { LIVE_STREAMS_PER_SESSION } from '../src/admin/live.js';
 import { callApi, type Body } from './helpers/agents.js';
 import { useTestBaton } from './helpers/baton.js';
-import { eventually } from './helpers/sse.js';
+import { eventually, readSse } from './helpers/sse.js';
 import { signIn, visibleText, type WebClient } from './helpers/web.js';
 
 // The owner's inbox over plain HTTP (issue 20 done-when 2): the owner takes part as a human
@@ -319,30 +319,12 @@ describe('the owner in their inbox', () => {
   it('streams its sections, changed ones only, as posts arrive', async () => {
     const { web, inbox, api } = await setUp('quin');
     await web.get(inbox);
-    const controller = new AbortController();
-    const res = await fetch(`${baton.baseUrl}${inbox}/events`, {
-      headers: { cookie: `baton_admin=${web.cookies.get('baton_admin')}` },
-      signal: controller.signal,
+    const stream = await readSse(`${baton.baseUrl}${inbox}/events`, {
+      cookie: `baton_admin=${web.cookies.get('baton_admin')}`,
     });
-    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-    let buffer = '';
-    const next = async () => {
-      for (;;) {
-        const end = buffer.indexOf('\n\n');
-        if (end >= 0) {
-          const chunk = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = /^data: (.*)$/m.exec(chunk)?.[1];
-          if (/^event: inbox$/m.test(chunk) && data)
-            return JSON.parse(data) as { sections: Record<string, string> };
-          continue;
-        }
-        const { value, done } = await reader.read();
-        if (done) throw new Error('stream ended');
-        buffer += new TextDecoder().decode(value);
-      }
-    };
+    expect(stream.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const next = async () =>
+      JSON.parse((await stream.next('inbox')).data) as { sections: Record<string, string> };
     expect(Object.keys((await next()).sections).sort()).toEqual(['posts', 'sent', 'unread']);
     await api('post', { to_actor: 'quin/quin', subject: 'Live one', body: '<b>now</b>' });
     const update = await next();
@@ -350,7 +332,7 @@ describe('the owner in their inbox', () => {
     expect(update.sections.posts).toContain('&lt;b&gt;now&lt;/b&gt;');
     expect(update.sections.unread).toContain('>1<');
     expect(update.sections.sent).toBeUndefined();
-    controller.abort();
+    stream.close();
   });
 });
 
