@@ -34,18 +34,43 @@ export async function makeAgent(
   };
 }
 
-export async function callApi(
-  baton: TestBaton,
+/** POST /api/v1/tools/<name> to a test Baton, or any server at a base URL: the raw response. */
+export function postTool(
+  server: { baseUrl: string },
   token: string,
   name: string,
   args: Record<string, unknown> = {},
-): Promise<{ status: number; body: Body }> {
-  const res = await fetch(`${baton.baseUrl}/api/v1/tools/${name}`, {
+): Promise<Response> {
+  return fetch(`${server.baseUrl}/api/v1/tools/${name}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(args),
   });
+}
+
+/** A tool call over /api: its status and JSON body. */
+export async function callApi(
+  server: { baseUrl: string },
+  token: string,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<{ status: number; body: Body }> {
+  const res = await postTool(server, token, name, args);
   return { status: res.status, body: (await res.json()) as Body };
+}
+
+/** The body of a tool call over /api that must succeed; any other status fails the test. */
+export async function apiOk(
+  server: { baseUrl: string },
+  token: string,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<Body> {
+  const r = await callApi(server, token, name, args);
+  if (r.status !== 200) {
+    throw new Error(`${name} on ${server.baseUrl}: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  return r.body;
 }
 
 export async function projectId(baton: TestBaton, slug: string): Promise<string> {
