@@ -3,14 +3,18 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedToken, type SeedResult } from '../src/access/seed.js';
-import { freePort } from '../src/db/embedded.js';
 import { openStorage, transact, type Storage } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
 import { apiOk, callApi } from './helpers/agents.js';
 import { readMetrics } from './helpers/http.js';
 import { ownPostgres, type OwnPostgres } from './helpers/pg.js';
 import { PGBOUNCER, startPgBouncer, type Bouncer } from './helpers/pgbouncer.js';
-import { CLI, start, type Running, workersEnv, SERVE_WORKERS } from './helpers/process.js';
+import {
+  SERVE_WORKERS,
+  serveProcess,
+  stopServeProcesses,
+  type ServeProcess,
+} from './helpers/process.js';
 import { channelInbox, eventually } from './helpers/sse.js';
 
 // Baton behind the pooler operators are handed: Debian's PgBouncer 1.18 in transaction mode, in
@@ -23,12 +27,7 @@ if (SKIP) process.stderr.write(`[baton tests] SKIPPING test/pooler.test.ts: ${SK
 
 const log = createLogger('silent');
 
-interface Proc {
-  name: string;
-  baseUrl: string;
-  port: number;
-  run: Running;
-}
+type Proc = ServeProcess & { name: string };
 
 let pg: OwnPostgres;
 let bouncer: Bouncer;
@@ -38,18 +37,7 @@ let b: Proc;
 let c: Proc;
 
 async function serve(name: string, env: Record<string, string>): Promise<Proc> {
-  const port = await freePort();
-  const run = start(process.execPath, [CLI, 'serve'], {
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    LOG_LEVEL: 'info',
-    BATON_RATE_LIMIT: '0',
-    DB_PREPARED_STATEMENTS: 'false',
-    ...workersEnv(),
-    ...env,
-  });
-  await run.waitFor(/Baton is ready/, 60_000);
-  return { name, baseUrl: `http://127.0.0.1:${port}`, port, run };
+  return { name, ...(await serveProcess({ DB_PREPARED_STATEMENTS: 'false', ...env })) };
 }
 
 beforeAll(async () => {
@@ -65,11 +53,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const p of [a, b, c]) {
-    if (!p) continue;
-    p.run.child.kill('SIGTERM');
-    await p.run.exited;
-  }
+  await stopServeProcesses();
   await direct?.close();
   await bouncer?.stop();
   await pg?.dispose();
