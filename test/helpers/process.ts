@@ -65,7 +65,7 @@ export function start(
 }
 
 /** SIGTERM, then waits for the exit; SIGKILL when it has not exited within `graceMs`. */
-async function stopRunning(run: Running, graceMs = 10_000): Promise<void> {
+export async function stopRunning(run: Running, graceMs = 10_000): Promise<void> {
   run.child.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => {
