@@ -73,11 +73,18 @@ export async function apiOk(
   return r.body;
 }
 
-export async function projectId(baton: TestBaton, slug: string): Promise<string> {
+/** The id of the project with this slug; of the owner with this email, when one is given. */
+export async function projectId(
+  baton: TestBaton,
+  slug: string,
+  ownerEmail?: string,
+): Promise<string> {
   const row = await baton.storage.db
     .selectFrom('projects')
-    .select('id')
-    .where('slug', '=', slug)
+    .innerJoin('owners', 'owners.id', 'projects.owner_id')
+    .select('projects.id')
+    .where('projects.slug', '=', slug)
+    .$if(ownerEmail !== undefined, (q) => q.where('owners.email', '=', ownerEmail as string))
     .executeTakeFirstOrThrow();
   return row.id;
 }
