@@ -2,11 +2,10 @@ import net from 'node:net';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedToken } from '../src/access/seed.js';
-import { freePort } from '../src/db/embedded.js';
 import { openStorage, type Storage } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
 import { ownPostgres, type OwnPostgres } from './helpers/pg.js';
-import { CLI, start, type Running, workersEnv } from './helpers/process.js';
+import { serveProcess, stopServeProcesses, type ServeProcess } from './helpers/process.js';
 
 // What production does to a service: several Baton processes on one database, the database
 // going away under load, a process killed mid-write, an exhausted pool, clients too slow to
@@ -15,7 +14,7 @@ import { CLI, start, type Running, workersEnv } from './helpers/process.js';
 const log = createLogger('silent');
 let pg: OwnPostgres;
 let storage: Storage;
-const batons: { run: Running; port: number }[] = [];
+const batons: ServeProcess[] = [];
 
 beforeAll(async () => {
   pg = await ownPostgres('baton-faults');
@@ -23,24 +22,16 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(batons.map(async (b) => b.run.child.kill('SIGKILL')));
+  await stopServeProcesses();
   await storage?.close();
   await pg?.dispose();
 });
 
 async function spawnBaton(env: Record<string, string> = {}) {
-  const port = await freePort();
-  const run = start(process.execPath, [CLI, 'serve'], {
-    DATABASE_URL: pg.url,
-    PORT: String(port),
-    LOG_LEVEL: 'info',
-    BATON_RATE_LIMIT: '0',
-    DB_POOL_MAX: '10',
-    ...workersEnv(),
-    ...env,
-  });
-  await run.waitFor(/Baton is ready/, 30_000);
-  const b = { run, port };
+  const b = await serveProcess(
+    { DATABASE_URL: pg.url, DB_POOL_MAX: '10', ...env },
+    { readyMs: 30_000 },
+  );
   batons.push(b);
   return b;
 }

@@ -1,5 +1,4 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import {
   CHECK_PATHS_ANSWER_BYTES,
@@ -9,6 +8,7 @@ import {
 import { resetWorkStats, workStats } from '../src/leases/work.js';
 import { useTestBaton } from './helpers/baton.js';
 import { makeAgent, type Agent } from './helpers/agents.js';
+import { makeLeases } from './helpers/factories.js';
 
 // One participant holds 200 shared leases of 512-character globs, then sends pathological
 // lease, who_holds and check_paths calls as fast as its rate limit lets it, for 10 s. Every call
@@ -61,16 +61,6 @@ async function holdAll(agent: Agent, surfaces: string[]) {
   }
 }
 
-/** Plain path leases inserted for the agent directly: they bring it near its cap quickly. */
-async function padLeases(agent: Agent, n: number) {
-  await sql`insert into leases (project_id, participation_id, actor, surface, mode, fencing_token,
-                                expires_at)
-    select t.project_id, t.participation_id, ${agent.actor}, 'pad/' || g, 'shared',
-           1000000000 + g, now() + interval '1 hour'
-    from tokens t cross join generate_series(1, ${n}) g
-    where t.token_hash = sha256(${agent.token}::bytea)`.execute(baton.storage.db);
-}
-
 describe('a flood of pathological glob calls', () => {
   it(
     'answers every call within the work bound, in bounded size, without stalling the loop',
@@ -83,8 +73,15 @@ describe('a flood of pathological glob calls', () => {
         ana,
         ids.map((id) => chain(`x${id}`)),
       );
-      // Three grants short of the cap, so that the flood reaches it in its second round.
-      await padLeases(ana, MAX_LEASES_PER_PARTICIPATION - 200 - 3);
+      // Plain path leases inserted directly, three grants short of the cap, so that the flood
+      // reaches it in its second round.
+      const pads = MAX_LEASES_PER_PARTICIPATION - 200 - 3;
+      await makeLeases(
+        baton.storage.db,
+        ana,
+        Array.from({ length: pads }, (_, i) => `pad/${i + 1}`),
+        { ttl: 3600 },
+      );
       // Another holder in the project, so that ana's check_paths and exclusive leases weigh
       // something: more chains, and globs that are costly to match.
       await holdAll(bo, [

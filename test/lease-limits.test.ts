@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import { sql } from 'kysely';
 import { beforeEach, describe, expect, it } from 'vitest';
 import * as limits from '../src/leases/limits.js';
 import {
@@ -14,38 +13,15 @@ import {
 } from '../src/leases/limits.js';
 import { clearSurfaceCache } from '../src/leases/surface.js';
 import { resetWorkStats, workStats } from '../src/leases/work.js';
-import { useTestBaton, type TestBaton } from './helpers/baton.js';
-import { err, makeAgent, ok, type Agent } from './helpers/agents.js';
+import { useTestBaton } from './helpers/baton.js';
+import { err, makeAgent, ok } from './helpers/agents.js';
+import { makeLeases } from './helpers/factories.js';
 
 // The limits on leases and lease matching, end to end: caps refused with `invalid_argument`
 // naming the limit, listings cut with a count of the rest, matching bounded by the work counter
 // (answers assume overlap past it), and surfaces compiled once.
 
 const baton = useTestBaton();
-
-let fencingBase = 1_000_000_000;
-
-/** Inserts live (or, with a negative ttl, expired) leases for an agent straight into the table. */
-async function holdMany(
-  b: TestBaton,
-  agent: Agent,
-  surfaces: string[],
-  ttl = 600,
-  mode = 'shared',
-) {
-  const { rows } = await sql<{ project_id: string; participation_id: string }>`
-    select project_id, participation_id from tokens
-    where token_hash = sha256(${agent.token}::bytea)`.execute(b.storage.db);
-  const me = rows[0] as { project_id: string; participation_id: string };
-  // Fencing tokens far above the project's counter, so later grants never collide with them.
-  fencingBase += 100_000;
-  await sql`insert into leases (project_id, participation_id, actor, surface, mode, fencing_token,
-                                expires_at)
-    select ${me.project_id}, ${me.participation_id}, ${agent.actor}, s, ${mode},
-           ${fencingBase}::bigint + n,
-           now() + make_interval(secs => ${ttl})
-    from unnest(${surfaces}::text[]) with ordinality as t(s, n)`.execute(b.storage.db);
-}
 
 beforeEach(() => {
   clearSurfaceCache();
@@ -64,7 +40,7 @@ describe('caps on leases', () => {
     expect(paths.message).toMatch(/at most 1000 paths per call/);
     expect(MAX_CHECK_PATHS).toBe(1000);
     // A lease granted before the limits can still be released by its surface.
-    await holdMany(baton, ana, ['*a'.repeat(33)]);
+    await makeLeases(baton.storage.db, ana, ['*a'.repeat(33)]);
     expect(ok(await ana.call('release', { surface: '*a'.repeat(33) })).leases).toHaveLength(1);
     // A run of ** counts once: the 512-character chain of the flood is an ordinary glob.
     ok(await ana.call('lease', { surface: `${'**/'.repeat(169)}x12`, mode: 'shared' }));
@@ -74,8 +50,8 @@ describe('caps on leases', () => {
     const ana = await makeAgent(baton, 'cap-mine', 'ana');
     const bo = await makeAgent(baton, 'cap-mine', 'bo');
     const held = ok(await ana.call('lease', { surface: 'held.ts' }));
-    await holdMany(
-      baton,
+    await makeLeases(
+      baton.storage.db,
       ana,
       Array.from({ length: MAX_LEASES_PER_PARTICIPATION - 1 }, (_, i) => `f/${i}.ts`),
     );
@@ -99,8 +75,8 @@ describe('caps on leases', () => {
   it('caps live leases per project', async () => {
     const ana = await makeAgent(baton, 'cap-project', 'ana');
     const bo = await makeAgent(baton, 'cap-project', 'bo');
-    await holdMany(
-      baton,
+    await makeLeases(
+      baton.storage.db,
       ana,
       Array.from({ length: MAX_LEASES_PER_PROJECT }, (_, i) => `p/${i}.ts`),
     );
@@ -117,12 +93,11 @@ describe('caps on leases', () => {
   it('takes over at most the most recent expired leases in one grant', async () => {
     const ana = await makeAgent(baton, 'expired-many', 'ana');
     const bo = await makeAgent(baton, 'expired-many', 'bo');
-    await holdMany(
-      baton,
+    await makeLeases(
+      baton.storage.db,
       ana,
       Array.from({ length: MAX_EXPIRED_WEIGHED + 50 }, (_, i) => `old/${i}.ts`),
-      -60,
-      'exclusive',
+      { ttl: -60, mode: 'exclusive' },
     );
     const r = ok(await bo.call('lease', { surface: 'old/' }));
     expect(r.taken_over).toHaveLength(MAX_EXPIRED_WEIGHED);
@@ -173,7 +148,7 @@ describe('check_paths listings', () => {
   it('lists 1,000 leases in all, then one a covered path', async () => {
     const ana = await makeAgent(baton, 'listing-all', 'ana');
     const bo = await makeAgent(baton, 'listing-all', 'bo');
-    await holdMany(baton, bo, COVERING, 600, 'exclusive');
+    await makeLeases(baton.storage.db, bo, COVERING, { mode: 'exclusive' });
     const paths = Array.from({ length: 150 }, (_, i) => `src/f${i}.ts`);
     const r = ok(await ana.call('check_paths', { paths }));
     const listed = r.paths.map((p: { leases: unknown[] }) => p.leases.length);
@@ -196,7 +171,7 @@ describe('matching work', () => {
     const ana = await makeAgent(baton, 'comparison', 'ana');
     const bo = await makeAgent(baton, 'comparison', 'bo');
     const costly = `*a${'[!c]'.repeat(30)}x`; // a little costlier than hostile(30) to step
-    await holdMany(baton, bo, ['*a?x', costly, 'src/**'], 600, 'exclusive');
+    await makeLeases(baton.storage.db, bo, ['*a?x', costly, 'src/**'], { mode: 'exclusive' });
     resetWorkStats();
     const held = ok(await ana.call('who_holds', { surface: path }));
     expect(held.leases.map((l: { surface: string }) => l.surface)).toEqual([costly]);
@@ -213,7 +188,7 @@ describe('matching work', () => {
     const ana = await makeAgent(baton, 'budget', 'ana');
     const bo = await makeAgent(baton, 'budget', 'bo');
     const surfaces = Array.from({ length: 30 }, (_, k) => [hostile(k + 1), `*${hostile(k + 1)}`]);
-    await holdMany(baton, bo, surfaces.flat(), 600, 'exclusive');
+    await makeLeases(baton.storage.db, bo, surfaces.flat(), { mode: 'exclusive' });
     resetWorkStats();
     const held = ok(await ana.call('who_holds', { surface: path }));
     expect(held.overlap_assumed).toBe(true);
@@ -241,7 +216,7 @@ describe('matching work', () => {
     const bo = await makeAgent(baton, 'slices', 'bo');
     const cy = await makeAgent(baton, 'slices-other', 'cy');
     const surfaces = Array.from({ length: 30 }, (_, k) => [hostile(k + 1), `*${hostile(k + 1)}`]);
-    await holdMany(baton, bo, surfaces.flat(), 600, 'exclusive');
+    await makeLeases(baton.storage.db, bo, surfaces.flat(), { mode: 'exclusive' });
     resetWorkStats();
     let matched = false;
     const long = ana.call('who_holds', { surface: path }).then(() => (matched = true));
@@ -256,8 +231,8 @@ describe('matching work', () => {
   it('parses and compiles a stored surface once, not on every request', async () => {
     const ana = await makeAgent(baton, 'cache', 'ana');
     const bo = await makeAgent(baton, 'cache', 'bo');
-    await holdMany(
-      baton,
+    await makeLeases(
+      baton.storage.db,
       bo,
       Array.from({ length: 100 }, (_, i) => `src/**/${'x'.repeat(400)}*[a-z]?${i}`),
     );

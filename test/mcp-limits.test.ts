@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_SESSIONS_PER_PARTICIPATION } from '../src/db/sessions.js';
 import { MAX_STREAMS_PER_PARTICIPATION } from '../src/http/streams.js';
 import { LIMITED_BODY_BYTES, MAX_BATCH_MESSAGES } from '../src/mcp/transport.js';
+import { postTool } from './helpers/agents.js';
 import { startTestBaton, useTestBaton, type TestBaton } from './helpers/baton.js';
 import { closeModernClients, connectModern, modernPost } from './helpers/modern.js';
 import { readSse } from './helpers/sse.js';
@@ -278,11 +279,7 @@ describe('rate limits that count work', () => {
       const a = await slow.seed({ label: 'big-bodies' });
       const b = await slow.seed({ label: 'small-calls' });
       const api = (token: string, name: string, args: Record<string, unknown>) =>
-        fetch(`${slow.baseUrl}/api/v1/tools/${name}`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify(args),
-        });
+        postTool(slow, token, name, args);
       // About 400 KiB of paths: six requests' worth beyond the call itself, more than the burst.
       const paths = Array.from({ length: 800 }, (_, i) => `src/${'d'.repeat(480)}/${i}.ts`);
       expect((await api(a.token, 'check_paths', { paths })).status).toBe(200);
@@ -312,11 +309,7 @@ describe('rate limits that count matching work', () => {
       const holder = await slow.seed({ projectSlug: 'costly', label: 'holder' });
       const prober = await slow.seed({ projectSlug: 'costly', label: 'prober' });
       const api = (token: string, name: string, args: Record<string, unknown>) =>
-        fetch(`${slow.baseUrl}/api/v1/tools/${name}`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify(args),
-        });
+        postTool(slow, token, name, args);
       // Globs whose subset automata explode against irregular runs of a and b (bench/globs.ts).
       const hostile = (j: number) => `*a${'?'.repeat(29)}${'b'.repeat(j)}c${'b'.repeat(479 - j)}*`;
       for (let j = 0; j < 4; j++) {

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-import { projectId } from './helpers/agents.js';
+import { apiOk, projectId } from './helpers/agents.js';
 import { startTestBaton, useTestBaton } from './helpers/baton.js';
 import { eventually } from './helpers/sse.js';
 import {
@@ -18,17 +18,6 @@ const baton = useTestBaton({ streamHeartbeatMs: 200 });
 afterAll(closeModernClients);
 
 const ALL = ['baton://inbox', 'baton://leases', 'baton://tasks'];
-
-async function api(token: string, tool: string, args: Record<string, unknown> = {}) {
-  const res = await fetch(`${baton.baseUrl}/api/v1/tools/${tool}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(args),
-  });
-  const body = (await res.json()) as Record<string, any>;
-  if (!res.ok) throw new Error(`${tool}: ${JSON.stringify(body)}`);
-  return body;
-}
 
 /** A modern client of `label` in `project`, listening to `uris`. */
 async function listener(project: string, label: string, uris = ALL, admin = false) {
@@ -69,11 +58,15 @@ describe('subscriptions/listen', () => {
   it('announces the inbox when a post reaches the caller; reading it returns the post and delivers it', async () => {
     const me = await listener('listen-post', 'reader');
     const peer = await baton.seed({ projectSlug: 'listen-post', label: 'writer' });
-    const sent = await api(peer.token, 'post', { to_actor: me.actor, body: 'review the guide' });
+    const sent = await apiOk(baton, peer.token, 'post', {
+      to_actor: me.actor,
+      body: 'review the guide',
+    });
     await me.updates.next('baton://inbox');
     const inbox = await inboxOf(me.client);
     expect(inbox.posts.map((p) => p.post_id)).toEqual([sent.post_id]);
-    const receipts = (await api(peer.token, 'read_posts', { sent: true })).posts[0].receipts;
+    const receipts = (await apiOk(baton, peer.token, 'read_posts', { sent: true })).posts[0]
+      .receipts;
     expect(receipts).toEqual({ delivered: [me.actor], acked: [], not_acked: [me.actor] });
   });
 
@@ -81,12 +74,12 @@ describe('subscriptions/listen', () => {
     const me = await listener('listen-broadcast', 'lane-reader');
     await callModern(me.client, 'register', { lane: 'docs' });
     const sender = await listener('listen-broadcast', 'announcer');
-    await api(sender.token, 'post', { broadcast: true, body: 'release at noon' });
+    await apiOk(baton, sender.token, 'post', { broadcast: true, body: 'release at noon' });
     await me.updates.next('baton://inbox', 1);
-    await api(sender.token, 'post', { to_lane: 'docs', body: 'docs freeze' });
+    await apiOk(baton, sender.token, 'post', { to_lane: 'docs', body: 'docs freeze' });
     await me.updates.next('baton://inbox', 2);
     // The sender heard nothing of its own posts: a post to it afterwards is its first update.
-    await api(me.token, 'post', { to_actor: sender.actor, body: 'noted' });
+    await apiOk(baton, me.token, 'post', { to_actor: sender.actor, body: 'noted' });
     await sender.updates.next('baton://inbox', 1);
     expect(sender.updates.uris).toEqual(['baton://inbox']);
   });
@@ -98,7 +91,7 @@ describe('subscriptions/listen', () => {
     await sql`update leases set expires_at = now() - interval '1 second'
               where project_id = ${await projectId(baton, 'listen-lease')}
                 and id = ${held.body.lease_id}`.execute(baton.storage.db);
-    await api(other.token, 'lease', { surface: 'src/db/pool.ts' });
+    await apiOk(baton, other.token, 'lease', { surface: 'src/db/pool.ts' });
     await me.updates.next('baton://leases');
     const leases = JSON.parse(
       ((await me.client.readResource({ uri: 'baton://leases' })).contents[0] as { text: string })
@@ -111,8 +104,13 @@ describe('subscriptions/listen', () => {
   it('announces the tasks when a task is assigned to the caller', async () => {
     const me = await listener('listen-task', 'assignee');
     const lead = await baton.seed({ projectSlug: 'listen-task', label: 'lead' });
-    const created = await api(lead.token, 'task_create', { title: 'Write the upgrade notes' });
-    await api(lead.token, 'task_assign', { task_id: created.task.task_id, owner: me.actor });
+    const created = await apiOk(baton, lead.token, 'task_create', {
+      title: 'Write the upgrade notes',
+    });
+    await apiOk(baton, lead.token, 'task_assign', {
+      task_id: created.task.task_id,
+      owner: me.actor,
+    });
     await me.updates.next('baton://tasks');
     const tasks = JSON.parse(
       ((await me.client.readResource({ uri: 'baton://tasks' })).contents[0] as { text: string })
@@ -124,8 +122,8 @@ describe('subscriptions/listen', () => {
   it('sends only what was subscribed', async () => {
     const me = await listener('listen-only', 'inbox-only', ['baton://tasks']);
     const lead = await baton.seed({ projectSlug: 'listen-only', label: 'only-lead' });
-    await api(lead.token, 'post', { to_actor: me.actor, body: 'not announced' });
-    await api(lead.token, 'task_create', { title: 'announced', owner: me.actor });
+    await apiOk(baton, lead.token, 'post', { to_actor: me.actor, body: 'not announced' });
+    await apiOk(baton, lead.token, 'task_create', { title: 'announced', owner: me.actor });
     await me.updates.next('baton://tasks');
     expect(me.updates.uris).toEqual(['baton://tasks']);
   });
@@ -136,13 +134,13 @@ describe('subscriptions/listen', () => {
     // The same owner's participant "twin" in another project, and everything that would notify it.
     const abroad = await baton.seed({ projectSlug: 'listen-abroad', label: 'twin' });
     const stranger = await baton.seed({ projectSlug: 'listen-abroad', label: 'stranger' });
-    await api(stranger.token, 'post', { to_actor: abroad.actor, body: 'abroad, direct' });
-    await api(stranger.token, 'post', { broadcast: true, body: 'abroad, to everyone' });
-    await api(stranger.token, 'task_create', { title: 'abroad', owner: abroad.actor });
+    await apiOk(baton, stranger.token, 'post', { to_actor: abroad.actor, body: 'abroad, direct' });
+    await apiOk(baton, stranger.token, 'post', { broadcast: true, body: 'abroad, to everyone' });
+    await apiOk(baton, stranger.token, 'task_create', { title: 'abroad', owner: abroad.actor });
     // Then one thing at home; it is the only update.
-    await api(home.token, 'post', { to_actor: me.actor, body: 'home' });
+    await apiOk(baton, home.token, 'post', { to_actor: me.actor, body: 'home' });
     await me.updates.next('baton://inbox');
-    await api(home.token, 'task_create', { title: 'home', owner: me.actor });
+    await apiOk(baton, home.token, 'task_create', { title: 'home', owner: me.actor });
     await me.updates.next('baton://tasks');
     expect(me.updates.uris).toEqual(['baton://inbox', 'baton://tasks']);
     expect((await inboxOf(me.client)).posts.map((p) => p.body)).toEqual(['home']);
@@ -151,7 +149,7 @@ describe('subscriptions/listen', () => {
   it('says at once when the inbox already holds posts never delivered', async () => {
     const peer = await baton.seed({ projectSlug: 'listen-backlog', label: 'early' });
     const later = await baton.seed({ projectSlug: 'listen-backlog', label: 'late' });
-    await api(peer.token, 'post', { to_actor: later.actor, body: 'while you were away' });
+    await apiOk(baton, peer.token, 'post', { to_actor: later.actor, body: 'while you were away' });
     const client = await connectModern(baton.mcpUrl, later.token);
     const updates = resourceUpdates(client);
     await client.listen({ resourceSubscriptions: ['baton://inbox'] });

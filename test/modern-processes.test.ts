@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedToken } from '../src/access/seed.js';
-import { freePort } from '../src/db/embedded.js';
 import { openStorage, type Storage } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
@@ -11,7 +10,7 @@ import {
   connectModern,
   resourceUpdates,
 } from './helpers/modern.js';
-import { CLI, start, type Running, workersEnv } from './helpers/process.js';
+import { serveProcess, stopServeProcesses, type ServeProcess } from './helpers/process.js';
 
 // The modern era is stateless: any request may land on any process. Three real Baton processes
 // (the built dist/) on one database; one client spreads its requests over them in turn, and a
@@ -19,30 +18,18 @@ import { CLI, start, type Running, workersEnv } from './helpers/process.js';
 
 let database: TestDatabase;
 let storage: Storage;
-const procs: { run: Running; port: number }[] = [];
+const procs: ServeProcess[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase();
   storage = openStorage({ url: database.url, max: 4, log: createLogger('silent') });
-  for (let i = 0; i < 3; i++) {
-    const port = await freePort();
-    const run = start(process.execPath, [CLI, 'serve'], {
-      DATABASE_URL: database.url,
-      PORT: String(port),
-      LOG_LEVEL: 'info',
-      BATON_RATE_LIMIT: '0',
-      DB_POOL_MAX: '5',
-      ...workersEnv(),
-    });
-    procs.push({ run, port });
-  }
-  await Promise.all(procs.map((p) => p.run.waitFor(/Baton is ready/, 30_000)));
+  const env = { DATABASE_URL: database.url, DB_POOL_MAX: '5' };
+  procs.push(...(await Promise.all([0, 1, 2].map(() => serveProcess(env, { readyMs: 30_000 })))));
 }, 90_000);
 
 afterAll(async () => {
   await closeModernClients();
-  for (const p of procs) p.run.child.kill('SIGTERM');
-  await Promise.all(procs.map((p) => p.run.exited));
+  await stopServeProcesses();
   await storage?.close();
   await database?.drop();
 });

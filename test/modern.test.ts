@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LEGACY_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from '../src/mcp/protocol.js';
 import { SUPPORTED_PROTOCOL_VERSIONS as SDK1_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { TOOLS } from '../src/tools/index.js';
+import { apiOk } from './helpers/agents.js';
 import { call, callOk, useTestBaton } from './helpers/baton.js';
 import {
   callModern,
@@ -18,15 +19,6 @@ import {
 
 const baton = useTestBaton();
 afterAll(closeModernClients);
-
-const api = async (token: string, tool: string, args: Record<string, unknown> = {}) => {
-  const res = await fetch(`${baton.baseUrl}/api/v1/tools/${tool}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(args),
-  });
-  return (await res.json()) as Record<string, any>;
-};
 
 /** Results compared across eras: what differs by nature (times, ids, the project) is masked. */
 function masked(value: unknown, key = ''): unknown {
@@ -68,7 +60,7 @@ async function coreScript(
     body: 'the guide is started',
     ref: 'docs/guide.md',
   });
-  const sent = await api(peer.token, 'post', { to_actor: me.actor, body: 'thanks' });
+  const sent = await apiOk(baton, peer.token, 'post', { to_actor: me.actor, body: 'thanks' });
   await step('read_posts', { to_me: true });
   await step('ack', { post_id: sent.post_id });
   await step('whats_new', { limit: 50 });
@@ -76,7 +68,7 @@ async function coreScript(
   const lease = await step('lease', { surface: 'docs/**', ttl_seconds: 120 });
   await step('who_holds');
   await step('release', { lease_id: lease.lease_id });
-  await api(peer.token, 'task_create', { title: 'Proofread the guide', lane: 'docs' });
+  await apiOk(baton, peer.token, 'task_create', { title: 'Proofread the guide', lane: 'docs' });
   const task = await step('task_claim_next', { lane: 'docs' });
   await step('task_ship', { task_id: task.task?.task_id, ref: 'docs/guide.md' });
   await step('status');
@@ -325,15 +317,18 @@ describe('resources', () => {
     const me = await baton.seed({ projectSlug: 'res', label: 'reader' });
     const peer = await baton.seed({ projectSlug: 'res', label: 'writer' });
     const client: Client = await connectModern(baton.mcpUrl, me.token);
-    const sent = await api(peer.token, 'post', { to_actor: me.actor, body: 'please review' });
-    const before = await api(peer.token, 'read_posts', { sent: true });
+    const sent = await apiOk(baton, peer.token, 'post', {
+      to_actor: me.actor,
+      body: 'please review',
+    });
+    const before = await apiOk(baton, peer.token, 'read_posts', { sent: true });
     expect(before.posts[0].receipts.delivered).toEqual([]);
 
     const read = await client.readResource({ uri: 'baton://inbox' });
     const inbox = JSON.parse((read.contents[0] as { text: string }).text);
     expect(read.contents[0]).toMatchObject({ uri: 'baton://inbox', mimeType: 'application/json' });
     expect(inbox.posts.map((p: { post_id: number }) => p.post_id)).toEqual([sent.post_id]);
-    const after = await api(peer.token, 'read_posts', { sent: true });
+    const after = await apiOk(baton, peer.token, 'read_posts', { sent: true });
     expect(after.posts[0].receipts).toEqual({
       delivered: [me.actor],
       acked: [],

@@ -3,12 +3,18 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedToken, type SeedResult } from '../src/access/seed.js';
-import { freePort } from '../src/db/embedded.js';
 import { openStorage, transact, type Storage } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
+import { apiOk, callApi } from './helpers/agents.js';
+import { readMetrics } from './helpers/http.js';
 import { ownPostgres, type OwnPostgres } from './helpers/pg.js';
 import { PGBOUNCER, startPgBouncer, type Bouncer } from './helpers/pgbouncer.js';
-import { CLI, start, type Running, workersEnv, SERVE_WORKERS } from './helpers/process.js';
+import {
+  SERVE_WORKERS,
+  serveProcess,
+  stopServeProcesses,
+  type ServeProcess,
+} from './helpers/process.js';
 import { channelInbox, eventually } from './helpers/sse.js';
 
 // Baton behind the pooler operators are handed: Debian's PgBouncer 1.18 in transaction mode, in
@@ -21,11 +27,7 @@ if (SKIP) process.stderr.write(`[baton tests] SKIPPING test/pooler.test.ts: ${SK
 
 const log = createLogger('silent');
 
-interface Proc {
-  name: string;
-  url: string;
-  run: Running;
-}
+type Proc = ServeProcess & { name: string };
 
 let pg: OwnPostgres;
 let bouncer: Bouncer;
@@ -35,18 +37,7 @@ let b: Proc;
 let c: Proc;
 
 async function serve(name: string, env: Record<string, string>): Promise<Proc> {
-  const port = await freePort();
-  const run = start(process.execPath, [CLI, 'serve'], {
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    LOG_LEVEL: 'info',
-    BATON_RATE_LIMIT: '0',
-    DB_PREPARED_STATEMENTS: 'false',
-    ...workersEnv(),
-    ...env,
-  });
-  await run.waitFor(/Baton is ready/, 60_000);
-  return { name, url: `http://127.0.0.1:${port}`, run };
+  return { name, ...(await serveProcess({ DB_PREPARED_STATEMENTS: 'false', ...env })) };
 }
 
 beforeAll(async () => {
@@ -62,11 +53,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const p of [a, b, c]) {
-    if (!p) continue;
-    p.run.child.kill('SIGTERM');
-    await p.run.exited;
-  }
+  await stopServeProcesses();
   await direct?.close();
   await bouncer?.stop();
   await pg?.dispose();
@@ -80,39 +67,20 @@ const seed = (project: string): Promise<SeedResult> =>
     label: `agent-${++seeds}`,
   });
 
-/** A tool call over POST /api/v1/tools/<name>. */
-async function api(p: Proc, token: string, tool: string, args: Record<string, unknown> = {}) {
-  const res = await fetch(`${p.url}/api/v1/tools/${tool}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(args),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-async function apiOk(p: Proc, token: string, tool: string, args: Record<string, unknown> = {}) {
-  const r = await api(p, token, tool, args);
-  if (r.status !== 200)
-    throw new Error(`${tool} on ${p.name}: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body;
-}
-
 async function readyz(p: Proc) {
-  const res = await fetch(`${p.url}/readyz`);
+  const res = await fetch(`${p.baseUrl}/readyz`);
   return { status: res.status, body: (await res.json()) as { status: string; reason?: string } };
 }
 
-/** A gauge's value from /metrics. */
+/** A gauge's value from /metrics (NaN when absent). */
 async function gauge(p: Proc, name: string): Promise<number> {
-  const text = await (await fetch(`${p.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return Number(line?.split(' ')[1]);
+  return (await readMetrics(p.port))(name) ?? NaN;
 }
 
 async function mcp(p: Proc, token: string): Promise<Client> {
   const client = new Client({ name: 'pooler-test', version: '1' });
   await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${p.url}/mcp`), {
+    new StreamableHTTPClientTransport(new URL(`${p.baseUrl}/mcp`), {
       requestInit: { headers: { Authorization: `Bearer ${token}` } },
     }),
   );
@@ -163,7 +131,7 @@ describe.skipIf(SKIP)('behind PgBouncer 1.18 in transaction mode', () => {
     const agents = await Promise.all(Array.from({ length: 30 }, () => seed('claims')));
     const results = await Promise.all(
       Array.from({ length: 300 }, (_, i) =>
-        api(i % 2 ? a : b, (agents[i % agents.length] as SeedResult).token, 'claim', {
+        callApi(i % 2 ? a : b, (agents[i % agents.length] as SeedResult).token, 'claim', {
           sequence: 'pooled',
         }),
       ),
@@ -185,7 +153,7 @@ describe.skipIf(SKIP)('behind PgBouncer 1.18 in transaction mode', () => {
       const next = agents[(k + 1) % agents.length] as SeedResult;
       const p = k % 2 ? a : b;
       const call = async (tool: string, args: Record<string, unknown> = {}) => {
-        const r = await api(p, me.token, tool, args);
+        const r = await callApi(p, me.token, tool, args);
         if (r.status !== 200) failures.push(`${tool}: ${r.status} ${JSON.stringify(r.body)}`);
         return r.body;
       };

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedToken } from '../src/access/seed.js';
-import { freePort } from '../src/db/embedded.js';
 import { openStorage, type Storage } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
 import { freshCall, metricValue } from './helpers/http.js';
 import { ownPostgres, type OwnPostgres } from './helpers/pg.js';
-import { CLI, start, type Running } from './helpers/process.js';
+import { serveProcess, stopServeProcesses } from './helpers/process.js';
 import { eventually } from './helpers/sse.js';
 
 // Revocation through one process is refused at once there and soon by every other, although each
@@ -18,7 +17,6 @@ import { eventually } from './helpers/sse.js';
 const log = createLogger('silent');
 let pg: OwnPostgres;
 let storage: Storage;
-const running: Running[] = [];
 
 beforeAll(async () => {
   pg = await ownPostgres('baton-revocation');
@@ -26,25 +24,18 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const r of running) r.child.kill('SIGTERM');
-  await Promise.all(running.map((r) => r.exited));
+  await stopServeProcesses();
   await storage?.close();
   await pg?.dispose();
 });
 
 async function serve(workers: number): Promise<number> {
-  const port = await freePort();
-  const run = start(process.execPath, [CLI, 'serve'], {
+  const baton = await serveProcess({
     DATABASE_URL: pg.url,
-    PORT: String(port),
-    LOG_LEVEL: 'info',
-    BATON_RATE_LIMIT: '0',
     DB_POOL_MAX: '4',
     BATON_WORKERS: String(workers),
   });
-  running.push(run);
-  await run.waitFor(/Baton is ready/, 60_000);
-  return port;
+  return baton.port;
 }
 
 const lookups = (port: number, source: 'database' | 'memory') =>

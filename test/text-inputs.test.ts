@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { getCatalogue } from '../src/main.js';
+import { callApi } from './helpers/agents.js';
 import { call, useTestBaton } from './helpers/baton.js';
 import { POISONS, type JsonSchema } from './helpers/schema-args.js';
 
@@ -129,14 +130,8 @@ describe('lone surrogates and control characters in every string field', () => {
 describe('the text rules themselves', () => {
   it('refuses a lone surrogate anywhere, and control characters in single-line fields', async () => {
     const s = await baton.seed({ projectSlug: 'text-rules', label: 'writer' });
-    const api = async (name: string, args: Record<string, unknown>) => {
-      const res = await fetch(`${baton.baseUrl}/api/v1/tools/${name}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(args),
-      });
-      return { status: res.status, body: (await res.json()) as any };
-    };
+    const api = (name: string, args: Record<string, unknown>) =>
+      callApi(baton, s.token, name, args);
     for (const [name, args, field] of [
       ['register', { lane: 'docs', status: 'a\ud800b' }, 'status'],
       ['post', { broadcast: true, body: 'hi', subject: 'x\udc00' }, 'subject'],

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_CHANNEL, notifyAccessChanged } from '../src/db/ledger.js';
 import { onCommittedNotice, openStorage, transact } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
+import { callApi } from './helpers/agents.js';
 import { callOk, startTestBaton, type TestBaton } from './helpers/baton.js';
+import { readMetrics } from './helpers/http.js';
 import { ownPostgres, type OwnPostgres } from './helpers/pg.js';
 import { tcpProxy, type TcpProxy } from './helpers/proxy.js';
 import { eventually, rawSession } from './helpers/sse.js';
@@ -38,23 +40,10 @@ afterAll(async () => {
 
 /** Token resolutions of a server so far, by source. */
 async function resolutions(baton: TestBaton) {
-  const text = await (await fetch(`${baton.baseUrl}/metrics`)).text();
+  const sample = await readMetrics(baton.config.port);
   const count = (source: string) =>
-    Number(
-      new RegExp(`^baton_token_resolutions_total\\{source="${source}"\\} (\\d+)$`, 'm').exec(
-        text,
-      )?.[1] ?? 0,
-    );
+    sample('baton_token_resolutions_total', `{source="${source}"}`) ?? 0;
   return { database: count('database'), memory: count('memory') };
-}
-
-async function api(baton: TestBaton, token: string, tool: string, args: object = {}) {
-  const res = await fetch(`${baton.baseUrl}/api/v1/tools/${tool}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(args),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
 /** A 2025-era MCP request on a session, as raw HTTP: its status and JSON-RPC body. */
@@ -86,12 +75,12 @@ describe('token memory', () => {
 
   it('looks every token up while the listener does not hear, and trusts memory again once it does', async () => {
     const { token } = await b.seed({ projectSlug: 'tm-deaf', label: 'caller' });
-    expect((await api(b, token, 'whoami')).status).toBe(200);
+    expect((await callApi(b, token, 'whoami')).status).toBe(200);
     proxy.block();
     try {
       await eventually(() => expect(b.listener.hearing).toBe(false));
       const before = await resolutions(b);
-      for (let i = 0; i < 10; i++) expect((await api(b, token, 'whoami')).status).toBe(200);
+      for (let i = 0; i < 10; i++) expect((await callApi(b, token, 'whoami')).status).toBe(200);
       const after = await resolutions(b);
       expect(after.database - before.database).toBe(10);
       expect(after.memory - before.memory).toBe(0);
@@ -99,9 +88,9 @@ describe('token memory', () => {
       proxy.unblock();
     }
     await eventually(() => expect(b.listener.hearing).toBe(true));
-    expect((await api(b, token, 'whoami')).status).toBe(200); // confirmed again
+    expect((await callApi(b, token, 'whoami')).status).toBe(200); // confirmed again
     const before = await resolutions(b);
-    for (let i = 0; i < 10; i++) expect((await api(b, token, 'whoami')).status).toBe(200);
+    for (let i = 0; i < 10; i++) expect((await callApi(b, token, 'whoami')).status).toBe(200);
     expect((await resolutions(b)).database - before.database).toBe(0);
   });
 
@@ -114,29 +103,33 @@ describe('token memory', () => {
       const bystander = await a.seed({ projectSlug: slug, label: 'bystander' });
       for (const baton of [a, b]) {
         for (const t of [target, bystander]) {
-          expect((await api(baton, t.token, 'whoami')).status).toBe(200);
+          expect((await callApi(baton, t.token, 'whoami')).status).toBe(200);
         }
       }
       const before = await resolutions(b);
-      expect((await api(b, target.token, 'whoami')).status).toBe(200);
+      expect((await callApi(b, target.token, 'whoami')).status).toBe(200);
       expect((await resolutions(b)).database).toBe(before.database); // from memory
 
-      expect((await api(a, admin.token, act, { participant: 'worker' })).status).toBe(200);
-      expect((await api(a, target.token, 'whoami')).status).toBe(401);
-      await eventually(async () => expect((await api(b, target.token, 'whoami')).status).toBe(401));
+      expect((await callApi(a, admin.token, act, { participant: 'worker' })).status).toBe(200);
+      expect((await callApi(a, target.token, 'whoami')).status).toBe(401);
+      await eventually(async () =>
+        expect((await callApi(b, target.token, 'whoami')).status).toBe(401),
+      );
       // The project's other tokens are looked up again once, and still work.
-      expect((await api(b, bystander.token, 'whoami')).status).toBe(200);
+      expect((await callApi(b, bystander.token, 'whoami')).status).toBe(200);
     },
   );
 
   it('a lane or a right that changes shows at once here and soon on the other process', async () => {
     const { token } = await a.seed({ projectSlug: 'tm-lane', label: 'mover' });
     for (const baton of [a, b]) {
-      expect((await api(baton, token, 'whoami')).body.lane).toBeNull();
+      expect((await callApi(baton, token, 'whoami')).body.lane).toBeNull();
     }
-    expect((await api(a, token, 'register', { lane: 'backend' })).status).toBe(200);
-    expect((await api(a, token, 'whoami')).body.lane).toBe('backend');
-    await eventually(async () => expect((await api(b, token, 'whoami')).body.lane).toBe('backend'));
+    expect((await callApi(a, token, 'register', { lane: 'backend' })).status).toBe(200);
+    expect((await callApi(a, token, 'whoami')).body.lane).toBe('backend');
+    await eventually(async () =>
+      expect((await callApi(b, token, 'whoami')).body.lane).toBe('backend'),
+    );
   });
 
   it('a session ended through one process is refused there at once, and soon on the other', async () => {

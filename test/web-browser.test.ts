@@ -1,7 +1,6 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { ensureOwner } from '../src/auth/provision.js';
-import { seedToken } from '../src/access/seed.js';
 import { callApi } from './helpers/agents.js';
 import { callOk, useTestBaton } from './helpers/baton.js';
 import { OUT, useBrowser } from './helpers/browser.js';
@@ -105,12 +104,12 @@ describe('the web admin in Chromium', () => {
 
   it('shows a post, a lease and a task transition made through MCP on the board within 2 s, without a reload', async () => {
     const email = 'bo@example.test';
-    const lead = await seedToken(baton.storage.db, {
+    const lead = await baton.seed({
       email,
       projectSlug: 'checkout',
       label: 'claude-lead',
     });
-    const helper = await seedToken(baton.storage.db, {
+    const helper = await baton.seed({
       email,
       projectSlug: 'checkout',
       label: 'claude-db',

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { escapeHtml, html, raw } from '../src/admin/html.js';
 import { callApi } from './helpers/agents.js';
 import { useTestBaton } from './helpers/baton.js';
+import { readSse } from './helpers/sse.js';
 import { signIn, visibleText } from './helpers/web.js';
 
 // Everything a user can type is escaped wherever it is shown (issue done-when 6, over HTTP; the
@@ -112,21 +113,12 @@ describe('names people type', () => {
     );
 
     // The stream carries markup rendered by the same escaping templates.
-    const controller = new AbortController();
-    const res = await fetch(`${baton.baseUrl}/admin/projects/${project}/board/events`, {
-      headers: { cookie: `baton_admin=${web.cookies.get('baton_admin')}` },
-      signal: controller.signal,
+    const stream = await readSse(`${baton.baseUrl}/admin/projects/${project}/board/events`, {
+      cookie: `baton_admin=${web.cookies.get('baton_admin')}`,
     });
-    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-    let text = '';
-    while (!/event: board\n.*\n?data: .*\n\n/.test(text))
-      text += new TextDecoder().decode((await reader.read()).value);
-    controller.abort();
-    const data = JSON.parse(
-      /^data: (.*)$/m.exec(text.slice(text.indexOf('event: board')))?.[1] as string,
-    ) as {
-      sections: Record<string, string>;
-    };
+    const board = await stream.next('board');
+    stream.close();
+    const data = JSON.parse(board.data) as { sections: Record<string, string> };
     const markup = Object.values(data.sections).join('');
     for (const hostile of [PROJECT, PARTICIPANT, ATTRIBUTE]) expect(markup).not.toContain(hostile);
     expect(markup).toContain('eve/&lt;img src=x onerror=alert(1)&gt;');

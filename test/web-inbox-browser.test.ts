@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { seedToken } from '../src/access/seed.js';
+import { projectId } from './helpers/agents.js';
 import { callOk, useTestBaton } from './helpers/baton.js';
 import { OUT, useBrowser } from './helpers/browser.js';
 import { channelInbox, eventually } from './helpers/sse.js';
@@ -14,16 +14,13 @@ const baton = useTestBaton();
 const PHONE = { width: 390, height: 844 };
 const { openPage, signInAs } = useBrowser(baton);
 
-async function projectUrl(slug: string): Promise<string> {
-  const { rows } = await sql<{ id: string }>`
-    select id from projects where slug = ${slug}`.execute(baton.storage.db);
-  return `${baton.baseUrl}/admin/projects/${rows[0]?.id}`;
-}
+const projectUrl = async (slug: string) =>
+  `${baton.baseUrl}/admin/projects/${await projectId(baton, slug)}`;
 
 describe('the inbox in Chromium', () => {
   it('sends an agent a post, shows its threaded reply live, and acks it; the ledger names the human', async () => {
     const email = 'rua@example.test';
-    const seeded = await seedToken(baton.storage.db, {
+    const seeded = await baton.seed({
       email,
       projectSlug: 'relay',
       label: 'claude-api',
@@ -33,7 +30,7 @@ describe('the inbox in Chromium', () => {
     const session = (agent.transport as { sessionId?: string }).sessionId;
     await eventually(() => expect(baton.streams.count('mcp', session)).toBe(1));
     await callOk(agent, 'register', { lane: 'api', status: 'building the checkout' });
-    const db = await seedToken(baton.storage.db, {
+    const db = await baton.seed({
       email,
       projectSlug: 'relay',
       label: 'codex-db',
@@ -136,7 +133,7 @@ describe('the inbox in Chromium', () => {
 
   it('fits every page into a phone’s width; the task graph scrolls inside its own box', async () => {
     const email = 'sol@example.test';
-    const seeded = await seedToken(baton.storage.db, {
+    const seeded = await baton.seed({
       email,
       projectSlug: 'a-project-with-a-rather-long-slug-for-a-phone',
       label: 'an-agent-with-a-long-name-too',

@@ -1,12 +1,11 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { seedToken } from '../src/access/seed.js';
 import { postItem, type PostView } from '../src/admin/inbox-view.js';
 import { html } from '../src/admin/html.js';
 import { LIVE_STREAMS_PER_SESSION } from '../src/admin/live.js';
-import { callApi, type Body } from './helpers/agents.js';
+import { callApi, projectId, type Body } from './helpers/agents.js';
 import { useTestBaton } from './helpers/baton.js';
-import { eventually } from './helpers/sse.js';
+import { eventually, readSse } from './helpers/sse.js';
 import { signIn, visibleText, type WebClient } from './helpers/web.js';
 
 // The owner's inbox over plain HTTP (issue 20 done-when 2): the owner takes part as a human
@@ -15,13 +14,6 @@ import { signIn, visibleText, type WebClient } from './helpers/web.js';
 // act is the tool's act with the human's actor in the ledger.
 
 const baton = useTestBaton({ env: { TRUST_PROXY: '127.0.0.1/32' } });
-
-async function projectId(slug: string, email: string): Promise<string> {
-  const { rows } = await sql<{ id: string }>`
-    select pr.id from projects pr join owners o on o.id = pr.owner_id
-    where pr.slug = ${slug} and o.email = ${email}`.execute(baton.storage.db);
-  return rows[0]?.id as string;
-}
 
 async function events(project: string, type: string) {
   const { rows } = await sql<{ actor: string; data: Body; post_id: string | null }>`
@@ -33,9 +25,9 @@ async function events(project: string, type: string) {
 /** An owner with a project holding one agent, signed in. */
 async function setUp(name: string) {
   const email = `${name}@example.test`;
-  const agent = await seedToken(baton.storage.db, { email, projectSlug: name, label: 'agent' });
+  const agent = await baton.seed({ email, projectSlug: name, label: 'agent' });
   const web = await signIn(baton, email);
-  const id = await projectId(name, email);
+  const id = await projectId(baton, name, email);
   const api = (tool: string, args: Record<string, unknown> = {}) =>
     callApi(baton, agent.token, tool, args);
   return { email, agent, web, id, api, inbox: `/admin/projects/${id}/inbox` };
@@ -96,15 +88,15 @@ describe('the owner in their inbox', () => {
 
   it('is named apart from an agent that already has the name', async () => {
     const email = 'jo@example.test';
-    await seedToken(baton.storage.db, { email, projectSlug: 'jo', label: 'jo' });
+    await baton.seed({ email, projectSlug: 'jo', label: 'jo' });
     const web = await signIn(baton, email);
-    const page = await web.get(`/admin/projects/${await projectId('jo', email)}/inbox`);
+    const page = await web.get(`/admin/projects/${await projectId(baton, 'jo', email)}/inbox`);
     expect(visibleText(page.text)).toContain('You take part as jo/jo-human');
   });
 
   it('receives lane posts and broadcasts when in that lane or project, and records delivery', async () => {
     const { email, web, id, inbox, api } = await setUp('lena');
-    const other = await seedToken(baton.storage.db, { email, projectSlug: 'lena', label: 'db' });
+    const other = await baton.seed({ email, projectSlug: 'lena', label: 'db' });
     await api('register', { lane: 'api' });
     await callApi(baton, other.token, 'register', { lane: 'db' });
     await web.get(inbox);
@@ -197,7 +189,7 @@ describe('the owner in their inbox', () => {
 
   it("shows its own posts' receipts: not yet, delivered, acked", async () => {
     const { email, web, id, inbox, agent } = await setUp('mo');
-    const second = await seedToken(baton.storage.db, { email, projectSlug: 'mo', label: 'second' });
+    const second = await baton.seed({ email, projectSlug: 'mo', label: 'second' });
     await sentPost(web, inbox, { to: 'everyone', subject: 'Standup', body: 'What are you on?' });
     const [post] = await events(id, 'post');
     expect(post).toMatchObject({ actor: 'mo/mo', data: { broadcast: true, subject: 'Standup' } });
@@ -323,30 +315,12 @@ describe('the owner in their inbox', () => {
   it('streams its sections, changed ones only, as posts arrive', async () => {
     const { web, inbox, api } = await setUp('quin');
     await web.get(inbox);
-    const controller = new AbortController();
-    const res = await fetch(`${baton.baseUrl}${inbox}/events`, {
-      headers: { cookie: `baton_admin=${web.cookies.get('baton_admin')}` },
-      signal: controller.signal,
+    const stream = await readSse(`${baton.baseUrl}${inbox}/events`, {
+      cookie: `baton_admin=${web.cookies.get('baton_admin')}`,
     });
-    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-    let buffer = '';
-    const next = async () => {
-      for (;;) {
-        const end = buffer.indexOf('\n\n');
-        if (end >= 0) {
-          const chunk = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = /^data: (.*)$/m.exec(chunk)?.[1];
-          if (/^event: inbox$/m.test(chunk) && data)
-            return JSON.parse(data) as { sections: Record<string, string> };
-          continue;
-        }
-        const { value, done } = await reader.read();
-        if (done) throw new Error('stream ended');
-        buffer += new TextDecoder().decode(value);
-      }
-    };
+    expect(stream.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const next = async () =>
+      JSON.parse((await stream.next('inbox')).data) as { sections: Record<string, string> };
     expect(Object.keys((await next()).sections).sort()).toEqual(['posts', 'sent', 'unread']);
     await api('post', { to_actor: 'quin/quin', subject: 'Live one', body: '<b>now</b>' });
     const update = await next();
@@ -354,7 +328,7 @@ describe('the owner in their inbox', () => {
     expect(update.sections.posts).toContain('&lt;b&gt;now&lt;/b&gt;');
     expect(update.sections.unread).toContain('>1<');
     expect(update.sections.sent).toBeUndefined();
-    controller.abort();
+    stream.close();
   });
 });
 

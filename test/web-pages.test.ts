@@ -6,6 +6,7 @@ import { rawEvents } from './helpers/events.js';
 import { transact } from '../src/db/pool.js';
 import { callApi } from './helpers/agents.js';
 import { useTestBaton } from './helpers/baton.js';
+import { readSse } from './helpers/sse.js';
 import { signIn, visibleText, type WebClient } from './helpers/web.js';
 
 // What an owner does in the web admin, end to end through the real server: projects,
@@ -416,30 +417,15 @@ describe('the board over HTTP', () => {
     });
     expect(head.status).toBe(405); // a stream answered to HEAD would never end
 
-    const controller = new AbortController();
-    const res = await fetch(`${baton.baseUrl}/admin/projects/${id}/board/events`, {
-      headers: { cookie: `baton_admin=${web.cookies.get('baton_admin')}` },
-      signal: controller.signal,
+    const stream = await readSse(`${baton.baseUrl}/admin/projects/${id}/board/events`, {
+      cookie: `baton_admin=${web.cookies.get('baton_admin')}`,
     });
-    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-    let buffer = '';
-    const nextBoard = async () => {
-      for (;;) {
-        const end = buffer.indexOf('\n\n');
-        if (end >= 0) {
-          const chunk = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = /^data: (.*)$/m.exec(chunk)?.[1];
-          if (/^event: board$/m.test(chunk) && data)
-            return JSON.parse(data) as { seq: string; sections: Record<string, string> };
-          continue;
-        }
-        const { value, done } = await reader.read();
-        if (done) throw new Error('stream ended');
-        buffer += new TextDecoder().decode(value);
-      }
-    };
+    expect(stream.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const nextBoard = async () =>
+      JSON.parse((await stream.next('board')).data) as {
+        seq: string;
+        sections: Record<string, string>;
+      };
     const snapshot = await nextBoard();
     expect(Object.keys(snapshot.sections).sort()).toEqual([
       'events',
@@ -458,6 +444,6 @@ describe('the board over HTTP', () => {
     expect(update.sections.posts).toContain('Schema ready');
     expect(update.sections.events).toContain('data-type="post"');
     expect(update.sections.tasks).toBeUndefined(); // only what changed is sent
-    controller.abort();
+    stream.close();
   });
 });

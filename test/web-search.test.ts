@@ -1,7 +1,5 @@
-import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seedToken } from '../src/access/seed.js';
-import { callApi } from './helpers/agents.js';
+import { callApi, projectId } from './helpers/agents.js';
 import { useTestBaton } from './helpers/baton.js';
 import { signIn, visibleText, type WebClient } from './helpers/web.js';
 
@@ -10,24 +8,18 @@ import { signIn, visibleText, type WebClient } from './helpers/web.js';
 
 const baton = useTestBaton({ env: { TRUST_PROXY: '127.0.0.1/32' } });
 
-async function projectId(slug: string): Promise<string> {
-  const { rows } = await sql<{ id: string }>`
-    select id from projects where slug = ${slug}`.execute(baton.storage.db);
-  return rows[0]?.id as string;
-}
-
 describe('search on the board', () => {
   // One owner's project with what the searches find, for every test here.
   let web: WebClient;
   let id: string;
   beforeAll(async () => {
     web = await signIn(baton, 'finder@example.test');
-    const agent = await seedToken(baton.storage.db, {
+    const agent = await baton.seed({
       email: 'finder@example.test',
       projectSlug: 'findings',
       label: 'writer',
     });
-    id = await projectId('findings');
+    id = await projectId(baton, 'findings');
     expect(id).toMatch(/^\d+$/);
     await callApi(baton, agent.token, 'post', {
       broadcast: true,

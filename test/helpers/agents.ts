@@ -34,25 +34,57 @@ export async function makeAgent(
   };
 }
 
-export async function callApi(
-  baton: TestBaton,
+/** POST /api/v1/tools/<name> to a test Baton, or any server at a base URL: the raw response. */
+export function postTool(
+  server: { baseUrl: string },
   token: string,
   name: string,
   args: Record<string, unknown> = {},
-): Promise<{ status: number; body: Body }> {
-  const res = await fetch(`${baton.baseUrl}/api/v1/tools/${name}`, {
+): Promise<Response> {
+  return fetch(`${server.baseUrl}/api/v1/tools/${name}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(args),
   });
+}
+
+/** A tool call over /api: its status and JSON body. */
+export async function callApi(
+  server: { baseUrl: string },
+  token: string,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<{ status: number; body: Body }> {
+  const res = await postTool(server, token, name, args);
   return { status: res.status, body: (await res.json()) as Body };
 }
 
-export async function projectId(baton: TestBaton, slug: string): Promise<string> {
+/** The body of a tool call over /api that must succeed; any other status fails the test. */
+export async function apiOk(
+  server: { baseUrl: string },
+  token: string,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<Body> {
+  const r = await callApi(server, token, name, args);
+  if (r.status !== 200) {
+    throw new Error(`${name} on ${server.baseUrl}: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  return r.body;
+}
+
+/** The id of the project with this slug; of the owner with this email, when one is given. */
+export async function projectId(
+  baton: TestBaton,
+  slug: string,
+  ownerEmail?: string,
+): Promise<string> {
   const row = await baton.storage.db
     .selectFrom('projects')
-    .select('id')
-    .where('slug', '=', slug)
+    .innerJoin('owners', 'owners.id', 'projects.owner_id')
+    .select('projects.id')
+    .where('projects.slug', '=', slug)
+    .$if(ownerEmail !== undefined, (q) => q.where('owners.email', '=', ownerEmail as string))
     .executeTakeFirstOrThrow();
   return row.id;
 }

@@ -206,6 +206,43 @@ export async function makeLease(
   });
 }
 
+/** Who holds leases made in bulk: a made participation, or an agent known by its token. */
+export type LeaseHolder = MadeParticipation | { token: string; actor: string };
+
+/** Where the next bulk of fencing tokens starts: far above any project's counter. */
+let bulkFencing = 1_000_000_000;
+
+/**
+ * Leases on `surfaces` held by `holder`, in one insert straight into the table: the way to bring
+ * a holder near a cap without granting each. `ttl` (seconds, default 600) may be negative for
+ * leases that have already expired; `mode` defaults to shared. Their fencing tokens lie above
+ * the project's counter, so grants made later never collide with them.
+ */
+export async function makeLeases(
+  db: Executor,
+  holder: LeaseHolder,
+  surfaces: string[],
+  l: { ttl?: number; mode?: Mode } = {},
+): Promise<void> {
+  const base = bulkFencing;
+  bulkFencing += surfaces.length;
+  const who =
+    'project' in holder
+      ? sql`select ${holder.project.id}::bigint as project_id,
+                   ${holder.id}::bigint as participation_id`
+      : sql`select project_id, participation_id from tokens
+            where token_hash = sha256(${holder.token}::bytea)`;
+  const { numAffectedRows } = await sql`
+    insert into leases (project_id, participation_id, actor, surface, mode, fencing_token,
+                        expires_at)
+    select w.project_id, w.participation_id, ${holder.actor}, t.s, ${l.mode ?? 'shared'},
+           ${base}::bigint + t.n, now() + make_interval(secs => ${l.ttl ?? 600})
+    from (${who}) w cross join unnest(${surfaces}::text[]) with ordinality as t(s, n)`.execute(db);
+  if (Number(numAffectedRows) !== surfaces.length) {
+    throw new Error(`made ${numAffectedRows} of ${surfaces.length} leases for ${holder.actor}`);
+  }
+}
+
 /** An invite to the project, as created by its owner. */
 export async function makeInvite(
   db: Executor,

@@ -62,9 +62,21 @@ export function freshCall(
   return freshRequest(port, `/api/v1/tools/${tool}`, { token, body: args, timeoutMs });
 }
 
+/**
+ * One reading of a Prometheus exposition: a sample by metric name and exact labels, undefined
+ * when absent.
+ */
+export async function readMetrics(
+  port: number,
+): Promise<(name: string, labels?: string) => number | undefined> {
+  const lines = ((await freshRequest(port, '/metrics')).body.text as string).split('\n');
+  return (name, labels = '') => {
+    const line = lines.find((l) => l.startsWith(`${name}${labels} `));
+    return line === undefined ? undefined : Number(line.split(' ')[1]);
+  };
+}
+
 /** A sample of a Prometheus exposition (0 when absent), by metric name and exact labels. */
 export async function metricValue(port: number, name: string, labels = ''): Promise<number> {
-  const text = (await freshRequest(port, '/metrics')).body.text as string;
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
-  return Number(line?.split(' ')[1] ?? 0);
+  return (await readMetrics(port))(name, labels) ?? 0;
 }

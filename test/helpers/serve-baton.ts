@@ -5,7 +5,7 @@ import { openStorage } from '../../src/db/pool.js';
 import { createLogger } from '../../src/log.js';
 import { seeder, type TestBaton, type TestBatonOptions } from './baton.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
-import { CLI, start } from './process.js';
+import { CLI, start, stopRunning } from './process.js';
 import { sdkClients } from './sdk-clients.js';
 
 // The test Baton as a `baton serve` process with BATON_WORKERS=<workers> (TEST_BATON_WORKERS),
@@ -55,7 +55,7 @@ export async function startServeBaton(
       throw new Error(`baton serve did not start ${workers} workers: ${serve.stdout()}`);
     }
   } catch (err) {
-    serve.child.kill('SIGKILL');
+    await stopRunning(serve);
     await database?.drop();
     throw err;
   }
@@ -96,8 +96,7 @@ export async function startServeBaton(
     connect: clients.connect,
     close: async () => {
       await clients.closeAll();
-      serve.child.kill('SIGTERM');
-      await serve.exited;
+      await stopRunning(serve);
       await storage.close();
       await database?.drop();
     },

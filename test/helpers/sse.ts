@@ -59,6 +59,11 @@ export interface SseReader {
   ended: Promise<void>;
   /** Waits until `n` messages have arrived. */
   waitFor(n: number, timeout?: number): Promise<SseEvent[]>;
+  /**
+   * Waits for the next message named `event` after the one next() last returned (messages of
+   * other names in between are passed over), and returns it; fails when the stream ends first.
+   */
+  next(event: string, timeout?: number): Promise<SseEvent>;
   close(): void;
 }
 
@@ -71,6 +76,9 @@ export async function readSse(url: string, headers: Record<string, string>): Pro
   const events: SseEvent[] = [];
   let lastId: string | undefined;
   let comments = 0;
+  let done = false;
+  /** Where next() looks from. */
+  let cursor = 0;
   const ended = (async () => {
     if (!res.ok || !res.body) return;
     const decoder = new TextDecoder();
@@ -99,7 +107,7 @@ export async function readSse(url: string, headers: Record<string, string>): Pro
     } catch {
       // aborted by close()
     }
-  })();
+  })().finally(() => (done = true));
   return {
     status: res.status,
     headers: res.headers,
@@ -117,6 +125,24 @@ export async function readSse(url: string, headers: Record<string, string>): Pro
         },
         { timeout, interval: 20 },
       ),
+    next: async (event, timeout = 15_000) => {
+      const deadline = Date.now() + timeout;
+      for (;;) {
+        // Read the end before looking, so a message pushed just before it is still found.
+        const over = done;
+        const at = events.findIndex((e, i) => i >= cursor && e.event === event);
+        if (at >= 0) {
+          cursor = at + 1;
+          return events[at] as SseEvent;
+        }
+        const seen = JSON.stringify(events.slice(cursor));
+        if (over)
+          throw new Error(`the stream ended before the next "${event}" message; got ${seen}`);
+        if (Date.now() > deadline)
+          throw new Error(`no "${event}" message within ${timeout} ms; got ${seen}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     close: () => controller.abort(),
   };
 }
