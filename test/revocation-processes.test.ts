@@ -58,8 +58,10 @@ async function seed(project: string) {
 
 describe('revocation across processes', () => {
   it('two processes: the other one, which has the token in memory, refuses it soon', async () => {
-    const [a, b] = await Promise.all([serve(1), serve(1)]);
+    // Seeded before the processes start: the seed's own access notices must not reach them
+    // after a first lookup and make them forget the token (a lookup this test would count).
     const { admin, target } = await seed('rv-two');
+    const [a, b] = await Promise.all([serve(1), serve(1)]);
     expect((await freshCall(b, target, 'whoami')).status).toBe(200);
     const looked = await lookups(b, 'database');
     for (let i = 0; i < 3; i++) expect((await freshCall(b, target, 'whoami')).status).toBe(200);
@@ -71,8 +73,8 @@ describe('revocation across processes', () => {
   });
 
   it('BATON_WORKERS=2: every worker, each with the token in memory, refuses it soon', async () => {
-    const w = await serve(2);
     const { admin, target } = await seed('rv-workers');
+    const w = await serve(2);
     // New connections go to the workers in turn: each looks the token up once, then remembers.
     for (let i = 0; i < 6; i++) expect((await freshCall(w, target, 'whoami')).status).toBe(200);
     expect(await lookups(w, 'database')).toBe(2);

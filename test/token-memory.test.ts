@@ -3,7 +3,7 @@ import { ACCESS_CHANNEL, notifyAccessChanged } from '../src/db/ledger.js';
 import { onCommittedNotice, openStorage, transact } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
 import { callApi } from './helpers/agents.js';
-import { callOk, startTestBaton, type TestBaton } from './helpers/baton.js';
+import { accessNoticesHeard, callOk, startTestBaton, type TestBaton } from './helpers/baton.js';
 import { readMetrics } from './helpers/http.js';
 import { ownPostgres, type OwnPostgres } from './helpers/pg.js';
 import { tcpProxy, type TcpProxy } from './helpers/proxy.js';
@@ -64,6 +64,7 @@ async function ping(baton: TestBaton, token: string, sessionId: string) {
 describe('token memory', () => {
   it('looks a token up once, then resolves it from memory, sessions included', async () => {
     const { token } = await a.seed({ projectSlug: 'tm-once', label: 'caller' });
+    await accessNoticesHeard(a);
     const client = await a.connect(token, { push: false });
     await callOk(client, 'whoami');
     const before = await resolutions(a);
@@ -101,6 +102,7 @@ describe('token memory', () => {
       const admin = await a.seed({ projectSlug: slug, label: 'boss', admin: true });
       const target = await a.seed({ projectSlug: slug, label: 'worker' });
       const bystander = await a.seed({ projectSlug: slug, label: 'bystander' });
+      await Promise.all([accessNoticesHeard(a), accessNoticesHeard(b)]);
       for (const baton of [a, b]) {
         for (const t of [target, bystander]) {
           expect((await callApi(baton, t.token, 'whoami')).status).toBe(200);

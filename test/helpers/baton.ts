@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { seedToken, type SeedInput, type SeedResult } from '../../src/access/seed.js';
 import { freePort } from '../../src/db/embedded.js';
+import { ACCESS_CHANNEL, sendNotification } from '../../src/db/ledger.js';
 import { createLedgerListener, type LedgerListener } from '../../src/db/notify.js';
 import { openStorage, type Storage } from '../../src/db/pool.js';
 import { createHttpServer, type BatonHttp } from '../../src/server.js';
@@ -178,4 +180,26 @@ export async function callErr(client: Client, name: string, args: Record<string,
   if (!r.isError)
     throw new Error(`${name} succeeded, expected an error: ${JSON.stringify(r.body)}`);
   return r.body.error as { code: string; message: string } & Record<string, unknown>;
+}
+
+/**
+ * Returns once `baton` has heard every access notice committed before the call (a seed's, a
+ * rotation's): a marker notice of its own goes last, and notices arrive in commit order, after
+ * the server's own handlers have acted on each. Tests that count token lookups settle first, so
+ * a late notice cannot make the server forget a token between two counts.
+ */
+export async function accessNoticesHeard(baton: TestBaton): Promise<void> {
+  const marker = `settled-${randomUUID()}`;
+  let off = () => {};
+  const heard = new Promise<void>((resolve) => {
+    off = baton.listener.onAccessChange((payload) => {
+      if (payload === marker) resolve();
+    });
+  });
+  try {
+    await sendNotification(baton.storage.db, ACCESS_CHANNEL, marker);
+    await heard;
+  } finally {
+    off();
+  }
 }
