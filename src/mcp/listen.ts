@@ -15,7 +15,7 @@ import {
   type Outgoing,
   type StreamIo,
 } from '../http/streams.js';
-import { paramsOf, rpcError, rpcResult, type JsonRpcMessage } from './jsonrpc.js';
+import { paramsOf, refuse, rpcError, rpcResult, type JsonRpcMessage } from './jsonrpc.js';
 import { noticeKind } from './push.js';
 import { isResourceUri } from './resources.js';
 import { META, MODERN_METHOD, RESOURCE_URI, RPC_ERROR } from './protocol.js';
@@ -133,14 +133,11 @@ export async function openListen(
   const id = m.id as string | number;
   if (typeof id === 'string' && id.length > MAX_SUBSCRIPTION_ID_CHARS) {
     // The id is kept for the life of the stream and repeated in every notification.
-    return sendRaw(
+    return refuse(
       res,
       400,
-      rpcError(
-        null,
-        RPC_ERROR.invalidRequest,
-        `Invalid Request: a subscriptions/listen id is at most ${MAX_SUBSCRIPTION_ID_CHARS} characters; send a shorter one`,
-      ),
+      RPC_ERROR.invalidRequest,
+      `Invalid Request: a subscriptions/listen id is at most ${MAX_SUBSCRIPTION_ID_CHARS} characters; send a shorter one`,
     );
   }
   const asked = requested(m);

@@ -27,7 +27,7 @@ import {
 } from './protocol.js';
 import { refuseModern } from './modern-request.js';
 import { checkSession, SESSION_ID, sessionHeader } from './sessions.js';
-import { rpcError } from './jsonrpc.js';
+import { refuse, rpcError } from './jsonrpc.js';
 import type { McpDeps } from './transport.js';
 import type { EventData, EventType } from '../db/event-types.js';
 
@@ -198,38 +198,29 @@ export async function handleMcpGet(
   if (refuseModern(req, res)) return;
   const accept = req.headers.accept ?? '';
   if (!/text\/event-stream|\*\/\*/.test(accept)) {
-    return sendRaw(
+    return refuse(
       res,
       406,
-      rpcError(
-        null,
-        RPC_ERROR.invalidRequest,
-        'Not Acceptable: GET /mcp opens an event stream; send Accept: text/event-stream',
-      ),
+      RPC_ERROR.invalidRequest,
+      'Not Acceptable: GET /mcp opens an event stream; send Accept: text/event-stream',
     );
   }
   const sessionId = sessionHeader(req);
   if (sessionId === undefined || !SESSION_ID.test(sessionId)) {
-    return sendRaw(
+    return refuse(
       res,
       400,
-      rpcError(
-        null,
-        RPC_ERROR.invalidRequest,
-        'Bad Request: send the Mcp-Session-Id of your session (initialize one with POST)',
-      ),
+      RPC_ERROR.invalidRequest,
+      'Bad Request: send the Mcp-Session-Id of your session (initialize one with POST)',
     );
   }
   const resume = lastEventIdOf(req);
   if (resume === 'invalid') {
-    return sendRaw(
+    return refuse(
       res,
       400,
-      rpcError(
-        null,
-        RPC_ERROR.invalidRequest,
-        'Bad Request: Last-Event-ID must be an event id this stream sent',
-      ),
+      RPC_ERROR.invalidRequest,
+      'Bad Request: Last-Event-ID must be an event id this stream sent',
     );
   }
   const auth = await authenticate(req, res, deps, requestId, sessionId);
